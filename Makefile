@@ -1,0 +1,25 @@
+# Two entry points, each setting up what it needs on a fresh machine:
+#   make demo   - local demo on the bundled example snapshot (no AWS, no Statsig account)
+#   make test   - lint, type-check and the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+.PHONY: setup demo test lint
+setup: $(BIN)/.installed
+
+demo: setup
+	$(BIN)/python -m statsig_lite demo
+
+lint: setup
+	$(BIN)/ruff check statsig_lite tests benchmarks layers
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest

@@ -1,0 +1,37 @@
+"""Every environment variable name and default the package reads, in one place."""
+
+from __future__ import annotations
+
+from typing import Final
+
+SDK_TYPE: Final = "statsig-lite-python"
+SDK_VERSION: Final = "0.1.0"
+
+# Environment variables (read once, when options are resolved; never on the hot path).
+ENV_SERVER_SECRET: Final = "STATSIG_SERVER_SECRET"
+ENV_SECRET_NAME: Final = "STATSIG_SECRET_NAME"
+ENV_SPEC_SOURCE: Final = "STATSIG_SPEC_SOURCE"
+ENV_SPEC_MAX_AGE_SECONDS: Final = "STATSIG_SPEC_MAX_AGE_SECONDS"
+ENV_API_URL: Final = "STATSIG_API_URL"
+ENV_SPILL_TARGET: Final = "STATSIG_SPILL_TARGET"
+ENV_ENVIRONMENT_TIER: Final = "STATSIG_ENVIRONMENT_TIER"
+ENV_FLUSH_MARGIN_MS: Final = "STATSIG_FLUSH_MARGIN_MS"
+ENV_METRICS_ENABLED: Final = "STATSIG_METRICS_ENABLED"
+ENV_LOCAL_MODE: Final = "STATSIG_LOCAL_MODE"
+ENV_CONFORMANCE_DIR: Final = "STATSIG_CONFORMANCE_DIR"
+
+# Defaults.
+DEFAULT_API: Final = "https://statsigapi.net/v1/"
+DEFAULT_CDN_V1: Final = "https://api.statsigcdn.com/v1/"
+DEFAULT_CDN_V2: Final = "https://api.statsigcdn.com/v2/"
+DEFAULT_SPEC_MAX_AGE_SECONDS: Final = 60.0
+DEFAULT_FLUSH_MARGIN_MS: Final = 500
+DEFAULT_EVENT_QUEUE_SIZE: Final = 1000
+DEFAULT_MAX_BUFFERED_EVENTS: Final = 100_000
+DEFAULT_INIT_TIMEOUT_S: Final = 3.0
+DEFAULT_REQUEST_TIMEOUT_S: Final = 5.0
+
+# Evaluation limits.
+MAX_RECURSION_DEPTH: Final = 300
+EXPOSURE_DEDUPE_TTL_MS: Final = 60_000
+EXPOSURE_DEDUPE_MAX_KEYS: Final = 100_000

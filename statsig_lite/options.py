@@ -1,0 +1,149 @@
+"""StatsigOptions: the official option names where the meaning is the same, plus ours.
+
+Precedence for every setting: an explicit argument, then the STATSIG_* environment variable, then the
+documented default. The environment is read once, in `resolve_options`, when `initialize()` runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+from . import constants as c
+from .errors import ConfigurationError
+
+
+class StatsigEnvironmentTier(str, Enum):
+    """The environment tier the SDK runs in (legacy SDK name and values)."""
+
+    development = "development"
+    staging = "staging"
+    production = "production"
+
+
+_TRUTHY = {"1", "true", "yes", "on", "y"}
+_FALSY = {"0", "false", "no", "off", "n", ""}
+
+
+@dataclass(frozen=True)
+class StatsigOptions:
+    """Options for `StatsigServer.initialize`.
+
+    Official names kept: ``api``, ``api_for_download_config_specs``, ``api_for_get_id_lists``,
+    ``api_for_log_event``, ``tier`` (alias ``environment``), ``init_timeout``, ``timeout``, ``local_mode``,
+    ``bootstrap_values``, ``event_queue_size``, ``disable_all_logging``, ``global_custom_fields``,
+    ``disable_ua_parser``, ``disable_country_lookup``.
+    Ours: ``spec_source`` (STATSIG_SPEC_SOURCE), ``spec_max_age_seconds``, ``spill_target``,
+    ``flush_margin_ms``, ``metrics_enabled``, ``max_buffered_events``, ``id_lists`` (fetch ID lists when
+    initialising from a raw payload with an ``api``; default on).
+    """
+
+    api: str | None = None
+    api_for_download_config_specs: str | None = None
+    api_for_get_id_lists: str | None = None
+    api_for_log_event: str | None = None
+    tier: str | StatsigEnvironmentTier | None = None
+    environment: str | None = None
+    init_timeout: float | None = None
+    timeout: float | None = None
+    local_mode: bool | None = None
+    bootstrap_values: str | bytes | None = None
+    event_queue_size: int = c.DEFAULT_EVENT_QUEUE_SIZE
+    disable_all_logging: bool = False
+    global_custom_fields: Mapping[str, Any] | None = None
+    disable_ua_parser: bool = False
+    disable_country_lookup: bool = False
+    # statsig_lite options
+    spec_source: str | None = None
+    spec_max_age_seconds: float | None = None
+    spill_target: str | None = None
+    flush_margin_ms: int | None = None
+    metrics_enabled: bool | None = None
+    max_buffered_events: int = c.DEFAULT_MAX_BUFFERED_EVENTS
+    id_lists: bool = True
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def tier_name(self) -> str | None:
+        tier = self.tier if self.tier is not None else self.environment
+        if isinstance(tier, StatsigEnvironmentTier):
+            return tier.value
+        return tier
+
+    def base_url(self, endpoint: str) -> str | None:
+        """The base URL (ending in '/') for an endpoint, or None for Statsig's default."""
+        specific = {
+            "download_config_specs": self.api_for_download_config_specs,
+            "get_id_lists": self.api_for_get_id_lists,
+            "log_event": self.api_for_log_event,
+        }.get(endpoint)
+        url = specific or self.api
+        if url is None:
+            return None
+        return url if url.endswith("/") else url + "/"
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUTHY:
+        return True
+    if value in _FALSY:
+        return False
+    raise ConfigurationError(f"{name}={raw!r} is not a boolean (use true/false, 1/0)")
+
+
+def _parse_float(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise ConfigurationError(f"{name}={raw!r} must not be negative")
+    return value
+
+
+def resolve_options(options: StatsigOptions | None, environ: Mapping[str, str] | None = None) -> StatsigOptions:
+    """Fill unset options from STATSIG_* variables, then defaults. Raises ConfigurationError."""
+    opts = options or StatsigOptions()
+    env = os.environ if environ is None else environ
+    updates: dict[str, Any] = {}
+
+    def pick(attr: str, var: str) -> str | None:
+        if getattr(opts, attr) is not None:
+            return None
+        raw = env.get(var)
+        return raw if raw not in (None, "") else None
+
+    if (raw := pick("api", c.ENV_API_URL)) is not None:
+        updates["api"] = raw
+    if opts.tier is None and opts.environment is None and (raw := env.get(c.ENV_ENVIRONMENT_TIER)):
+        updates["tier"] = raw
+    if (raw := pick("spec_source", c.ENV_SPEC_SOURCE)) is not None:
+        updates["spec_source"] = raw
+    if (raw := pick("spill_target", c.ENV_SPILL_TARGET)) is not None:
+        updates["spill_target"] = raw
+    if (raw := pick("spec_max_age_seconds", c.ENV_SPEC_MAX_AGE_SECONDS)) is not None:
+        updates["spec_max_age_seconds"] = _parse_float(c.ENV_SPEC_MAX_AGE_SECONDS, raw)
+    if (raw := pick("flush_margin_ms", c.ENV_FLUSH_MARGIN_MS)) is not None:
+        updates["flush_margin_ms"] = int(_parse_float(c.ENV_FLUSH_MARGIN_MS, raw))
+    if (raw := pick("metrics_enabled", c.ENV_METRICS_ENABLED)) is not None:
+        updates["metrics_enabled"] = parse_bool(c.ENV_METRICS_ENABLED, raw)
+    if (raw := pick("local_mode", c.ENV_LOCAL_MODE)) is not None:
+        updates["local_mode"] = parse_bool(c.ENV_LOCAL_MODE, raw)
+
+    resolved = replace(opts, **updates) if updates else opts
+    defaults: dict[str, Any] = {}
+    if resolved.spec_max_age_seconds is None:
+        defaults["spec_max_age_seconds"] = c.DEFAULT_SPEC_MAX_AGE_SECONDS
+    if resolved.flush_margin_ms is None:
+        defaults["flush_margin_ms"] = c.DEFAULT_FLUSH_MARGIN_MS
+    if resolved.metrics_enabled is None:
+        defaults["metrics_enabled"] = False
+    if resolved.local_mode is None:
+        defaults["local_mode"] = False
+    if resolved.event_queue_size <= 0:
+        raise ConfigurationError(f"event_queue_size={resolved.event_queue_size} must be positive")
+    return replace(resolved, **defaults) if defaults else resolved
