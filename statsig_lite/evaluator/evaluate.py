@@ -1,0 +1,357 @@
+"""Evaluate gates, configs, experiments and layers against a compiled snapshot. Pure: no I/O, no clock.
+
+An `Evaluation` is the accumulator one top-level check shares with every nested gate and delegate it
+reaches, as both official SDKs do: nested gates append their secondary exposures to the same list, and the
+outer spec's result overwrites the inner one's when it finishes. Behaviour that differs between the
+official SDKs has been compiled into the snapshot (see ``store/compile.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..constants import MAX_RECURSION_DEPTH
+from ..store.model import (
+    ERROR,
+    GATE,
+    MULTI_GATE,
+    PUBLIC,
+    UNKNOWN_GATE,
+    UNSUPPORTED,
+    VALUE,
+    Condition,
+    Rule,
+    Snapshot,
+    Spec,
+)
+from .hashing import eval_hash
+from .operators import OperatorError
+from .user_fields import unit_id
+
+Exposure = dict[str, str]
+GateOverrides = Mapping[str, Mapping[str | None, bool]]
+
+# reasons
+RECOGNIZED = ""
+UNRECOGNIZED = "Unrecognized"
+UNSUPPORTED_REASON = "Unsupported"
+ERROR_REASON = "error"
+
+
+class RecursionLimitError(Exception):
+    """Nested gates went deeper than the official SDKs allow (a cycle)."""
+
+
+class Evaluation:
+    """Result of one check, and the context it was computed in."""
+
+    __slots__ = (
+        "allocated_experiment",
+        "depth",
+        "environment",
+        "explicit_parameters",
+        "forward_all_exposures",
+        "gate_overrides",
+        "group_name",
+        "id_type",
+        "is_experiment_group",
+        "json_value",
+        "now_ms",
+        "reason",
+        "rule_id",
+        "sampling_rate",
+        "secondary_exposures",
+        "seen_analytical_gates",
+        "snapshot",
+        "spec",
+        "target_app_id",
+        "undelegated",
+        "unsupported",
+        "user",
+        "value",
+        "version",
+    )
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        user: Any,
+        environment: Mapping[str, Any] | None,
+        now_ms: int,
+        target_app_id: str | None = None,
+        gate_overrides: GateOverrides | None = None,
+    ) -> None:
+        self.snapshot = snapshot
+        self.user = user
+        self.environment = environment
+        self.now_ms = now_ms
+        self.target_app_id = target_app_id
+        self.gate_overrides = gate_overrides
+        self.depth = 0
+        self.spec: Spec | None = None
+        self.reason = RECOGNIZED
+        self.unsupported = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self.value = False
+        self.json_value: Mapping[str, Any] = {}
+        self.rule_id = ""
+        self.id_type = ""
+        self.version: int | None = None
+        self.secondary_exposures: list[Exposure] = []
+        self.undelegated: list[Exposure] | None = None  # None: same list as secondary_exposures
+        self.allocated_experiment: str | None = None
+        self.explicit_parameters: tuple[str, ...] = ()
+        self.is_experiment_group = False
+        self.group_name: str | None = None
+        self.sampling_rate: int | None = None
+        self.forward_all_exposures = False
+        self.seen_analytical_gates = False
+
+    @property
+    def undelegated_secondary_exposures(self) -> list[Exposure]:
+        return self.secondary_exposures if self.undelegated is None else self.undelegated
+
+    # --- top level ----------------------------------------------------------------------------------
+
+    def run(self, spec: Spec | None, unsupported_name: bool = False) -> Evaluation:
+        """Evaluate `spec` (None: the name is unknown) as a top-level check."""
+        if spec is None:
+            self.reason = UNSUPPORTED_REASON if unsupported_name else UNRECOGNIZED
+            return self
+        self.spec = spec
+        try:
+            self._evaluate(spec)
+        except OperatorError:
+            self.reason = ERROR_REASON
+            self.rule_id = "error"
+            return self
+        except RecursionLimitError:
+            self.reason = ERROR_REASON
+            self.rule_id = "error"
+            return self
+        if self.unsupported:
+            self._reset()
+            self.reason = UNSUPPORTED_REASON
+            return self
+        if self.snapshot.dialect.dedupe_exposures:
+            self.secondary_exposures = clean_exposures(self.secondary_exposures)
+            if self.undelegated is not None:
+                self.undelegated = clean_exposures(self.undelegated)
+        return self
+
+    # --- specs and rules ----------------------------------------------------------------------------
+
+    def _evaluate(self, spec: Spec) -> None:
+        for rule in spec.rules:
+            passed = self._rule_matches(rule)
+            self.value = passed  # the official SDKs keep the last rule's match in the shared result
+            if self.unsupported:
+                return
+            if not passed:
+                continue
+            if rule.config_delegate is not None:
+                delegate = self.snapshot.configs.get(rule.config_delegate)
+                if delegate is not None:
+                    self.undelegated = list(self.secondary_exposures)
+                    self._nested(delegate)
+                    self.explicit_parameters = delegate.explicit_parameters
+                    self.allocated_experiment = delegate.name
+                    return
+            self._finish(spec, rule, self._passes_percentage(rule))
+            return
+        self._finish(spec, None, False)
+
+    def _finish(self, spec: Spec, rule: Rule | None, did_pass: bool) -> None:
+        self.id_type = spec.id_type
+        if spec.writes_version:
+            self.version = spec.version
+        if spec.forward_all_exposures:
+            self.forward_all_exposures = True
+        if rule is None:
+            self.value = spec.default_gate
+            self.json_value = spec.default_value
+            self.rule_id = spec.no_match_rule_id
+            self.group_name = None
+            self.is_experiment_group = False
+            return
+        if did_pass:
+            self.value = rule.gate_on_pass
+            self.json_value = rule.return_value
+        else:
+            self.value = spec.default_gate
+            self.json_value = spec.default_value
+        self.rule_id = rule.id
+        self.group_name = rule.group_name
+        self.is_experiment_group = rule.is_experiment_group
+        self.sampling_rate = rule.sampling_rate
+
+    def _rule_matches(self, rule: Rule) -> bool:
+        check = self._condition
+        if rule.short_circuit:
+            for condition in rule.conditions:
+                if not check(condition, rule):
+                    return False
+            return True
+        matched = True
+        for condition in rule.conditions:  # every condition runs: nested gates add exposures
+            if not check(condition, rule):
+                matched = False
+        return matched
+
+    def _passes_percentage(self, rule: Rule) -> bool:
+        pct = rule.pass_percentage
+        if pct == 100.0:
+            return True
+        if pct == 0.0:
+            return False
+        unit = unit_id(self.user, rule.id_type)
+        text = "" if unit is None or unit == "" else str(unit)
+        return eval_hash(rule.hash_prefix + text) % 10000 < pct * 100
+
+    # --- conditions ---------------------------------------------------------------------------------
+
+    def _condition(self, condition: Condition, rule: Rule) -> bool:
+        kind = condition.kind
+        if kind == VALUE:
+            value = condition.get(self)  # type: ignore[misc]
+            if value is None and condition.missing_fails:
+                return False
+            return condition.test(value)  # type: ignore[misc]
+        if kind == PUBLIC:
+            return True
+        if kind == GATE:
+            return self._gate_condition(condition, rule)
+        if kind == UNKNOWN_GATE:
+            return self._unknown_gate_condition(condition)
+        if kind == MULTI_GATE:
+            return self._multi_gate_condition(condition)
+        if kind == UNSUPPORTED:
+            self.unsupported = True
+            return False
+        if kind == ERROR:
+            raise OperatorError("condition cannot be evaluated")
+        raise AssertionError(f"unknown condition kind {kind}")
+
+    def _override(self, gate: str) -> bool | None:
+        overrides = self.gate_overrides.get(gate) if self.gate_overrides else None
+        if not overrides:
+            return None
+        value = lookup_override(overrides, self.user)
+        return None if value is None else bool(value)
+
+    def _gate_condition(self, condition: Condition, rule: Rule) -> bool:
+        name = condition.gate
+        override = self._override(name)
+        if override is not None:
+            value, rule_id = override, "override"
+        else:
+            spec = self.snapshot.gates.get(name)
+            if spec is None:
+                value, rule_id = False, ""
+            else:
+                try:
+                    self._nested(spec)
+                except OperatorError:
+                    if not self.snapshot.dialect.error_on_operator_failure:
+                        raise
+                    self.rule_id = "error"  # the legacy SDK reports the nested gate as errored, and goes on
+                value, rule_id = self.value, self.rule_id
+        if condition.record:
+            self.secondary_exposures.append(
+                {"gate": name, "gateValue": "true" if value else "false", "ruleID": rule_id}
+            )
+        if condition.analytical and rule.sampling_rate is None:
+            self.seen_analytical_gates = True
+        return value != condition.negate
+
+    def _unknown_gate_condition(self, condition: Condition) -> bool:
+        name = condition.gate
+        override = self._override(name)
+        if override is not None:
+            value, rule_id = override, "override"
+        else:
+            self._reset()
+            self.undelegated = []  # the reset gave the undelegated exposures a list of their own
+            value, rule_id = False, ""
+        self.secondary_exposures.append({"gate": name, "gateValue": "true" if value else "false", "ruleID": rule_id})
+        return value != condition.negate
+
+    def _multi_gate_condition(self, condition: Condition) -> bool:
+        if not condition.gates:
+            return False
+        passed = False
+        for name in condition.gates:
+            inner = Evaluation(
+                self.snapshot, self.user, self.environment, self.now_ms, self.target_app_id, self.gate_overrides
+            )
+            inner.depth = self.depth + 1
+            override = self._override(name)
+            if override is not None:
+                value, rule_id = override, "override"
+            else:
+                inner.run(self.snapshot.gates.get(name))
+                value, rule_id = inner.value, inner.rule_id
+            self.secondary_exposures.append(
+                {"gate": name, "gateValue": "true" if value else "false", "ruleID": rule_id}
+            )
+            passed = passed or (value if not condition.negate else not value)
+            if passed:
+                break
+        return passed
+
+    def _nested(self, spec: Spec) -> None:
+        self.depth += 1
+        if self.depth > MAX_RECURSION_DEPTH:
+            raise RecursionLimitError(spec.name)
+        try:
+            self._evaluate(spec)
+        finally:
+            self.depth -= 1
+
+
+def lookup_override(overrides: Mapping[str | None, Any], user: Any) -> Any:
+    """A per-user override (userID, then any custom ID value), else the all-users one (key None)."""
+    value = overrides.get(user.user_id)
+    if value is None and isinstance(user.custom_ids, Mapping):
+        for custom in user.custom_ids.values():
+            value = overrides.get(custom)
+            if value is not None:
+                break
+    if value is None:
+        value = overrides.get(None)
+    return value
+
+
+def clean_exposures(exposures: list[Exposure]) -> list[Exposure]:
+    """Drop segment gates and repeats (same gate, value and rule), keeping the first."""
+    seen: set[tuple[str, str, str]] = set()
+    result = []
+    for exposure in exposures:
+        gate = exposure["gate"]
+        if gate.startswith("segment:"):
+            continue
+        key = (gate, exposure["gateValue"], exposure["ruleID"])
+        if key not in seen:
+            seen.add(key)
+            result.append(exposure)
+    return result
+
+
+def evaluate(
+    snapshot: Snapshot,
+    section: str,
+    name: str,
+    user: Any,
+    environment: Mapping[str, Any] | None,
+    now_ms: int,
+    *,
+    target_app_id: str | None = None,
+    gate_overrides: GateOverrides | None = None,
+) -> Evaluation:
+    """Evaluate `name` in `section` ("gates", "configs" or "layers") for `user` at `now_ms`."""
+    specs: Mapping[str, Spec] = getattr(snapshot, section)
+    evaluation = Evaluation(snapshot, user, environment, now_ms, target_app_id, gate_overrides)
+    return evaluation.run(specs.get(name), name in snapshot.unsupported)

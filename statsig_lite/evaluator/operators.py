@@ -1,0 +1,589 @@
+"""Condition operators: one table per dialect, from operator name to a factory.
+
+A factory takes the condition's target value once, when the store compiles the condition, and returns a
+predicate over the resolved user value. A missing table entry means the operator is unsupported.
+
+Two dialects exist because the official SDKs disagree (protocol doc, section 9):
+- ``CORE``: how statsig-python-core compares (the reference for v2 payloads).
+- ``LEGACY``: how the legacy ``statsig`` SDK compares (the reference for v1 payloads). Where the legacy SDK
+  raises inside a comparison, the predicate raises ``OperatorError`` and the evaluation ends in ``error``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Final
+
+from .hashing import id_list_hash
+
+Predicate = Callable[[object], bool]
+Factory = Callable[[object], Predicate]
+
+
+class OperatorError(Exception):
+    """A comparison failed in a way the legacy SDK reports as an evaluation error."""
+
+
+_LEGACY_ERRORS = (ValueError, TypeError, OverflowError, OSError, re.error, AttributeError)
+
+
+# --- string forms -------------------------------------------------------------------------------------
+
+
+def core_text(value: object) -> str | None:
+    """statsig-python-core's string form of a JSON value (None for null, arrays and objects)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e21:
+            return str(int(value))
+        return repr(value)
+    return None
+
+
+def legacy_text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _core_number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        text = value  # Rust's float parse: no surrounding spaces, no digit separators
+        if not text or "_" in text or text != text.strip():
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            return None
+    return None
+
+
+def _target_items(target: object) -> list[object]:
+    """Target elements: a list as-is, an object map's keys, a scalar as itself."""
+    if isinstance(target, list):
+        return target
+    if isinstance(target, Mapping):
+        return list(target.keys())
+    if target is None:
+        return []
+    return [target]
+
+
+# --- CORE ---------------------------------------------------------------------------------------------
+
+
+def _core_numeric(cmp: Callable[[float, float], bool]) -> Factory:
+    def factory(target: object) -> Predicate:
+        t = _core_number(target)
+        if t is None:
+            return _never
+
+        def pred(value: object) -> bool:
+            v = _core_number(value)
+            return v is not None and cmp(v, t)
+
+        return pred
+
+    return factory
+
+
+def _core_version_parts(value: object) -> list[int] | None:
+    text = core_text(value)
+    if text is None:
+        return None
+    dash = text.find("-")
+    if dash >= 0:
+        text = text[:dash]
+    parts: list[int] = []
+    for part in text.split("."):
+        part = part.strip()
+        if not part or not (part.isdigit() or (part[0] in "+-" and part[1:].isdigit())):
+            return None
+        try:
+            parts.append(int(part))
+        except ValueError:
+            return None
+    return parts
+
+
+def _compare_parts(a: list[int], b: list[int]) -> int:
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else 0
+        y = b[i] if i < len(b) else 0
+        if x != y:
+            return -1 if x < y else 1
+    return 0
+
+
+def _core_version(cmp: Callable[[int], bool]) -> Factory:
+    def factory(target: object) -> Predicate:
+        t = _core_version_parts(target)
+        if t is None:
+            return _never
+
+        def pred(value: object) -> bool:
+            v = _core_version_parts(value)
+            return v is not None and cmp(_compare_parts(v, t))
+
+        return pred
+
+    return factory
+
+
+def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
+    def factory(target: object) -> Predicate:
+        texts = {core_text(t) for t in _target_items(target)}
+        texts.discard(None)
+        keys = frozenset(t for t in texts if t is not None) if case_sensitive else frozenset(
+            t.lower() for t in texts if t is not None
+        )
+
+        def pred(value: object) -> bool:
+            v = core_text(value)
+            if v is None:
+                v = ""
+            found = (v if case_sensitive else v.lower()) in keys
+            return found != negate
+
+        return pred
+
+    return factory
+
+
+def _core_string_match(test: Callable[[str, str], bool], negate: bool) -> Factory:
+    def factory(target: object) -> Predicate:
+        needles = tuple(t.lower() for t in (core_text(x) for x in _target_items(target)) if t is not None)
+
+        def pred(value: object) -> bool:
+            v = core_text(value)
+            if v is None:
+                return negate
+            hay = v.lower()
+            found = any(test(hay, n) for n in needles)
+            return found != negate
+
+        return pred
+
+    return factory
+
+
+def _core_str_matches(target: object) -> Predicate:
+    pattern = core_text(target)
+    if pattern is None:
+        return _never
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return _never
+
+    def pred(value: object) -> bool:
+        v = core_text(value)
+        return v is not None and compiled.search(v) is not None
+
+    return pred
+
+
+def _core_equals(target: object) -> Predicate:
+    if target is None:
+        return lambda value: value is None
+    if isinstance(target, bool):
+        return lambda value: isinstance(value, bool) and value is target
+    if isinstance(target, (int, float)):
+        t = float(target)
+
+        def number_eq(value: object) -> bool:
+            v = _core_number(value)
+            return v is not None and v == t
+
+        return number_eq
+    if isinstance(target, str):
+        return lambda value: core_text(value) == target
+    if isinstance(target, (list, Mapping)):
+        items = [core_text(x) for x in _target_items(target)]
+
+        def seq_eq(value: object) -> bool:
+            if isinstance(target, list) and isinstance(value, list):
+                return len(value) == len(items) and all(core_text(x) == y for x, y in zip(value, items, strict=True))
+            if isinstance(target, Mapping) and isinstance(value, Mapping):
+                return len(value) == len(target) and all(
+                    k in value and core_text(value[k]) == core_text(v) for k, v in target.items()
+                )
+            return False
+
+        return seq_eq
+    return _never
+
+
+def _negate(factory: Factory) -> Factory:
+    def negated(target: object) -> Predicate:
+        pred = factory(target)
+        return lambda value: not pred(value)
+
+    return negated
+
+
+_ISO_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+
+
+def _core_time_ms(value: object, user_side: bool) -> float | None:
+    number = _core_number(value)
+    if number is None and isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        for fmt in _ISO_FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+            return parsed.timestamp() * 1000.0
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.timestamp() * 1000.0
+    if number is None or not math.isfinite(number):
+        return None
+    if user_side and abs(number) < 10_000_000_000:
+        number *= 1000.0
+    return number
+
+
+def _core_time(cmp: Callable[[float, float], bool]) -> Factory:
+    def factory(target: object) -> Predicate:
+        t = _core_time_ms(target, user_side=False)
+        if t is None:
+            return _never
+
+        def pred(value: object) -> bool:
+            v = _core_time_ms(value, user_side=True)
+            return v is not None and cmp(v, t)
+
+        return pred
+
+    return factory
+
+
+def _same_utc_day(a: float, b: float) -> bool:
+    return a // 86_400_000 == b // 86_400_000
+
+
+def _array_factory(
+    texts_of: Callable[[object], str | None], test: Callable[[set[str], frozenset[str]], bool]
+) -> Factory:
+    def factory(target: object) -> Predicate:
+        wanted = frozenset(t for t in (texts_of(x) for x in _target_items(target)) if t is not None)
+
+        def pred(value: object) -> bool:
+            if not isinstance(value, list):
+                return False
+            have = {t for t in (texts_of(x) for x in value) if t is not None}
+            return test(have, wanted)
+
+        return pred
+
+    return factory
+
+
+def _segment_factory(negate: bool) -> Callable[[object, Callable[[str], frozenset[str] | None]], Predicate]:
+    """ID-list operators read the current lists through a lookup, at evaluation time."""
+
+    def factory(target: object, lists: Callable[[str], frozenset[str] | None]) -> Predicate:
+        name = core_text(target)
+
+        def pred(value: object) -> bool:
+            v = core_text(value)
+            ids = lists(name) if name is not None else None
+            if v is None or ids is None:
+                return negate
+            return (id_list_hash(v) in ids) != negate
+
+        return pred
+
+    return factory
+
+
+def _never(value: object) -> bool:
+    return False
+
+
+CORE: Final[Mapping[str, Factory]] = {
+    "gt": _core_numeric(lambda a, b: a > b),
+    "gte": _core_numeric(lambda a, b: a >= b),
+    "lt": _core_numeric(lambda a, b: a < b),
+    "lte": _core_numeric(lambda a, b: a <= b),
+    "version_gt": _core_version(lambda r: r > 0),
+    "version_gte": _core_version(lambda r: r >= 0),
+    "version_lt": _core_version(lambda r: r < 0),
+    "version_lte": _core_version(lambda r: r <= 0),
+    "version_eq": _core_version(lambda r: r == 0),
+    "version_neq": _core_version(lambda r: r != 0),
+    "any": _core_membership(case_sensitive=False, negate=False),
+    "none": _core_membership(case_sensitive=False, negate=True),
+    "any_case_sensitive": _core_membership(case_sensitive=True, negate=False),
+    "none_case_sensitive": _core_membership(case_sensitive=True, negate=True),
+    "str_starts_with_any": _core_string_match(str.startswith, negate=False),
+    "str_ends_with_any": _core_string_match(str.endswith, negate=False),
+    "str_contains_any": _core_string_match(lambda hay, n: n in hay, negate=False),
+    "str_contains_none": _core_string_match(lambda hay, n: n in hay, negate=True),
+    "str_matches": _core_str_matches,
+    "eq": _core_equals,
+    "neq": _negate(_core_equals),
+    "before": _core_time(lambda a, b: a < b),
+    "after": _core_time(lambda a, b: a > b),
+    "on": _core_time(_same_utc_day),
+    "array_contains_any": _array_factory(core_text, lambda have, want: bool(have & want)),
+    "array_contains_none": _array_factory(core_text, lambda have, want: not (have & want)),
+    "array_contains_all": _array_factory(core_text, lambda have, want: want <= have),
+    "not_array_contains_all": _array_factory(core_text, lambda have, want: not want <= have),
+}
+
+SEGMENT_OPERATORS: Final = {
+    "in_segment_list": _segment_factory(negate=False),
+    "not_in_segment_list": _segment_factory(negate=True),
+}
+
+# --- LEGACY -------------------------------------------------------------------------------------------
+
+
+def _legacy(pred: Predicate) -> Predicate:
+    """Turn the exceptions the legacy SDK would raise into OperatorError."""
+
+    def guarded(value: object) -> bool:
+        try:
+            return pred(value)
+        except _LEGACY_ERRORS as exc:
+            raise OperatorError(str(exc)) from exc
+
+    return guarded
+
+
+def _legacy_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _legacy_numeric(cmp: Callable[[float, float], bool]) -> Factory:
+    def factory(target: object) -> Predicate:
+        def pred(value: object) -> bool:
+            v = _legacy_float(value)
+            t = _legacy_float(target)
+            return v is not None and t is not None and cmp(v, t)
+
+        return _legacy(pred)
+
+    return factory
+
+
+def _legacy_version_cmp(v1: str, v2: str) -> int | None:
+    p1, p2 = v1.split("."), v2.split(".")
+    try:
+        for i in range(max(len(p1), len(p2))):
+            c1 = int(float(p1[i])) if i < len(p1) else 0
+            c2 = int(float(p2[i])) if i < len(p2) else 0
+            if c1 != c2:
+                return -1 if c1 < c2 else 1
+    except ValueError:
+        return None
+    return 0
+
+
+def _legacy_version(cmp: Callable[[int], bool]) -> Factory:
+    def factory(target: object) -> Predicate:
+        def pred(value: object) -> bool:
+            v, t = legacy_text(value), legacy_text(target)
+            if v is None or t is None:
+                return False
+            if (d := v.find("-")) > 0:
+                v = v[:d]
+            if (d := t.find("-")) > 0:
+                t = t[:d]
+            result = _legacy_version_cmp(v, t)
+            return result is not None and cmp(result)
+
+        return _legacy(pred)
+
+    return factory
+
+
+def _legacy_membership(case_sensitive: bool, negate: bool) -> Factory:
+    def factory(target: object) -> Predicate:
+        if not isinstance(target, list):
+            return lambda value: negate
+        keys = frozenset(str(t) if case_sensitive else str(t).casefold() for t in target)
+
+        def pred(value: object) -> bool:
+            if value is None:
+                return negate
+            v = str(value)
+            return ((v if case_sensitive else v.casefold()) in keys) != negate
+
+        return _legacy(pred)
+
+    return factory
+
+
+def _legacy_string_match(test: Callable[[str, str], bool], negate: bool) -> Factory:
+    def factory(target: object) -> Predicate:
+        def pred(value: object) -> bool:
+            if value is None or target is None:
+                return negate
+            v = str(value).casefold()
+            found = any(test(v, str(m).casefold()) for m in target if m is not None)  # type: ignore[attr-defined]
+            return found != negate
+
+        return _legacy(pred)
+
+    return factory
+
+
+def _legacy_str_matches(target: object) -> Predicate:
+    def pred(value: object) -> bool:
+        if value is None or target is None:
+            return False
+        return re.search(str(target), str(value)) is not None
+
+    return _legacy(pred)
+
+
+def _legacy_date(value: object) -> datetime | None:
+    if value is None:
+        return None
+    epoch = int(value)  # type: ignore[call-overload]
+    if len(str(value)) >= 11:
+        epoch //= 1000
+    return datetime.fromtimestamp(epoch)
+
+
+def _legacy_time(cmp: Callable[[datetime, datetime], bool]) -> Factory:
+    def factory(target: object) -> Predicate:
+        def pred(value: object) -> bool:
+            if value is None and target is None:
+                return False
+            a, b = _legacy_date(value), _legacy_date(target)
+            return a is not None and b is not None and cmp(a, b)
+
+        return _legacy(pred)
+
+    return factory
+
+
+def _safe_int(value: str) -> int | None:
+    try:
+        return int(value)
+    except (ValueError, TypeError):
+        return None
+
+
+def _legacy_array(mode: str) -> Factory:
+    def factory(target: object) -> Predicate:
+        wanted: list[tuple[str, int | None]] | None = (
+            [(str(t), _safe_int(str(t))) for t in dict.fromkeys(str(x) for x in target)]
+            if isinstance(target, list)
+            else None
+        )
+
+        def pred(value: object) -> bool:
+            if not isinstance(value, list):
+                return False
+            if wanted is None:
+                raise TypeError("'NoneType' object is not iterable")
+            if mode in ("any", "none"):
+                common = any((i and i in value) or s in value for s, i in wanted)
+                return common if mode == "any" else not common
+            has_all = all(not (i not in value and s not in value) for s, i in wanted)
+            return has_all if mode == "all" else not has_all
+
+        return _legacy(pred)
+
+    return factory
+
+
+def _legacy_equals(negate: bool) -> Factory:
+    def factory(target: object) -> Predicate:
+        return lambda value: (value == target) != negate
+
+    return factory
+
+
+LEGACY: Final[Mapping[str, Factory]] = {
+    "gt": _legacy_numeric(lambda a, b: a > b),
+    "gte": _legacy_numeric(lambda a, b: a >= b),
+    "lt": _legacy_numeric(lambda a, b: a < b),
+    "lte": _legacy_numeric(lambda a, b: a <= b),
+    "version_gt": _legacy_version(lambda r: r > 0),
+    "version_gte": _legacy_version(lambda r: r >= 0),
+    "version_lt": _legacy_version(lambda r: r < 0),
+    "version_lte": _legacy_version(lambda r: r <= 0),
+    "version_eq": _legacy_version(lambda r: r == 0),
+    "version_neq": _legacy_version(lambda r: r != 0),
+    "any": _legacy_membership(case_sensitive=False, negate=False),
+    "none": _legacy_membership(case_sensitive=False, negate=True),
+    "any_case_sensitive": _legacy_membership(case_sensitive=True, negate=False),
+    "none_case_sensitive": _legacy_membership(case_sensitive=True, negate=True),
+    "str_starts_with_any": _legacy_string_match(str.startswith, negate=False),
+    "str_ends_with_any": _legacy_string_match(str.endswith, negate=False),
+    "str_contains_any": _legacy_string_match(lambda hay, n: n in hay, negate=False),
+    "str_contains_none": _legacy_string_match(lambda hay, n: n in hay, negate=True),
+    "str_matches": _legacy_str_matches,
+    "eq": _legacy_equals(negate=False),
+    "neq": _legacy_equals(negate=True),
+    "before": _legacy_time(lambda a, b: a < b),
+    "after": _legacy_time(lambda a, b: a > b),
+    "on": _legacy_time(lambda a, b: a.date() == b.date()),
+    "array_contains_any": _legacy_array("any"),
+    "array_contains_none": _legacy_array("none"),
+    "array_contains_all": _legacy_array("all"),
+    "not_array_contains_all": _legacy_array("not_all"),
+}
+
+
+def legacy_segment(negate: bool) -> Callable[[object, Callable[[str], frozenset[str] | None]], Predicate]:
+    """Legacy ID-list check: the value's str() (None hashes as "None"); an unknown list never matches."""
+
+    def factory(target: object, lists: Callable[[str], frozenset[str] | None]) -> Predicate:
+        if isinstance(target, (list, dict)):
+
+            def unhashable(value: object) -> bool:
+                raise OperatorError("unhashable list name")
+
+            return unhashable
+        name = target if isinstance(target, str) else None
+
+        def pred(value: object) -> bool:
+            ids = lists(name) if name is not None else None
+            if ids is None:
+                return negate
+            return (id_list_hash(str(value)) in ids) != negate
+
+        return pred
+
+    return factory
+
+
+LEGACY_SEGMENT_OPERATORS: Final = {
+    "in_segment_list": legacy_segment(negate=False),
+    "not_in_segment_list": legacy_segment(negate=True),
+}
+
+
+def legacy_bucket_any(target: object, negate: bool) -> Predicate:
+    """Legacy user_bucket any/none: an int set built from the target list."""
+    buckets = frozenset(int(v) for v in target) if isinstance(target, Iterable) else frozenset()
+
+    def pred(value: object) -> bool:
+        found = isinstance(value, int) and value in buckets
+        return found != negate
+
+    return pred

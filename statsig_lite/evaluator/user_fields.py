@@ -1,0 +1,173 @@
+"""Value getters for conditions, built once per condition when the store compiles it.
+
+A getter reads the evaluation context (user, now, target app, environment) and returns the raw value the
+operator compares. Which lookups apply (aliases, empty-string fall-through) is chosen by the dialect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..store.model import EvalInput, Getter
+from . import country, user_agent
+from .hashing import eval_hash
+
+_TOP_LEVEL = {
+    "userid": "user_id",
+    "email": "email",
+    "ip": "ip",
+    "country": "country",
+    "locale": "locale",
+    "appversion": "app_version",
+    "useragent": "user_agent",
+}
+_LEGACY_ALIASES = {
+    "user_id": "user_id",
+    "ipaddress": "ip",
+    "ip_address": "ip",
+    "user_agent": "user_agent",
+    "app_version": "app_version",
+}
+_CORE_TRAILING_ALIASES = {"user_id": "user_id", "app_version": "app_version", "user_agent": "user_agent"}
+
+
+def _lookup(mapping: object, field: str, folded: str) -> object:
+    if not isinstance(mapping, Mapping):
+        return None
+    if field in mapping:
+        return mapping[field]
+    return mapping.get(folded)
+
+
+def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None) -> Getter:
+    """`get_user_field` (protocol doc 3.6) for one field name."""
+    lower = field.lower()
+    folded = field.casefold() if legacy else lower
+    attr = _TOP_LEVEL.get(lower) or (_LEGACY_ALIASES.get(lower) if legacy else None)
+    trailing = None if legacy else _CORE_TRAILING_ALIASES.get(lower)
+
+    if legacy:
+
+        def get_legacy(ctx: EvalInput) -> object:
+            user = ctx.user
+            value = getattr(user, attr) if attr else None
+            if value is None or value == "":
+                value = _lookup(user.custom, field, folded)
+            if (value is None or value == "") and global_custom:
+                value = _lookup(global_custom, field, folded)
+            if value is None or value == "":
+                value = _lookup(user.private_attributes, field, lower)
+            return value
+
+        return get_legacy
+
+    def get_core(ctx: EvalInput) -> object:
+        user = ctx.user
+        if attr:
+            value = getattr(user, attr)
+            if isinstance(value, str) and value:
+                return value
+        value = _lookup(user.custom, field, folded)
+        if value is None and global_custom:
+            value = _lookup(global_custom, field, folded)
+        if value is None:
+            value = _lookup(user.private_attributes, field, lower)
+        if value is None and trailing:
+            value = getattr(user, trailing)
+        return value
+
+    return get_core
+
+
+def unit_id(user: Any, id_type: str | None) -> object:
+    """The unit a rule or condition hashes: userID, or a custom ID (exact key, then lower-cased key)."""
+    if id_type is None or id_type.lower() == "userid":
+        return user.user_id
+    ids = user.custom_ids
+    if not isinstance(ids, Mapping):
+        return None
+    value = ids.get(id_type)
+    if value is None:
+        value = ids.get(id_type.lower())
+    return value
+
+
+def unit_id_getter(id_type: str | None) -> Getter:
+    return lambda ctx: unit_id(ctx.user, id_type)
+
+
+def bucket_getter(salt: str, id_type: str | None) -> Getter:
+    prefix = salt + "."
+
+    def get(ctx: EvalInput) -> object:
+        unit = unit_id(ctx.user, id_type)
+        return eval_hash(prefix + ("" if unit is None else str(unit))) % 1000
+
+    return get
+
+
+def environment_getter(field: str, legacy: bool) -> Getter:
+    lower = field.lower()
+
+    def get(ctx: EvalInput) -> object:
+        env = ctx.environment
+        if not isinstance(env, Mapping):
+            return None
+        if field in env:
+            return env[field]
+        if lower in env:
+            # the legacy SDK finds the lower-cased key but then reads the original one
+            return env.get(field) if legacy else env[lower]
+        return None
+
+    return get
+
+
+def now_getter(ctx: EvalInput) -> object:
+    return ctx.now_ms
+
+
+def target_app_getter(default_app: str | None) -> Getter:
+    def get(ctx: EvalInput) -> object:
+        return ctx.target_app_id if ctx.target_app_id is not None else default_app
+
+    return get
+
+
+def ip_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None) -> Getter:
+    explicit = field_getter(field, legacy, global_custom)
+    ip_field = field_getter("ip", legacy, global_custom)
+    is_country = field == "country" if legacy else field.lower() == "country"
+
+    def get(ctx: EvalInput) -> object:
+        value = explicit(ctx)
+        if value is not None:
+            return value
+        if not is_country:
+            return None
+        ip = ip_field(ctx)
+        if not isinstance(ip, str) or not ip or (not legacy and ip != ip.strip()):
+            return None  # core parses the address strictly; the legacy lookup tolerates spaces
+        return country.lookup(ip)
+
+    return get
+
+
+def ua_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None) -> Getter:
+    explicit = field_getter(field, legacy, global_custom)
+    ua_field = field_getter("userAgent", legacy, global_custom)
+    part = user_agent.part_for_field(field)
+
+    def get(ctx: EvalInput) -> object:
+        value = explicit(ctx)
+        if value is not None:
+            return value
+        if part is None:
+            return None
+        ua = ua_field(ctx)
+        if not isinstance(ua, str) or not ua:
+            return None
+        return user_agent.parse(ua, legacy).get(part)
+
+    return get

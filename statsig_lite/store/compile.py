@@ -1,0 +1,273 @@
+"""Compile one normalised spec into the immutable objects of ``model.py``.
+
+This is the one place where the two official SDKs' differences are decided (protocol doc, section 9):
+v1 payloads compile with the legacy ``statsig`` SDK's semantics, v2 payloads with ``statsig-python-core``'s.
+Each difference becomes a field value, an operator function or a condition kind; the evaluator never asks
+which dialect it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from ..errors import SpecFormatError
+from ..evaluator import operators as ops
+from ..evaluator import user_fields as uf
+from .model import (
+    ERROR,
+    GATE,
+    MULTI_GATE,
+    PUBLIC,
+    UNKNOWN_GATE,
+    UNSUPPORTED,
+    VALUE,
+    Condition,
+    Dialect,
+    Getter,
+    Rule,
+    Spec,
+)
+
+LEGACY: Final = Dialect(
+    name="legacy",
+    reason_source="Bootstrap",
+    dedupe_exposures=True,
+    error_on_operator_failure=True,
+    reset_on_unknown_nested_gate=True,
+    gcir_default_hash="sha256",
+    gcir_merge_layer_defaults=True,
+    gcir_passed_for_experiments=True,
+    gcir_layer_id_type=False,
+    gcir_generator=True,
+)
+CORE: Final = Dialect(
+    name="core",
+    reason_source="Bootstrap",
+    dedupe_exposures=False,
+    error_on_operator_failure=False,
+    reset_on_unknown_nested_gate=False,
+    gcir_default_hash="djb2",
+    gcir_merge_layer_defaults=False,
+    gcir_passed_for_experiments=False,
+    gcir_layer_id_type=True,
+    gcir_generator=False,
+)
+
+_SUPPORTED_TYPES: Final = frozenset(
+    {
+        "public", "fail_gate", "pass_gate", "ip_based", "ua_based", "user_field", "environment_field",
+        "current_time", "user_bucket", "unit_id", "multi_pass_gate", "multi_fail_gate", "target_app",
+    }
+)
+_GATE_TYPES: Final = frozenset({"public", "fail_gate", "pass_gate", "multi_pass_gate", "multi_fail_gate"})
+_ALWAYS_PASSES: Final = Condition(kind=PUBLIC, side_effects=False)
+
+
+class Compiler:
+    """Compiles specs of one payload: knows the dialect, the gate names present and the options."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        gate_names: frozenset[str],
+        id_lists: Callable[[str], frozenset[str] | None],
+        app_id: str | None,
+        global_custom: Mapping[str, Any] | None,
+    ) -> None:
+        self.dialect = dialect
+        self.legacy = dialect is LEGACY
+        self.gate_names = gate_names
+        self.id_lists = id_lists
+        self.app_id = app_id
+        self.global_custom = global_custom
+
+    # --- specs and rules ---------------------------------------------------------------------------
+
+    def spec(self, name: str, raw: Mapping[str, Any], path: str) -> Spec:
+        kind = raw.get("type")
+        if not isinstance(kind, str):
+            raise SpecFormatError(path, "type missing")
+        rules_raw = raw.get("rules", [])
+        if not isinstance(rules_raw, list):
+            raise SpecFormatError(f"{path}.rules", "not a list")
+        salt = _text(raw.get("salt", ""))
+        enabled = raw.get("enabled", False) is True if self.legacy else bool(raw.get("enabled", False))
+        default = raw.get("defaultValue")
+        is_gate = kind == "feature_gate"
+        # legacy: a disabled spec skips its rules; core evaluates them and only names the miss "disabled"
+        rules = tuple(self.rule(r, salt, is_gate, f"{path}.rules[{i}]") for i, r in enumerate(rules_raw))
+        unsupported = any(c.kind == UNSUPPORTED for r in rules for c in r.conditions)
+        if self.legacy and not enabled:
+            rules = ()
+        version = raw.get("version")
+        id_type = raw.get("idType")
+        target_apps = raw.get("targetAppIDs")
+        explicit = raw.get("explicitParameters")
+        return Spec(
+            name=name,
+            type=kind,
+            entity=_text(raw.get("entity", "")),
+            id_type=id_type if isinstance(id_type, str) else "",
+            id_type_raw=id_type,
+            rules=rules,
+            default_value=default if isinstance(default, Mapping) else {},
+            default_gate=False if self.legacy else default is True,
+            no_match_rule_id="default" if enabled else "disabled",
+            enabled=enabled,
+            version=version if isinstance(version, int) and not isinstance(version, bool) else None,
+            writes_version=(version is not None) if self.legacy else True,
+            explicit_parameters=tuple(x for x in explicit if isinstance(x, str)) if isinstance(explicit, list) else (),
+            has_shared_params=raw.get("hasSharedParams") is True,
+            is_active=raw.get("isActive") is True,
+            target_app_ids=frozenset(str(a) for a in target_apps) if isinstance(target_apps, list) else None,
+            forward_all_exposures=raw.get("forwardAllExposures") is True,
+            unsupported=unsupported,
+        )
+
+    def rule(self, raw: object, spec_salt: str, is_gate: bool, path: str) -> Rule:
+        if not isinstance(raw, Mapping):
+            raise SpecFormatError(path, "rule is not an object")
+        rule_id = raw.get("id")
+        if not isinstance(rule_id, str):
+            raise SpecFormatError(path, "id missing")
+        conds_raw = raw.get("conditions", [])
+        if not isinstance(conds_raw, list):
+            raise SpecFormatError(f"{path}.conditions", "not a list")
+        conditions = tuple(self.condition(c, f"{path}.conditions[{i}]") for i, c in enumerate(conds_raw))
+        pct = raw.get("passPercentage", 0)
+        if isinstance(pct, bool) or not isinstance(pct, (int, float)):
+            raise SpecFormatError(f"{path}.passPercentage", f"not a number: {pct!r}")
+        rule_salt = _text(raw["salt"]) if "salt" in raw else rule_id
+        return_value = raw.get("returnValue")
+        delegate = raw.get("configDelegate")
+        sampling = raw.get("samplingRate")
+        rule_id_type = raw.get("idType", "userID")
+        return Rule(
+            id=rule_id,
+            conditions=conditions,
+            short_circuit=not any(c.side_effects for c in conditions),
+            pass_percentage=float(pct),
+            hash_prefix=f"{spec_salt}.{rule_salt}.",
+            id_type=rule_id_type if isinstance(rule_id_type, str) else None,
+            return_value=return_value if isinstance(return_value, Mapping) else {},
+            # legacy: a gate is true exactly when a rule matched and passed; core reads the literal values
+            gate_on_pass=True if self.legacy else return_value is not False,
+            gate_on_fail=False,
+            group_name=raw.get("groupName") if isinstance(raw.get("groupName"), str) else None,
+            is_experiment_group=raw.get("isExperimentGroup") is True,
+            config_delegate=delegate if isinstance(delegate, str) and delegate else None,
+            sampling_rate=sampling if isinstance(sampling, int) and not isinstance(sampling, bool) else None,
+        )
+
+    # --- conditions ---------------------------------------------------------------------------------
+
+    def condition(self, raw: object, path: str) -> Condition:
+        if not isinstance(raw, Mapping):
+            raise SpecFormatError(path, "condition is not an object")
+        ctype = raw.get("type")
+        if not isinstance(ctype, str):
+            raise SpecFormatError(path, "type missing")
+        ctype = ctype.lower()
+        target = raw.get("targetValue")
+        op = raw.get("operator")
+        op = op.lower() if isinstance(op, str) else None
+
+        if ctype == "public":
+            return _ALWAYS_PASSES
+        if ctype in ("pass_gate", "fail_gate"):
+            return self._gate(target, negate=ctype == "fail_gate")
+        if ctype in ("multi_pass_gate", "multi_fail_gate"):
+            if not self.legacy:
+                return Condition(kind=UNSUPPORTED)
+            gates = tuple(str(g) for g in target) if isinstance(target, list) else ()
+            return Condition(kind=MULTI_GATE, gates=gates, negate=ctype == "multi_fail_gate")
+        if ctype not in _SUPPORTED_TYPES:
+            return Condition(kind=UNSUPPORTED)
+        return self._value_condition(raw, ctype, op, target)
+
+    def _gate(self, target: object, negate: bool) -> Condition:
+        name = target if isinstance(target, str) else ("" if target is None else str(target))
+        segment = name.startswith("segment:")
+        known = name in self.gate_names
+        if not known and self.legacy:
+            # the legacy SDK resets its shared result for an unknown nested gate, then records it with rule ""
+            return Condition(kind=UNKNOWN_GATE, gate=name, negate=negate, record=not segment)
+        return Condition(
+            kind=GATE,
+            gate=name,
+            negate=negate,
+            record=not segment and known,
+            analytical=not segment,
+        )
+
+    def _value_condition(self, raw: Mapping[str, Any], ctype: str, op: str | None, target: object) -> Condition:
+        field = raw.get("field")
+        id_type = raw.get("idType", "userID")
+        id_type = id_type if isinstance(id_type, str) else None
+        needs_field = ctype in ("user_field", "ip_based", "ua_based", "environment_field")
+        if needs_field and not isinstance(field, str):
+            # the legacy SDK fails the whole evaluation (it calls .lower() on the field); core has no value
+            return Condition(kind=ERROR) if self.legacy else self._with_operator(op, target, _none, ctype)
+        fname = field if isinstance(field, str) else ""
+        legacy, gc = self.legacy, self.global_custom
+        if ctype == "user_field":
+            getter = uf.field_getter(fname, legacy, gc)
+        elif ctype == "environment_field":
+            getter = uf.environment_getter(fname, legacy)
+        elif ctype == "ip_based":
+            getter = uf.ip_getter(fname, legacy, gc)
+        elif ctype == "ua_based":
+            getter = uf.ua_getter(fname, legacy, gc)
+        elif ctype == "current_time":
+            getter = uf.now_getter
+        elif ctype == "unit_id":
+            getter = uf.unit_id_getter(id_type)
+        elif ctype == "target_app":
+            getter = uf.target_app_getter(self.app_id)
+        else:  # user_bucket
+            additional = raw.get("additionalValues", {})
+            if not isinstance(additional, Mapping):
+                if self.legacy and "additionalValues" in raw:
+                    return Condition(kind=ERROR)  # legacy reads .get("salt") on null
+                additional = {}
+            salt = additional.get("salt")
+            getter = uf.bucket_getter("" if salt is None else str(salt), id_type)
+            if legacy and op in ("any", "none"):
+                try:
+                    test = ops.legacy_bucket_any(target, negate=op == "none")
+                except (ValueError, TypeError):
+                    return Condition(kind=ERROR)
+                return Condition(kind=VALUE, get=getter, test=test, side_effects=False)
+        cond = self._with_operator(op, target, getter, ctype)
+        if legacy and ctype == "ip_based" and cond.kind == VALUE:
+            return Condition(kind=VALUE, get=cond.get, test=cond.test, missing_fails=True,
+                             side_effects=cond.side_effects)
+        return cond
+
+    def _with_operator(self, op: str | None, target: object, getter: Getter, ctype: str) -> Condition:
+        if op is None:
+            # core: a value condition without operator is unsupported; legacy just fails it
+            return Condition(kind=VALUE, get=getter, test=_never) if self.legacy else Condition(kind=UNSUPPORTED)
+        if op in ("in_segment_list", "not_in_segment_list"):
+            table = ops.LEGACY_SEGMENT_OPERATORS if self.legacy else ops.SEGMENT_OPERATORS
+            test = table[op](target, self.id_lists)
+        else:
+            factory = (ops.LEGACY if self.legacy else ops.CORE).get(op)
+            if factory is None:
+                return Condition(kind=UNSUPPORTED)
+            test = factory(target)
+        # legacy comparisons can raise: such a condition must run even after an earlier one failed
+        return Condition(kind=VALUE, get=getter, test=test, side_effects=self.legacy)
+
+
+def _none(ctx: object) -> object:
+    return None
+
+
+def _never(value: object) -> bool:
+    return False
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))

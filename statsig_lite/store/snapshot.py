@@ -1,0 +1,115 @@
+"""Build a `Snapshot` from a download_config_specs payload (v1 or v2), all or nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import SpecFormatError
+from . import parse_v1, parse_v2
+from .compile import CORE, LEGACY, Compiler
+from .model import IdList, IdListHolder, Snapshot, Spec
+
+_SECTION_KIND = {"feature_gates": "gates", "dynamic_configs": "configs", "layer_configs": "layers"}
+
+
+def decode_payload(payload: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
+    if isinstance(payload, Mapping):
+        return payload
+    try:
+        decoded = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SpecFormatError("", f"payload is not valid JSON: {exc}") from None
+    if not isinstance(decoded, Mapping):
+        raise SpecFormatError("", "payload is not a JSON object")
+    return decoded
+
+
+def detect_format(payload: Mapping[str, Any]) -> str:
+    if payload.get("response_format") == "dcs-v2":
+        return "v2"
+    for section in parse_v1.SECTIONS:
+        value = payload.get(section)
+        if isinstance(value, Mapping):
+            return "v2"
+        if isinstance(value, list):
+            return "v1"
+    return "v2" if "condition_map" in payload or "experiment_to_layer" in payload else "v1"
+
+
+def load_snapshot(
+    payload: bytes | str | Mapping[str, Any],
+    *,
+    id_lists: Mapping[str, IdList] | None = None,
+    global_custom: Mapping[str, Any] | None = None,
+) -> Snapshot:
+    """Parse and precompile a payload. Raises SpecFormatError naming the problem and its JSON path."""
+    data = decode_payload(payload)
+    if data.get("has_updates") is False and not any(s in data for s in parse_v1.SECTIONS):
+        raise SpecFormatError("has_updates", "payload has no updates (nothing to load)")
+    lcut = data.get("time")
+    if isinstance(lcut, bool) or not isinstance(lcut, (int, float)):
+        raise SpecFormatError("time", "missing or not a number")
+
+    fmt = detect_format(data)
+    parser = parse_v2 if fmt == "v2" else parse_v1
+    dialect = CORE if fmt == "v2" else LEGACY
+    entries = list(parser.iter_specs(data))
+    gate_names = frozenset(name for section, name, _, _ in entries if section == "feature_gates")
+    holder = IdListHolder(id_lists)
+    app_id = data.get("app_id")
+    compiler = Compiler(
+        dialect, gate_names, holder.ids, app_id if isinstance(app_id, str) else None, global_custom
+    )
+
+    sections: dict[str, dict[str, Spec]] = {"gates": {}, "configs": {}, "layers": {}}
+    unsupported: set[str] = set()
+    for section, name, raw, path in entries:
+        spec = compiler.spec(name, raw, path)
+        if spec.unsupported and dialect is LEGACY:
+            unsupported.add(name)  # the legacy SDK drops such specs when it loads the payload
+            continue
+        sections[_SECTION_KIND[section]][name] = spec
+    if dialect is LEGACY and unsupported:
+        # a nested gate that was dropped is unknown to the specs that reference it
+        compiler.gate_names = frozenset(sections["gates"])
+        for section, name, raw, path in entries:
+            if name not in unsupported:
+                sections[_SECTION_KIND[section]][name] = compiler.spec(name, raw, path)
+
+    id_list_names = data.get("id_lists") or {}
+    return Snapshot(
+        dialect=dialect,
+        time=int(lcut),
+        gates=sections["gates"],
+        configs=sections["configs"],
+        layers=sections["layers"],
+        unsupported=frozenset(unsupported),
+        experiment_to_layer=parser.experiment_to_layer(data),
+        default_environment=_opt_str(data.get("default_environment")),
+        app_id=compiler.app_id,
+        sdk_configs=_mapping(data.get("sdk_configs")),
+        session_replay_info=_mapping(data.get("session_replay_info")) or None,
+        sdk_keys_to_app_ids=_str_map(data.get("sdk_keys_to_app_ids")),
+        hashed_sdk_keys_to_app_ids=_str_map(data.get("hashed_sdk_keys_to_app_ids")),
+        id_list_names=frozenset(id_list_names) if isinstance(id_list_names, Mapping) else frozenset(),
+        config_mappings={},
+        hashed_sdk_key_used=_opt_str(data.get("hashed_sdk_key_used")),
+        checksum=_opt_str(data.get("checksum")),
+        id_lists=holder,
+    )
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _str_map(value: object) -> Mapping[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): str(v) for k, v in value.items()}

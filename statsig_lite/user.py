@@ -1,0 +1,127 @@
+"""StatsigUser and StatsigEvent, with the legacy `statsig` SDK's keyword names."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import StatsigValueError
+from .options import StatsigEnvironmentTier
+
+_USER_KEYS = {
+    "userID": "user_id",
+    "email": "email",
+    "ip": "ip",
+    "userAgent": "user_agent",
+    "country": "country",
+    "locale": "locale",
+    "appVersion": "app_version",
+    "custom": "custom",
+    "privateAttributes": "private_attributes",
+    "customIDs": "custom_ids",
+    "statsigEnvironment": "_statsig_environment",
+}
+
+
+@dataclass
+class StatsigUser:
+    """A user to evaluate for.
+
+    As in the legacy SDK, `user_id` and custom ID values are turned into strings when the user is built;
+    other fields are kept as given and compared by the rules' operators. Unlike the legacy SDK (and like
+    statsig-python-core) a user without any ID is accepted: its unit ID hashes as the empty string.
+    """
+
+    user_id: str | None = None
+    email: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    country: str | None = None
+    locale: str | None = None
+    app_version: str | None = None
+    custom: Mapping[str, Any] | None = None
+    private_attributes: Mapping[str, Any] | None = None
+    custom_ids: dict[str, str] | None = None
+    _statsig_environment: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.user_id is not None:
+            self.user_id = str(self.user_id)
+        if self.custom_ids is not None:
+            if not isinstance(self.custom_ids, Mapping):
+                raise StatsigValueError("custom_ids must be a mapping of ID type to ID")
+            self.custom_ids = {str(k): str(v) for k, v in self.custom_ids.items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StatsigUser:
+        """Build a user from Statsig's user JSON (`userID`, `customIDs`, `statsigEnvironment`, ...)."""
+        if not isinstance(data, Mapping):
+            raise StatsigValueError("a user must be a JSON object")
+        kwargs = {attr: data[key] for key, attr in _USER_KEYS.items() if key in data}
+        return cls(**kwargs)
+
+    def environment(self) -> dict[str, str] | None:
+        env = self._statsig_environment
+        if not isinstance(env, Mapping) or env.get("tier") is None:
+            return None
+        tier = env["tier"]
+        if isinstance(tier, StatsigEnvironmentTier):
+            return {"tier": tier.value}
+        return {"tier": tier} if isinstance(tier, str) else None
+
+    def to_dict(self, for_evaluation: bool = False) -> dict[str, Any]:
+        """The user as logged: private attributes only when `for_evaluation` is true."""
+        out: dict[str, Any] = {}
+        for key, attr in (
+            ("userID", "user_id"),
+            ("email", "email"),
+            ("ip", "ip"),
+            ("userAgent", "user_agent"),
+            ("country", "country"),
+            ("locale", "locale"),
+            ("appVersion", "app_version"),
+        ):
+            value = getattr(self, attr)
+            if value is not None:
+                out[key] = str(value)
+        if self.custom is not None:
+            out["custom"] = dict(self.custom) if isinstance(self.custom, Mapping) else self.custom
+        env = self.environment()
+        if env is not None:
+            out["statsigEnvironment"] = env
+        if self.custom_ids is not None:
+            out["customIDs"] = dict(self.custom_ids)
+        if for_evaluation and self.private_attributes is not None:
+            out["privateAttributes"] = dict(self.private_attributes)
+        return out
+
+
+@dataclass
+class StatsigEvent:
+    """A custom event for `log_event`. `value` is a str, int or float; metadata a JSON object."""
+
+    user: StatsigUser | None
+    event_name: str
+    value: str | int | float | None = None
+    metadata: Mapping[str, Any] | None = None
+    time: int = field(default_factory=lambda: round(time.time() * 1000))
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.event_name, str) or not self.event_name:
+            raise StatsigValueError("StatsigEvent.event_name must be a non-empty str")
+        if self.value is not None and (isinstance(self.value, bool) or not isinstance(self.value, (str, int, float))):
+            raise StatsigValueError("StatsigEvent.value must be a str, float, or int")
+        if self.metadata is not None and not isinstance(self.metadata, Mapping):
+            raise StatsigValueError("StatsigEvent.metadata must be a mapping")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"eventName": self.event_name, "time": self.time}
+        if self.user is not None:
+            out["user"] = self.user.to_dict()
+        if self.value is not None:
+            out["value"] = self.value
+        if self.metadata is not None:
+            out["metadata"] = dict(self.metadata)
+        return out
