@@ -128,6 +128,12 @@ class Layer:
     allocated_experiment: str | None = None
     evaluation_details: EvaluationDetails | None = None
     _log_parameter: Callable[[Layer, str], None] | None = field(default=None, repr=False, compare=False)
+    id_type: str = ""
+    explicit_parameters: tuple[str, ...] = ()
+    secondary_exposures: Sequence[Mapping[str, str]] = ()
+    undelegated_secondary_exposures: Sequence[Mapping[str, str]] = ()
+    is_user_in_experiment: bool = False
+    is_experiment_active: bool = False
 
     @property
     def value(self) -> Mapping[str, Any]:
@@ -170,3 +176,7 @@ class FlushResult:
     spilled: int = 0
     replayed: int = 0
     errors: tuple[str, ...] = ()
+    # Events Statsig refused with a final 4xx (they went to the spill store, or were dropped without one),
+    # and events dropped without being delivered or spilled (each drop is also logged at ERROR).
+    rejected: int = 0
+    dropped: int = 0

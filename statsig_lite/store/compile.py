@@ -52,6 +52,7 @@ CORE: Final = Dialect(
     gcir_passed_for_experiments=False,
     gcir_layer_id_type=True,
     gcir_generator=False,
+    log_missing_user_id=True,
 )
 
 _SUPPORTED_TYPES: Final = frozenset(

@@ -119,6 +119,7 @@ class Dialect:
     gcir_layer_id_type: bool
     gcir_generator: bool
     dedupe_gcir_exposures: bool = True
+    log_missing_user_id: bool = False  # core logs "userID": "" for a user without one
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,68 @@
+"""statsig_lite: a serverless-first, Statsig-compatible server SDK for AWS Lambda.
+
+Drop-in for the legacy `statsig` package: `from statsig_lite import statsig, StatsigUser, StatsigOptions`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from . import statsig
+from .details import HashingAlgorithm, InitializeDetails
+from .errors import (
+    ConfigurationError,
+    DeliveryError,
+    SpecError,
+    SpecFormatError,
+    SpecSourceError,
+    SpillError,
+    StatsigLiteError,
+    StatsigNameError,
+    StatsigRuntimeError,
+    StatsigValueError,
+)
+from .options import StatsigEnvironmentTier, StatsigOptions
+from .results import DataSource, DynamicConfig, EvaluationDetails, EvaluationReason, FeatureGate, FlushResult, Layer
+from .server import StatsigServer
+from .user import StatsigEvent, StatsigUser
+
+__all__ = [
+    "ConfigurationError",
+    "DataSource",
+    "DeliveryError",
+    "DynamicConfig",
+    "EvaluationDetails",
+    "EvaluationReason",
+    "FeatureGate",
+    "FlushResult",
+    "HashingAlgorithm",
+    "InitializeDetails",
+    "Layer",
+    "SpecError",
+    "SpecFormatError",
+    "SpecSourceError",
+    "SpillError",
+    "StatsigEnvironmentTier",
+    "StatsigEvent",
+    "StatsigLiteError",
+    "StatsigNameError",
+    "StatsigOptions",
+    "StatsigRuntimeError",
+    "StatsigServer",
+    "StatsigUser",
+    "StatsigValueError",
+    "statsig",
+    "statsig_handler",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+
+def __getattr__(name: str) -> Any:
+    # the Lambda decorator pulls in Powertools' middleware factory: load it only when asked for
+    if name == "statsig_handler":
+        from .lambda_handler import statsig_handler
+
+        return statsig_handler
+    raise AttributeError(f"module 'statsig_lite' has no attribute {name!r}")

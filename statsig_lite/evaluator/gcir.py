@@ -1,0 +1,182 @@
+"""get_client_initialize_response: every spec evaluated for one user, in the client SDKs' format.
+
+The shape follows the payload's reference SDK (protocol doc section 5): the legacy SDK for v1 payloads,
+statsig-python-core for v2 payloads; the snapshot's dialect says which fields each one writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..store.model import Snapshot, Spec
+from .evaluate import Evaluation, GateOverrides, clean_exposures
+from .hashing import djb2, sha256_b64
+
+HASHERS: dict[str, Callable[[str], str]] = {"none": lambda name: name, "djb2": djb2, "sha256": sha256_b64}
+
+
+def _app_for_key(snapshot: Snapshot, client_key: str, legacy: bool) -> str | None:
+    hashed = snapshot.hashed_sdk_keys_to_app_ids.get(djb2(client_key))
+    plain = snapshot.sdk_keys_to_app_ids.get(client_key)
+    if legacy:
+        return plain if plain is not None else hashed
+    return hashed if hashed is not None else plain
+
+
+def private_attributes_hash(private: Mapping[str, Any]) -> str:
+    total = 0
+    for key, value in private.items():
+        total = (total + int(djb2(f"{key}:{value}"))) & 0xFFFFFFFF
+    return str(total)
+
+
+def client_initialize_response(
+    snapshot: Snapshot,
+    user: Any,
+    logged_user: Mapping[str, Any],
+    environment: Mapping[str, Any] | None,
+    now_ms: int,
+    hash_used: str | None = None,
+    client_sdk_key: str | None = None,
+    target_app_id: str | None = None,
+    gate_overrides: GateOverrides | None = None,
+) -> dict[str, Any]:
+    dialect = snapshot.dialect
+    legacy = not dialect.gcir_layer_id_type
+    algo = hash_used or dialect.gcir_default_hash
+    hash_name = HASHERS[algo]
+    app_id = target_app_id
+    if client_sdk_key is not None:
+        app_id = _app_for_key(snapshot, client_sdk_key, legacy)
+
+    def run(spec: Spec) -> Evaluation:
+        return Evaluation(snapshot, user, environment, now_ms, app_id, gate_overrides).run(spec)
+
+    def exposures(items: list[dict[str, str]]) -> list[dict[str, str]]:
+        cleaned = clean_exposures(items)
+        return [{**e, "gate": hash_name(e["gate"])} for e in cleaned]
+
+    def included(spec: Spec) -> bool:
+        if app_id is not None and (spec.target_app_ids is None or app_id not in spec.target_app_ids):
+            return False
+        return spec.entity not in ("segment", "holdout")
+
+    gates: dict[str, Any] = {}
+    for name, spec in snapshot.gates.items():
+        if not included(spec):
+            continue
+        ev = run(spec)
+        hashed = hash_name(name)
+        gates[hashed] = {
+            "name": hashed,
+            "value": ev.value,
+            "rule_id": ev.rule_id,
+            "id_type": spec.id_type,
+            "secondary_exposures": exposures(ev.secondary_exposures),
+        }
+
+    configs: dict[str, Any] = {}
+    for name, spec in snapshot.configs.items():
+        if not included(spec):
+            continue
+        ev = run(spec)
+        hashed = hash_name(name)
+        entry: dict[str, Any] = {
+            "name": hashed,
+            "value": dict(ev.json_value),
+            "rule_id": ev.rule_id,
+            "group": ev.rule_id,
+            "is_device_based": spec.id_type.lower() == "stableid",
+            "id_type": spec.id_type,
+            "secondary_exposures": exposures(ev.secondary_exposures),
+        }
+        if spec.entity != "experiment" or dialect.gcir_passed_for_experiments:
+            entry["passed"] = ev.value
+        if spec.entity == "experiment":
+            entry["is_user_in_experiment"] = ev.is_experiment_group
+            entry["is_experiment_active"] = spec.is_active
+            if ev.group_name is not None:
+                entry["group_name"] = ev.group_name
+            if spec.has_shared_params:
+                entry["is_in_layer"] = True
+                entry["explicit_parameters"] = list(spec.explicit_parameters)
+                layer = snapshot.layers.get(snapshot.experiment_to_layer.get(name, ""))
+                if layer is not None and dialect.gcir_merge_layer_defaults:
+                    entry["value"] = {**layer.default_value, **entry["value"]}
+        elif spec.entity == "autotune" and ev.group_name:
+            entry["group_name"] = ev.group_name
+        configs[hashed] = entry
+
+    layers: dict[str, Any] = {}
+    for name, spec in snapshot.layers.items():
+        if not included(spec):
+            continue
+        ev = run(spec)
+        hashed = hash_name(name)
+        entry = {
+            "name": hashed,
+            "value": dict(ev.json_value),
+            "rule_id": ev.rule_id,
+            "group": ev.rule_id,
+            "is_device_based": spec.id_type.lower() == "stableid",
+            "explicit_parameters": list(spec.explicit_parameters),
+            "secondary_exposures": exposures(ev.secondary_exposures),
+            "undelegated_secondary_exposures": exposures(ev.undelegated_secondary_exposures),
+        }
+        if legacy:
+            entry["passed"] = ev.value
+        else:
+            entry["id_type"] = spec.id_type
+        if ev.group_name is not None:
+            entry["group_name"] = ev.group_name
+        delegate = snapshot.configs.get(ev.allocated_experiment or "")
+        if delegate is not None:
+            entry["allocated_experiment_name"] = hash_name(delegate.name)
+            entry["is_user_in_experiment"] = ev.is_experiment_group
+            entry["is_experiment_active"] = delegate.is_active
+            entry["explicit_parameters"] = list(delegate.explicit_parameters)
+        layers[hashed] = entry
+
+    evaluated_keys: dict[str, Any] = {}
+    if user.user_id is not None:
+        evaluated_keys["userID"] = user.user_id
+    if user.custom_ids is not None:
+        evaluated_keys["customIDs"] = dict(user.custom_ids)
+    response: dict[str, Any] = {
+        "feature_gates": gates,
+        "dynamic_configs": configs,
+        "layer_configs": layers,
+        "sdkParams": {},
+        "has_updates": True,
+        "time": snapshot.time,
+        "hash_used": algo,
+        "user": dict(logged_user),
+        "evaluated_keys": evaluated_keys,
+    }
+    if dialect.gcir_generator:
+        response["generator"] = "statsig-python-sdk"
+    else:
+        response["param_stores"] = {}
+        private = user.private_attributes
+        if isinstance(private, Mapping) and private:
+            response["pa_hash"] = private_attributes_hash(private)
+    if snapshot.session_replay_info is not None:
+        response.update(_session_replay(snapshot.session_replay_info, gates, hash_name))
+    return response
+
+
+def _session_replay(
+    info: Mapping[str, Any], gates: Mapping[str, Any], hash_name: Callable[[str], str]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"recording_blocked": info.get("recording_blocked", False)}
+    can_record = out["recording_blocked"] is False
+    targeting = info.get("targeting_gate")
+    if isinstance(targeting, str) and (gate := gates.get(hash_name(targeting))) is not None:
+        out["passes_session_recording_targeting"] = gate["value"]
+        can_record = can_record and bool(gate["value"])
+    rate = info.get("sampling_rate")
+    if isinstance(rate, (int, float)):
+        out["session_recording_rate"] = rate
+    out["can_record_session"] = can_record
+    return out

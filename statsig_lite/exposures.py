@@ -1,0 +1,161 @@
+"""Exposure events in Statsig's wire format, with dedupe and the legacy SDK's sampling.
+
+Built on the caller's thread when a check logs an exposure; handed to the event pipeline as plain dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .constants import EXPOSURE_DEDUPE_MAX_KEYS, EXPOSURE_DEDUPE_TTL_MS
+from .evaluator.evaluate import Evaluation
+from .evaluator.hashing import signed_hash
+
+GATE_EXPOSURE = "statsig::gate_exposure"
+CONFIG_EXPOSURE = "statsig::config_exposure"
+LAYER_EXPOSURE = "statsig::layer_exposure"
+_SPECIAL_CASE_RULES = frozenset({"default", "disabled", ""})
+
+
+class ExposureDeduper:
+    """Remembers recent exposures so a repeated check does not log again (bounded, cleared by age)."""
+
+    __slots__ = ("_keys", "_max_keys", "_started_ms", "_ttl_ms")
+
+    def __init__(self, ttl_ms: int = EXPOSURE_DEDUPE_TTL_MS, max_keys: int = EXPOSURE_DEDUPE_MAX_KEYS) -> None:
+        self._keys: set[tuple[object, ...]] = set()
+        self._ttl_ms = ttl_ms
+        self._max_keys = max_keys
+        self._started_ms = 0
+
+    def first_time(self, key: tuple[object, ...], now_ms: int) -> bool:
+        if now_ms - self._started_ms >= self._ttl_ms or len(self._keys) >= self._max_keys:
+            self._keys.clear()
+            self._started_ms = now_ms
+        if key in self._keys:
+            return False
+        self._keys.add(key)
+        return True
+
+    def reset(self) -> None:
+        self._keys.clear()
+
+
+def user_key(user: Any) -> tuple[object, ...]:
+    ids = user.custom_ids
+    return (user.user_id, tuple(sorted(ids.items())) if isinstance(ids, Mapping) else ())
+
+
+def _details(evaluation: Evaluation, reason: str, received_at: int) -> dict[str, str]:
+    return {"reason": reason, "lcut": str(evaluation.snapshot.time), "receivedAt": str(received_at)}
+
+
+def _sampling_key_user(user: Any) -> str:
+    key = f"u:{user.user_id};"
+    if isinstance(user.custom_ids, Mapping):
+        key += "".join(f"{k}:{v};" for k, v in user.custom_ids.items())
+    return key
+
+
+def sampling_decision(
+    evaluation: Evaluation,
+    sdk_configs: Mapping[str, Any],
+    tier: str | None,
+    first_of_rule: bool,
+    key: str,
+) -> tuple[bool, dict[str, object]]:
+    """(log it?, statsigMetadata) per the legacy SDK's server-driven sampling (protocol doc 4.6)."""
+    mode = sdk_configs.get("sampling_mode")
+    if mode not in ("on", "shadow") or tier != "production":
+        return True, {}
+    if evaluation.forward_all_exposures or first_of_rule or evaluation.seen_analytical_gates:
+        return True, {}
+    rate = evaluation.sampling_rate
+    if rate is None and evaluation.rule_id in _SPECIAL_CASE_RULES:
+        special = sdk_configs.get("special_case_sampling_rate")
+        rate = special if isinstance(special, int) and not isinstance(special, bool) else None
+    if rate is None or rate <= 0:
+        return True, {}
+    sampled_in = signed_hash(key) % rate == 0
+    meta: dict[str, object] = {
+        "samplingRate": rate,
+        "shadowLogged": "logged" if sampled_in else "dropped",
+        "samplingMode": mode,
+    }
+    return (sampled_in if mode == "on" else True), meta
+
+
+def gate_exposure(
+    name: str, evaluation: Evaluation, logged_user: Mapping[str, Any], reason: str, now_ms: int
+) -> dict[str, Any]:
+    metadata = {"gate": name, "gateValue": "true" if evaluation.value else "false", "ruleID": evaluation.rule_id}
+    if evaluation.version is not None:
+        metadata["configVersion"] = str(evaluation.version)
+    metadata.update(_details(evaluation, reason, now_ms))
+    return {
+        "eventName": GATE_EXPOSURE,
+        "user": logged_user,
+        "time": now_ms,
+        "metadata": metadata,
+        "secondaryExposures": list(evaluation.secondary_exposures),
+    }
+
+
+def config_exposure(
+    name: str, evaluation: Evaluation, logged_user: Mapping[str, Any], reason: str, now_ms: int
+) -> dict[str, Any]:
+    metadata = {
+        "config": name,
+        "ruleID": evaluation.rule_id,
+        "rulePassed": "true" if evaluation.value else "false",
+    }
+    if evaluation.version is not None:
+        metadata["configVersion"] = str(evaluation.version)
+    metadata.update(_details(evaluation, reason, now_ms))
+    return {
+        "eventName": CONFIG_EXPOSURE,
+        "user": logged_user,
+        "time": now_ms,
+        "metadata": metadata,
+        "secondaryExposures": list(evaluation.secondary_exposures),
+    }
+
+
+def layer_exposure(
+    name: str,
+    parameter: str,
+    evaluation: Evaluation,
+    logged_user: Mapping[str, Any],
+    reason: str,
+    now_ms: int,
+) -> dict[str, Any]:
+    explicit = parameter in evaluation.explicit_parameters
+    metadata = {
+        "config": name,
+        "ruleID": evaluation.rule_id,
+        "allocatedExperiment": (evaluation.allocated_experiment or "") if explicit else "",
+        "parameterName": parameter,
+        "isExplicitParameter": "true" if explicit else "false",
+    }
+    if evaluation.version is not None:
+        metadata["configVersion"] = str(evaluation.version)
+    metadata.update(_details(evaluation, reason, now_ms))
+    exposures = evaluation.secondary_exposures if explicit else evaluation.undelegated_secondary_exposures
+    return {
+        "eventName": LAYER_EXPOSURE,
+        "user": logged_user,
+        "time": now_ms,
+        "metadata": metadata,
+        "secondaryExposures": list(exposures),
+    }
+
+
+def sampling_key(kind: str, name: str, evaluation: Evaluation, user: Any, parameter: str = "") -> str:
+    ukey = _sampling_key_user(user)
+    if kind == GATE_EXPOSURE:
+        return f"n:{name};u:{ukey}r:{evaluation.rule_id};v:{evaluation.value}"
+    if kind == CONFIG_EXPOSURE:
+        return f"n:{name};u:{ukey}r:{evaluation.rule_id}"
+    experiment = evaluation.allocated_experiment or ""
+    return f"n:{name};e:{experiment};p:{parameter};u:{ukey}r:{evaluation.rule_id}"

@@ -1,0 +1,414 @@
+"""StatsigServer: the legacy SDK's public methods, each delegating to the stages.
+
+This is the one place where failures become typed defaults: a check never raises. It returns the default
+value with a reason in its EvaluationDetails and logs the problem once per (reason, name).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import exposures as ex
+from .constants import SDK_TYPE, SDK_VERSION
+from .details import HashingAlgorithm, InitializeDetails
+from .errors import SpecError, StatsigValueError
+from .evaluator.evaluate import Evaluation, evaluate, lookup_override
+from .evaluator.gcir import client_initialize_response
+from .options import StatsigOptions, resolve_options
+from .pipeline import EventPipeline
+from .results import (
+    DataSource,
+    DynamicConfig,
+    EvaluationDetails,
+    EvaluationReason,
+    FeatureGate,
+    FlushResult,
+    Layer,
+)
+from .store.model import IdList, Snapshot
+from .store.snapshot import load_snapshot
+from .user import StatsigEvent, StatsigUser
+
+logger = logging.getLogger(__name__)
+_MAX_LOGGED_PROBLEMS = 1000
+_REASONS = {
+    "": EvaluationReason.none,
+    "Unrecognized": EvaluationReason.unrecognized,
+    "Unsupported": EvaluationReason.unsupported,
+    "error": EvaluationReason.error,
+}
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """The rules in use: swapped as a whole, so a running check finishes on the ones it started with."""
+
+    snapshot: Snapshot
+    source: DataSource
+    init_time: int
+
+
+class StatsigServer:
+    """A Statsig server SDK instance. Building one does no work; `initialize` loads the rules."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, event_pipeline: EventPipeline | None = None) -> None:
+        self._clock = clock
+        self._loaded: _Loaded | None = None
+        self._options = StatsigOptions()
+        self._secret_key = ""
+        self._session_id = str(uuid.uuid4())
+        self._pipeline: EventPipeline | None = event_pipeline
+        self._deduper = ex.ExposureDeduper()
+        self._sampling_seen = ex.ExposureDeduper()
+        self._gate_overrides: dict[str, dict[str | None, bool]] = {}
+        self._config_overrides: dict[str, dict[str | None, Any]] = {}
+        self._layer_overrides: dict[str, dict[str | None, Any]] = {}
+        self._logged_problems: set[tuple[str, str]] = set()
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+
+    def initialize(self, secret_key: str, options: StatsigOptions | None = None) -> InitializeDetails:
+        """Load rules from `options.bootstrap_values` (a download_config_specs payload) or a spec source."""
+        started = self._now_ms()
+        self._options = resolve_options(options)
+        self._secret_key = secret_key
+        if self._pipeline is None:
+            self._pipeline = _build_pipeline(self._options, secret_key, self._session_id)
+        payload = self._options.bootstrap_values
+        source = DataSource.BOOTSTRAP
+        if payload is None and self._options.spec_source and self._options.spec_source.startswith("file://"):
+            payload = Path(self._options.spec_source[len("file://"):]).read_bytes()
+            source = DataSource.FILE
+        if payload is None:
+            return InitializeDetails(self._now_ms() - started, "NoValues", False, False,
+                                     SpecError("no rules given: set bootstrap_values or spec_source"))
+        try:
+            snapshot = self.load_payload(payload)
+        except SpecError as exc:
+            logger.error("statsig_lite: rules not loaded: %s", exc, extra={"source": source.value})
+            return InitializeDetails(self._now_ms() - started, source.value, False, False, exc)
+        id_list_count = 0
+        if snapshot.id_list_names and self._options.id_lists and self._options.api and not self._options.local_mode:
+            id_list_count = self._sync_id_lists(snapshot)
+        self._loaded = _Loaded(snapshot, source, self._now_ms())
+        return InitializeDetails(self._now_ms() - started, source.value, True, True, None, False, id_list_count)
+
+    def load_payload(self, payload: bytes | str | Mapping[str, Any], id_lists: Mapping[str, IdList] | None = None
+                     ) -> Snapshot:
+        return load_snapshot(payload, id_lists=id_lists, global_custom=self._options.global_custom_fields)
+
+    def _sync_id_lists(self, snapshot: Snapshot) -> int:
+        from .sources.id_lists import fetch_id_lists
+
+        base = self._options.base_url("get_id_lists")
+        assert base is not None
+        headers = {"STATSIG-SDK-TYPE": SDK_TYPE, "STATSIG-SDK-VERSION": SDK_VERSION,
+                   "STATSIG-CLIENT-TIME": str(self._now_ms()), "STATSIG-SERVER-SESSION-ID": self._session_id}
+        try:
+            lists = fetch_id_lists(base, self._secret_key, headers, snapshot.id_lists.lists,
+                                   timeout_s=self._options.init_timeout or 5.0)
+        except SpecError as exc:
+            logger.warning("statsig_lite: ID lists not loaded: %s", exc)
+            return 0
+        snapshot.id_lists.replace(lists)
+        return len(lists)
+
+    def is_initialized(self) -> bool:
+        return self._loaded is not None
+
+    def flush(self, timeout: float | None = None) -> FlushResult:
+        return self._pipeline.flush(timeout) if self._pipeline else FlushResult()
+
+    def shutdown(self, timeout: float | None = None) -> FlushResult:
+        result = self._pipeline.shutdown(timeout) if self._pipeline else FlushResult()
+        self._loaded = None
+        return result
+
+    # --- checks -------------------------------------------------------------------------------------
+
+    def check_gate(self, user: StatsigUser, gate: str, log_exposure: bool = True) -> bool:
+        return self.get_feature_gate(user, gate, log_exposure).value
+
+    def get_feature_gate(self, user: StatsigUser, gate: str, log_exposure: bool = True) -> FeatureGate:
+        try:
+            override = self._override(self._gate_overrides, gate, user)
+            ev = self._evaluate("gates", gate, user, override_value=override, gate=True)
+            if ev is None:
+                return FeatureGate(False, gate, "", "", None, self._details(EvaluationReason.none, DataSource.UNINITIALIZED))
+            if log_exposure and gate:
+                self._log(ex.GATE_EXPOSURE, gate, ev, user)
+            return FeatureGate(bool(ev.value), gate, ev.rule_id, ev.id_type if ev.spec else "", ev.group_name,
+                               self._eval_details(ev), tuple(ev.secondary_exposures))
+        except Exception as exc:
+            self._problem("error", gate, exc)
+            return FeatureGate(False, gate, "", "", None, self._details(EvaluationReason.error))
+
+    def get_config(self, user: StatsigUser, config: str, log_exposure: bool = True) -> DynamicConfig:
+        return self._config(user, config, log_exposure)
+
+    def get_experiment(self, user: StatsigUser, experiment: str, log_exposure: bool = True) -> DynamicConfig:
+        return self._config(user, experiment, log_exposure)
+
+    def get_layer(self, user: StatsigUser, layer: str, log_exposure: bool = True) -> Layer:
+        try:
+            override = self._override(self._layer_overrides, layer, user)
+            ev = self._evaluate("layers", layer, user, override_value=override)
+            if ev is None:
+                return Layer(layer, "", {}, evaluation_details=self._details(EvaluationReason.none,
+                                                                              DataSource.UNINITIALIZED))
+            log = self._layer_logger(user, ev) if log_exposure and layer else None
+            delegate = ev.snapshot.configs.get(ev.allocated_experiment or "")
+            return Layer(layer, ev.rule_id, dict(ev.json_value), ev.group_name, ev.allocated_experiment,
+                         self._eval_details(ev), log, ev.id_type, ev.explicit_parameters,
+                         tuple(ev.secondary_exposures), tuple(ev.undelegated_secondary_exposures),
+                         ev.is_experiment_group, delegate.is_active if delegate else False)
+        except Exception as exc:
+            self._problem("error", layer, exc)
+            return Layer(layer, "", {}, evaluation_details=self._details(EvaluationReason.error))
+
+    def _config(self, user: StatsigUser, name: str, log_exposure: bool) -> DynamicConfig:
+        try:
+            override = self._override(self._config_overrides, name, user)
+            ev = self._evaluate("configs", name, user, override_value=override)
+            if ev is None:
+                return DynamicConfig({}, name, "", None, self._details(EvaluationReason.none, DataSource.UNINITIALIZED))
+            if log_exposure and name:
+                self._log(ex.CONFIG_EXPOSURE, name, ev, user)
+            spec = ev.spec
+            return DynamicConfig(
+                dict(ev.json_value), name, ev.rule_id, ev.group_name, self._eval_details(ev),
+                tuple(ev.secondary_exposures), ev.id_type, bool(ev.value), ev.version,
+                ev.is_experiment_group, spec.is_active if spec else False, user,
+            )
+        except Exception as exc:
+            self._problem("error", name, exc)
+            return DynamicConfig({}, name, "", None, self._details(EvaluationReason.error))
+
+    # legacy names
+    def check_gate_with_exposure_logging_disabled(self, user: StatsigUser, gate: str) -> bool:
+        return self.check_gate(user, gate, log_exposure=False)
+
+    def get_config_with_exposure_logging_disabled(self, user: StatsigUser, config: str) -> DynamicConfig:
+        return self.get_config(user, config, log_exposure=False)
+
+    def get_experiment_with_exposure_logging_disabled(self, user: StatsigUser, experiment: str) -> DynamicConfig:
+        return self.get_experiment(user, experiment, log_exposure=False)
+
+    def get_layer_with_exposure_logging_disabled(self, user: StatsigUser, layer: str) -> Layer:
+        return self.get_layer(user, layer, log_exposure=False)
+
+    def manually_log_gate_exposure(self, user: StatsigUser, gate: str) -> None:
+        ev = self._evaluate("gates", gate, user, gate=True)
+        if ev is not None:
+            self._log(ex.GATE_EXPOSURE, gate, ev, user, manual=True)
+
+    def manually_log_config_exposure(self, user: StatsigUser, config: str) -> None:
+        ev = self._evaluate("configs", config, user)
+        if ev is not None:
+            self._log(ex.CONFIG_EXPOSURE, config, ev, user, manual=True)
+
+    manually_log_experiment_exposure = manually_log_config_exposure
+
+    def manually_log_layer_parameter_exposure(self, user: StatsigUser, layer: str, parameter: str) -> None:
+        ev = self._evaluate("layers", layer, user)
+        if ev is not None:
+            self._log(ex.LAYER_EXPOSURE, layer, ev, user, parameter=parameter, manual=True)
+
+    # --- events -------------------------------------------------------------------------------------
+
+    def log_event(self, event: StatsigEvent) -> None:
+        """Queue a custom event. A value or metadata that is not JSON raises StatsigValueError now."""
+        if not isinstance(event, StatsigEvent):
+            raise StatsigValueError("log_event takes a StatsigEvent")
+        if self._pipeline is None or self._options.local_mode or self._options.disable_all_logging:
+            return
+        wire = event.to_dict()
+        if event.user is not None:
+            wire["user"] = self._logged_user(event.user)
+        self._pipeline.enqueue(wire)
+
+    # --- client initialize response -----------------------------------------------------------------
+
+    def get_client_initialize_response(
+        self,
+        user: StatsigUser,
+        client_sdk_key: str | None = None,
+        hash: HashingAlgorithm | str | None = None,
+        include_local_overrides: bool = False,
+        target_app_id: str | None = None,
+    ) -> dict[str, Any] | None:
+        loaded = self._loaded
+        if loaded is None or loaded.snapshot.time == 0:
+            return None
+        try:
+            algo = hash.value if isinstance(hash, HashingAlgorithm) else hash
+            return client_initialize_response(
+                loaded.snapshot, user, self._logged_user(user), self._environment(user, loaded.snapshot),
+                self._now_ms(), algo, client_sdk_key, target_app_id,
+                self._gate_overrides if include_local_overrides else None,
+            )
+        except Exception as exc:
+            self._problem("error", "get_client_initialize_response", exc)
+            return None
+
+    # --- local overrides ----------------------------------------------------------------------------
+
+    def override_gate(self, gate: str, value: bool, user_id: str | None = None) -> None:
+        self._gate_overrides.setdefault(gate, {})[user_id] = value
+
+    def override_config(self, config: str, value: Mapping[str, Any], user_id: str | None = None) -> None:
+        self._config_overrides.setdefault(config, {})[user_id] = value
+
+    override_experiment = override_config
+
+    def override_layer(self, layer: str, value: Mapping[str, Any], user_id: str | None = None) -> None:
+        self._layer_overrides.setdefault(layer, {})[user_id] = value
+
+    def remove_gate_override(self, gate: str, user_id: str | None = None) -> None:
+        self._gate_overrides.get(gate, {}).pop(user_id, None)
+
+    def remove_config_override(self, config: str, user_id: str | None = None) -> None:
+        self._config_overrides.get(config, {}).pop(user_id, None)
+
+    remove_experiment_override = remove_config_override
+
+    def remove_layer_override(self, layer: str, user_id: str | None = None) -> None:
+        self._layer_overrides.get(layer, {}).pop(user_id, None)
+
+    def remove_all_overrides(self) -> None:
+        self._gate_overrides.clear()
+        self._config_overrides.clear()
+        self._layer_overrides.clear()
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    @staticmethod
+    def _override(table: Mapping[str, Mapping[str | None, Any]], name: str, user: StatsigUser) -> Any:
+        overrides = table.get(name)
+        return lookup_override(overrides, user) if overrides else None
+
+    def _environment(self, user: StatsigUser, snapshot: Snapshot) -> dict[str, str] | None:
+        tier = self._options.tier_name
+        if tier is not None:
+            return {"tier": tier}
+        env = user.environment()
+        if env is None and snapshot.default_environment is not None:
+            return {"tier": snapshot.default_environment}
+        return env
+
+    def _logged_user(self, user: StatsigUser) -> dict[str, Any]:
+        logged = user.to_dict()
+        loaded = self._loaded
+        if loaded is not None:
+            if user.user_id is None and loaded.snapshot.dialect.log_missing_user_id:
+                logged = {"userID": "", **logged}
+            env = self._environment(user, loaded.snapshot)
+            if env is not None:
+                logged["statsigEnvironment"] = env
+        return logged
+
+    def _evaluate(self, section: str, name: str, user: StatsigUser, override_value: Any = None,
+                  gate: bool = False) -> Evaluation | None:
+        loaded = self._loaded
+        if loaded is None:
+            self._problem("Uninitialized", name, None)
+            return None
+        if not isinstance(user, StatsigUser):
+            raise StatsigValueError(f"expected a StatsigUser, got {type(user).__name__}")
+        snapshot = loaded.snapshot
+        now = self._now_ms()
+        if override_value is not None:
+            ev = Evaluation(snapshot, user, None, now)
+            ev.rule_id = "override"
+            ev.reason = "LocalOverride"
+            if gate:
+                ev.value = bool(override_value)
+            else:
+                ev.json_value = override_value
+            return ev
+        ev = evaluate(snapshot, section, name, user, self._environment(user, snapshot), now,
+                      gate_overrides=self._gate_overrides or None)
+        if ev.reason:
+            self._problem(ev.reason, name, None)
+        return ev
+
+    def _details(self, reason: EvaluationReason, source: DataSource | None = None) -> EvaluationDetails:
+        loaded = self._loaded
+        if loaded is None or source is DataSource.UNINITIALIZED:
+            return EvaluationDetails(0, 0, DataSource.UNINITIALIZED, reason, self._now_ms())
+        return EvaluationDetails(loaded.snapshot.time, loaded.init_time, source or loaded.source, reason,
+                                 self._now_ms())
+
+    def _eval_details(self, ev: Evaluation) -> EvaluationDetails:
+        reason = EvaluationReason.local_override if ev.reason == "LocalOverride" else _REASONS[ev.reason]
+        return self._details(reason)
+
+    def _log(self, kind: str, name: str, ev: Evaluation, user: StatsigUser, parameter: str = "",
+             manual: bool = False) -> None:
+        pipeline = self._pipeline
+        if pipeline is None or self._options.local_mode or self._options.disable_all_logging:
+            return
+        now = self._now_ms()
+        value: object = parameter if kind == ex.LAYER_EXPOSURE else ev.value
+        key = (kind, name, ev.rule_id, value, ev.allocated_experiment, ex.user_key(user))
+        if not manual and not self._deduper.first_time(key, now):
+            return
+        loaded = self._loaded
+        assert loaded is not None
+        first_of_rule = self._sampling_seen.first_time((name, ev.rule_id), now)
+        should_log, sampling_meta = ex.sampling_decision(
+            ev, loaded.snapshot.sdk_configs, self._options.tier_name, first_of_rule,
+            ex.sampling_key(kind, name, ev, user, parameter),
+        )
+        if not should_log:
+            return
+        reason = self._eval_details(ev).detailed_reason()
+        logged = self._logged_user(user)
+        if kind == ex.GATE_EXPOSURE:
+            event = ex.gate_exposure(name, ev, logged, reason, now)
+        elif kind == ex.CONFIG_EXPOSURE:
+            event = ex.config_exposure(name, ev, logged, reason, now)
+        else:
+            event = ex.layer_exposure(name, parameter, ev, logged, reason, now)
+        if manual:
+            event["metadata"]["isManualExposure"] = "true"
+        event["statsigMetadata"] = sampling_meta
+        pipeline.enqueue(event)
+
+    def _layer_logger(self, user: StatsigUser, ev: Evaluation) -> Callable[[Layer, str], None]:
+        def log_parameter(layer: Layer, parameter: str) -> None:
+            try:
+                self._log(ex.LAYER_EXPOSURE, layer.name, ev, user, parameter=parameter)
+            except Exception as exc:  # an exposure problem must not break reading a value
+                self._problem("error", layer.name, exc)
+
+        return log_parameter
+
+    def _problem(self, reason: str, name: str, exc: BaseException | None) -> None:
+        key = (reason, name)
+        if key in self._logged_problems or len(self._logged_problems) >= _MAX_LOGGED_PROBLEMS:
+            return
+        self._logged_problems.add(key)
+        if exc is not None:
+            logger.error("statsig_lite: %s evaluating %r: %s", reason, name, exc, extra={"reason": reason})
+        else:
+            logger.warning("statsig_lite: %s: %r", reason, name, extra={"reason": reason, "gate": name})
+
+
+def _build_pipeline(options: StatsigOptions, secret_key: str, session_id: str) -> EventPipeline:
+    from . import pipeline
+
+    factory = getattr(pipeline, "build_pipeline", None)
+    if factory is not None:
+        built: EventPipeline = factory(options, secret_key, session_id)
+        return built
+    return EventPipeline(options.max_buffered_events)
