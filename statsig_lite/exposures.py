@@ -67,7 +67,8 @@ def sampling_decision(
 ) -> tuple[bool, dict[str, object]]:
     """(log it?, statsigMetadata) per the legacy SDK's server-driven sampling (protocol doc 4.6)."""
     mode = sdk_configs.get("sampling_mode")
-    if mode not in ("on", "shadow") or tier != "production":
+    production_only = evaluation.snapshot.dialect.sampling_production_only
+    if mode not in ("on", "shadow") or (production_only and tier != "production"):
         return True, {}
     if evaluation.forward_all_exposures or first_of_rule or evaluation.seen_analytical_gates:
         return True, {}
@@ -141,13 +142,22 @@ def layer_exposure(
     if evaluation.version is not None:
         metadata["configVersion"] = str(evaluation.version)
     metadata.update(_details(evaluation, reason, now_ms))
-    exposures = evaluation.secondary_exposures if explicit else evaluation.undelegated_secondary_exposures
+    exposures: list[dict[str, str]] | None = (
+        evaluation.secondary_exposures if explicit else evaluation.undelegated_secondary_exposures
+    )
+    if (
+        not explicit
+        and not exposures
+        and evaluation.undelegated is None
+        and evaluation.snapshot.dialect.null_undelegated_exposures
+    ):
+        exposures = None
     return {
         "eventName": LAYER_EXPOSURE,
         "user": logged_user,
         "time": now_ms,
         "metadata": metadata,
-        "secondaryExposures": list(exposures),
+        "secondaryExposures": None if exposures is None else list(exposures),
     }
 
 

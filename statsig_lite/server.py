@@ -94,7 +94,7 @@ class StatsigServer:
             logger.error("statsig_lite: rules not loaded: %s", exc, extra={"source": source.value})
             return InitializeDetails(self._now_ms() - started, source.value, False, False, exc)
         id_list_count = 0
-        if snapshot.id_list_names and self._options.id_lists and self._options.api and not self._options.local_mode:
+        if self._options.id_lists and self._options.base_url("get_id_lists") and not self._options.local_mode:
             id_list_count = self._sync_id_lists(snapshot)
         self._loaded = _Loaded(snapshot, source, self._now_ms())
         return InitializeDetails(self._now_ms() - started, source.value, True, True, None, False, id_list_count)
@@ -140,7 +140,8 @@ class StatsigServer:
             override = self._override(self._gate_overrides, gate, user)
             ev = self._evaluate("gates", gate, user, override_value=override, gate=True)
             if ev is None:
-                return FeatureGate(False, gate, "", "", None, self._details(EvaluationReason.none, DataSource.UNINITIALIZED))
+                details = self._details(EvaluationReason.none, DataSource.UNINITIALIZED)
+                return FeatureGate(False, gate, "", "", None, details)
             if log_exposure and gate:
                 self._log(ex.GATE_EXPOSURE, gate, ev, user)
             return FeatureGate(bool(ev.value), gate, ev.rule_id, ev.id_type if ev.spec else "", ev.group_name,

@@ -136,6 +136,8 @@ class Evaluation:
             self._reset()
             self.reason = UNSUPPORTED_REASON
             return self
+        if spec.reports_own_version:
+            self.version = spec.version
         if self.snapshot.dialect.dedupe_exposures:
             self.secondary_exposures = clean_exposures(self.secondary_exposures)
             if self.undelegated is not None:

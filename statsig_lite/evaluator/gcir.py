@@ -91,7 +91,7 @@ def client_initialize_response(
             "id_type": spec.id_type,
             "secondary_exposures": exposures(ev.secondary_exposures),
         }
-        if spec.entity != "experiment" or dialect.gcir_passed_for_experiments:
+        if spec.entity == "dynamic_config" or dialect.gcir_passed_for_experiments:
             entry["passed"] = ev.value
         if spec.entity == "experiment":
             entry["is_user_in_experiment"] = ev.is_experiment_group
@@ -139,9 +139,9 @@ def client_initialize_response(
         layers[hashed] = entry
 
     evaluated_keys: dict[str, Any] = {}
-    if user.user_id is not None:
+    if user.user_id is not None and (legacy or user.user_id):
         evaluated_keys["userID"] = user.user_id
-    if user.custom_ids is not None:
+    if user.custom_ids is not None and (legacy or user.custom_ids):
         evaluated_keys["customIDs"] = dict(user.custom_ids)
     response: dict[str, Any] = {
         "feature_gates": gates,
@@ -157,17 +157,17 @@ def client_initialize_response(
     if dialect.gcir_generator:
         response["generator"] = "statsig-python-sdk"
     else:
-        response["param_stores"] = {}
+        response["param_stores"] = _param_stores(snapshot.param_stores, hash_name, app_id)
         private = user.private_attributes
         if isinstance(private, Mapping) and private:
             response["pa_hash"] = private_attributes_hash(private)
     if snapshot.session_replay_info is not None:
-        response.update(_session_replay(snapshot.session_replay_info, gates, hash_name))
+        response.update(_session_replay(snapshot.session_replay_info, gates, hash_name, legacy))
     return response
 
 
 def _session_replay(
-    info: Mapping[str, Any], gates: Mapping[str, Any], hash_name: Callable[[str], str]
+    info: Mapping[str, Any], gates: Mapping[str, Any], hash_name: Callable[[str], str], legacy: bool
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"recording_blocked": info.get("recording_blocked", False)}
     can_record = out["recording_blocked"] is False
@@ -179,4 +179,32 @@ def _session_replay(
     if isinstance(rate, (int, float)):
         out["session_recording_rate"] = rate
     out["can_record_session"] = can_record
+    privacy = info.get("session_recording_privacy_settings")
+    if not legacy and privacy is not None:
+        out["session_recording_privacy_settings"] = privacy
+    return out
+
+
+_REFERENCED_NAMES = ("gate_name", "experiment_name", "layer_name", "config_name")
+
+
+def _param_stores(
+    stores: Mapping[str, Any], hash_name: Callable[[str], str], app_id: str | None
+) -> dict[str, Any]:
+    """Parameter stores as the client SDKs read them: definitions with the entities they name hashed."""
+    out: dict[str, Any] = {}
+    for store_name, store in stores.items():
+        if not isinstance(store, Mapping):
+            continue
+        apps = store.get("targetAppIDs")
+        if app_id is not None and (not isinstance(apps, list) or app_id not in apps):
+            continue
+        params = store.get("parameters")
+        if not isinstance(params, Mapping):
+            continue
+        out[hash_name(store_name)] = {
+            name: {k: hash_name(v) if k in _REFERENCED_NAMES and isinstance(v, str) else v for k, v in p.items()}
+            for name, p in params.items()
+            if isinstance(p, Mapping)
+        }
     return out

@@ -53,6 +53,8 @@ CORE: Final = Dialect(
     gcir_layer_id_type=True,
     gcir_generator=False,
     log_missing_user_id=True,
+    null_undelegated_exposures=True,
+    sampling_production_only=False,
 )
 
 _SUPPORTED_TYPES: Final = frozenset(
@@ -124,6 +126,7 @@ class Compiler:
             target_app_ids=frozenset(str(a) for a in target_apps) if isinstance(target_apps, list) else None,
             forward_all_exposures=raw.get("forwardAllExposures") is True,
             unsupported=unsupported,
+            reports_own_version=not self.legacy,
         )
 
     def rule(self, raw: object, spec_salt: str, is_gate: bool, path: str) -> Rule:

@@ -84,6 +84,7 @@ class Spec:
     forward_all_exposures: bool
     id_type_raw: object = None
     unsupported: bool = False  # uses a condition type or operator this SDK does not know
+    reports_own_version: bool = False  # exposures carry this spec's version, not a delegate's
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,8 @@ class Dialect:
     gcir_generator: bool
     dedupe_gcir_exposures: bool = True
     log_missing_user_id: bool = False  # core logs "userID": "" for a user without one
+    null_undelegated_exposures: bool = False  # core sends null for a layer that delegated nowhere
+    sampling_production_only: bool = True  # legacy samples exposures only when the SDK tier is production
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ class Snapshot:
     config_mappings: Mapping[str, tuple[ConfigMapping, ...]]
     hashed_sdk_key_used: str | None
     checksum: str | None
+    param_stores: Mapping[str, Any] = field(default_factory=dict)
     id_lists: IdListHolder = field(compare=False, repr=False, default_factory=lambda: IdListHolder())
 
     @property

@@ -97,6 +97,7 @@ def load_snapshot(
         config_mappings={},
         hashed_sdk_key_used=_opt_str(data.get("hashed_sdk_key_used")),
         checksum=_opt_str(data.get("checksum")),
+        param_stores=_mapping(data.get("param_stores")),
         id_lists=holder,
     )
 
