@@ -6,6 +6,7 @@ Drop-in for the legacy `statsig` package: `from statsig_lite import statsig, Sta
 from __future__ import annotations
 
 import logging
+
 from . import statsig
 from .details import HashingAlgorithm, InitializeDetails
 from .errors import (
