@@ -128,7 +128,9 @@ class Evaluation:
             self.reason = ERROR_REASON
             self.rule_id = "error"
             return self
-        except RecursionLimitError:
+        except (RecursionLimitError, RecursionError):
+            # a gate cycle: both official SDKs end it with an error (core at depth 300, legacy at
+            # Python's recursion limit), never with a value
             self.reason = ERROR_REASON
             self.rule_id = "error"
             return self
@@ -284,6 +286,8 @@ class Evaluation:
     def _multi_gate_condition(self, condition: Condition) -> bool:
         if not condition.gates:
             return False
+        if self.depth >= MAX_RECURSION_DEPTH:
+            raise RecursionLimitError(condition.gates[0])
         passed = False
         for name in condition.gates:
             inner = Evaluation(

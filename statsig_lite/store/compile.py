@@ -206,6 +206,8 @@ class Compiler:
         )
 
     def _value_condition(self, raw: Mapping[str, Any], ctype: str, op: str | None, target: object) -> Condition:
+        if op is not None and op not in ops.CORE and op not in ops.SEGMENT_OPERATORS:
+            return Condition(kind=UNSUPPORTED)  # the legacy SDK checks operators before anything else
         field = raw.get("field")
         id_type = raw.get("idType", "userID")
         id_type = id_type if isinstance(id_type, str) else None

@@ -14,7 +14,9 @@ MISSING_CONDITION: Mapping[str, Any] = {"type": "__missing_condition__"}
 
 def iter_specs(payload: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any], str]]:
     """(section, name, spec, path) for every spec, with condition keys replaced by the conditions."""
-    condition_map = payload.get("condition_map") or {}
+    condition_map = payload.get("condition_map")
+    if condition_map is None:
+        condition_map = {}
     if not isinstance(condition_map, Mapping):
         raise SpecFormatError("condition_map", "expected an object")
     for section in SECTIONS:
@@ -54,7 +56,9 @@ def _inline(spec: Mapping[str, Any], condition_map: Mapping[str, Any], path: str
 
 
 def experiment_to_layer(payload: Mapping[str, Any]) -> dict[str, str]:
-    mapping = payload.get("experiment_to_layer") or {}
+    mapping = payload.get("experiment_to_layer")
+    if mapping is None:
+        mapping = {}
     if not isinstance(mapping, Mapping):
         raise SpecFormatError("experiment_to_layer", "expected an object")
     return {str(k): str(v) for k, v in mapping.items()}
