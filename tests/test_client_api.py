@@ -1,0 +1,168 @@
+"""The public API: drop-in names and behaviour of the legacy `statsig` SDK, and checks that never raise."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from statsig_lite import (
+    DataSource,
+    EvaluationReason,
+    HashingAlgorithm,
+    StatsigEvent,
+    StatsigOptions,
+    StatsigServer,
+    StatsigUser,
+    StatsigValueError,
+    statsig,
+)
+
+EXAMPLE = resources.files("statsig_lite").joinpath("data/example_snapshot.json").read_text()
+STAFF = StatsigUser(user_id="alice", email="alice@example.com", country="US")
+BOB = StatsigUser(user_id="bob", country="US", app_version="2.1")
+
+
+class Capture:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def enqueue(self, event: Any) -> None:
+        self.events.append(event)
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        return None
+
+    def shutdown(self, timeout_s: float | None = None) -> None:
+        return None
+
+
+def make_server(**options: Any) -> tuple[StatsigServer, Capture]:
+    capture = Capture()
+    server = StatsigServer(clock=lambda: 1_765_000_000.0, event_pipeline=capture)  # type: ignore[arg-type]
+    details = server.initialize("secret-test", StatsigOptions(bootstrap_values=EXAMPLE, **options))
+    assert details.init_success and details.source == "Bootstrap"
+    return server, capture
+
+
+def test_module_facade_is_drop_in() -> None:
+    statsig.initialize("secret-test", StatsigOptions(bootstrap_values=EXAMPLE, local_mode=True))
+    try:
+        assert statsig.check_gate(STAFF, "new_checkout") is True
+        assert statsig.get_config(STAFF, "checkout_copy").get("show_badge") is True
+        assert statsig.get_experiment(BOB, "button_color").get("color") in ("blue", "green", "grey")
+        assert statsig.get_layer(BOB, "checkout_layer").get("button_text") == "Pay now"
+        assert statsig.check_gate_with_exposure_logging_disabled(STAFF, "internal_tools") is True
+    finally:
+        statsig.shutdown()
+    assert not statsig.is_initialized()
+
+
+def test_results_carry_rule_group_and_details() -> None:
+    server, _ = make_server()
+    gate = server.get_feature_gate(STAFF, "new_checkout", log_exposure=False)
+    assert (gate.value, gate.rule_id, gate.name) == (True, "employees_first", "new_checkout")
+    assert gate.evaluation_details is not None
+    assert gate.evaluation_details.source is DataSource.BOOTSTRAP
+    assert gate.evaluation_details.config_sync_time == 1764000000000
+    experiment = server.get_experiment(BOB, "button_color", log_exposure=False)
+    assert experiment.group_name == "Control" and experiment.is_user_in_experiment
+    layer = server.get_layer(BOB, "checkout_layer", log_exposure=False)
+    assert layer.allocated_experiment == "button_color" and layer.group_name == "Control"
+
+
+def test_get_typed_returns_default_on_type_mismatch() -> None:
+    server, _ = make_server()
+    config = server.get_config(STAFF, "checkout_copy")
+    assert config.get_typed("headline", "x") == "Checkout (staff)"
+    assert config.get_typed("headline", 3) == 3
+    assert config.get("missing", "fallback") == "fallback"
+
+
+def test_layer_logs_one_exposure_per_parameter_read() -> None:
+    server, capture = make_server()
+    layer = server.get_layer(BOB, "checkout_layer")
+    assert capture.events == []  # no exposure for a bare get_layer
+    assert layer.get("color") == "blue"
+    assert layer.get("button_text") == "Pay now"
+    assert layer.get("not_a_param", 7) == 7
+    params = [(e["metadata"]["parameterName"], e["metadata"]["isExplicitParameter"]) for e in capture.events]
+    assert params == [("color", "true"), ("button_text", "false")]
+    assert capture.events[0]["metadata"]["allocatedExperiment"] == "button_color"
+
+
+def test_exposures_are_deduplicated_and_private_attributes_never_logged() -> None:
+    server, capture = make_server()
+    user = StatsigUser(user_id="dee", country="US", private_attributes={"secret": "s3"})
+    server.check_gate(user, "new_checkout")
+    server.check_gate(user, "new_checkout")
+    assert len(capture.events) == 1
+    assert "privateAttributes" not in capture.events[0]["user"]
+    assert capture.events[0]["metadata"]["gate"] == "new_checkout"
+
+
+def test_overrides_win_and_can_be_removed() -> None:
+    server, _ = make_server()
+    server.override_gate("new_checkout", False, user_id="alice")
+    assert server.check_gate(STAFF, "new_checkout") is False
+    assert server.get_feature_gate(STAFF, "new_checkout").rule_id == "override"
+    server.remove_gate_override("new_checkout", user_id="alice")
+    assert server.check_gate(STAFF, "new_checkout") is True
+    server.override_config("checkout_copy", {"headline": "Forced"})
+    assert server.get_config(BOB, "checkout_copy").value == {"headline": "Forced"}
+    server.override_layer("checkout_layer", {"color": "red"})
+    assert server.get_layer(BOB, "checkout_layer").get("color") == "red"
+    server.remove_all_overrides()
+    assert server.get_config(BOB, "checkout_copy").get("headline") == "Checkout"
+
+
+def test_checks_never_raise() -> None:
+    uninitialized = StatsigServer()
+    gate = uninitialized.get_feature_gate(STAFF, "new_checkout")
+    assert gate.value is False and gate.evaluation_details is not None
+    assert gate.evaluation_details.source is DataSource.UNINITIALIZED
+    assert uninitialized.get_config(STAFF, "checkout_copy").value == {}
+    server, _ = make_server()
+    assert server.check_gate("not a user", "new_checkout") is False  # type: ignore[arg-type]
+    weird = StatsigUser(user_id=12, email=5, app_version=2.5, custom={"level": [1, 2]})  # type: ignore[arg-type]
+    # core semantics (v2 payload): a top-level field is used only when it is a non-empty string
+    assert server.check_gate(weird, "modern_app") is False
+    unknown = server.get_feature_gate(STAFF, "no_such_gate")
+    assert unknown.evaluation_details is not None
+    assert unknown.evaluation_details.reason is EvaluationReason.unrecognized
+
+
+def test_log_event_rejects_bad_events_at_call_time() -> None:
+    server, capture = make_server()
+    with pytest.raises(StatsigValueError):
+        StatsigEvent(STAFF, "")
+    with pytest.raises(StatsigValueError):
+        StatsigEvent(STAFF, "purchase", value={"not": "allowed"})  # type: ignore[arg-type]
+    server.log_event(StatsigEvent(STAFF, "purchase", value=9.99, metadata={"sku": "abc"}))
+    assert capture.events[-1]["eventName"] == "purchase" and capture.events[-1]["value"] == 9.99
+
+
+def test_client_initialize_response_hashes() -> None:
+    server, _ = make_server()
+    for algo in HashingAlgorithm:
+        response = server.get_client_initialize_response(STAFF, hash=algo)
+        assert response is not None and response["hash_used"] == algo.value
+    plain = server.get_client_initialize_response(STAFF, hash=HashingAlgorithm.NONE)
+    assert plain is not None and plain["feature_gates"]["new_checkout"]["value"] is True
+    assert server.get_client_initialize_response(STAFF)["hash_used"] == "djb2"  # type: ignore[index]
+
+
+def test_user_from_dict_reads_statsig_json() -> None:
+    user = StatsigUser.from_dict({"userID": 7, "customIDs": {"stableID": 1}, "statsigEnvironment": {"tier": "dev"}})
+    assert user.user_id == "7" and user.custom_ids == {"stableID": "1"}
+    assert user.to_dict()["statsigEnvironment"] == {"tier": "dev"}
+    with pytest.raises(StatsigValueError):
+        StatsigUser.from_dict(["not", "a", "dict"])  # type: ignore[arg-type]
+
+
+def test_bad_payload_leaves_defaults_not_a_crash() -> None:
+    server = StatsigServer()
+    details = server.initialize("secret-test", StatsigOptions(bootstrap_values="{broken"))
+    assert not details.init_success and details.error is not None
+    assert server.check_gate(STAFF, "new_checkout") is False
