@@ -3,6 +3,9 @@
 - ``clean_environ`` (autouse): no ``STATSIG_*`` / ``AWS_*`` variable is visible to a test (except
   ``STATSIG_CONFORMANCE_DIR``); whatever a test sets under those prefixes is undone afterwards.
 - ``statsig_api``: a fresh ``FakeStatsigAPI`` per test.
+- ``moto_server``: one moto server for the session; ``aws_endpoint_url`` resets it and returns its URL;
+  ``s3_client``, ``dynamodb_client``, ``ssm_client``, ``secretsmanager_client`` build on that, so every
+  test starts with empty AWS state.
 - ``conformance_root``: the conformance suites folder (``conformance_dir()`` for collection time).
 """
 
@@ -12,6 +15,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,6 +24,9 @@ if str(REPO_ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) does not
     sys.path.insert(0, str(REPO_ROOT))
 
 from tests.servers.statsig_api import FakeStatsigAPI  # noqa: E402
+
+if TYPE_CHECKING:  # moto and boto3 are imported only when a test asks for them
+    from tests.servers.moto_server import MotoServer
 
 CLEANED_PREFIXES = ("STATSIG_", "AWS_")
 KEPT_VARIABLES = frozenset({"STATSIG_CONFORMANCE_DIR"})
@@ -65,3 +72,42 @@ def statsig_api() -> Iterator[FakeStatsigAPI]:
         yield api
     finally:
         api.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    from tests.servers.moto_server import MotoServer
+
+    server = MotoServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_endpoint_url(moto_server: MotoServer) -> str:
+    """The moto endpoint, with every backend emptied for this test."""
+    moto_server.reset()
+    return moto_server.endpoint_url
+
+
+@pytest.fixture
+def s3_client(moto_server: MotoServer, aws_endpoint_url: str) -> Any:
+    return moto_server.s3_client()
+
+
+@pytest.fixture
+def dynamodb_client(moto_server: MotoServer, aws_endpoint_url: str) -> Any:
+    return moto_server.dynamodb_client()
+
+
+@pytest.fixture
+def ssm_client(moto_server: MotoServer, aws_endpoint_url: str) -> Any:
+    return moto_server.ssm_client()
+
+
+@pytest.fixture
+def secretsmanager_client(moto_server: MotoServer, aws_endpoint_url: str) -> Any:
+    return moto_server.secretsmanager_client()
