@@ -1,0 +1,337 @@
+"""Turn the drivers' JSON results into benchmarks/RESULTS.md: medians over runs, ratios, targets, digest."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import platform
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Runs = list[dict[str, Any]]
+Extract = Callable[[dict[str, Any]], "float | None"]
+
+LABELS = {"lite-v1": "statsig_lite (v1)", "lite-v2": "statsig_lite (v2)", "core": "statsig-python-core",
+          "legacy": "statsig (legacy)"}
+CALLS = {"gate": "check_gate", "config": "get_config", "experiment": "get_experiment", "layer": "get_layer + get"}
+
+
+# ------------------------------------------------------------------------------------- metrics
+def _get(path: str, scale: float = 1.0) -> Extract:
+    def extract(r: dict[str, Any]) -> float | None:
+        node: Any = r
+        for key in path.split("."):
+            if not isinstance(node, dict) or key not in node:
+                return None
+            node = node[key]
+        return None if node is None else float(node) * scale
+    return extract
+
+
+def _import_init(r: dict[str, Any]) -> float | None:
+    if r.get("import_s") is None or r.get("init_s") is None:
+        return None
+    return (r["import_s"] + r["init_s"]) * 1e3
+
+
+def _exposures(r: dict[str, Any]) -> float | None:
+    events = r.get("server", {}).get("events", {})
+    return float(sum(v for k, v in events.items() if k.endswith("_exposure")))
+
+
+@dataclass(frozen=True)
+class Row:
+    title: str
+    extract: Extract
+    targets: dict[str, float] | None = None  # {preset: highest allowed ratio lite / core}
+    ratios: bool = True                      # False where a ratio means nothing
+    integer: bool = False
+
+
+def metric_rows() -> list[Row]:
+    rows = [
+        Row("import (ms)", _get("import_s", 1e3)),
+        Row("init from in-process snapshot (ms)", _get("init_s", 1e3), {"large": 0.6}),
+        Row("import + init (ms)", _import_init, {"small": 0.5}),
+        Row("first check_gate after init (µs)", _get("first_check_s", 1e6)),
+        Row("RSS before import (MiB)", _get("rss_before_import_kib", 1 / 1024)),
+        Row("RSS after init (MiB)", _get("rss_after_init_kib", 1 / 1024), {"small": 0.6, "large": 0.6}),
+        Row("RSS at end (MiB)", _get("rss_end_kib", 1 / 1024)),
+        Row("peak RSS (MiB)", _get("rss_peak_kib", 1 / 1024)),
+    ]
+    for kind, call in CALLS.items():
+        for mode, words in (("on", "logging on"), ("off", "logging off")):
+            rows.append(Row(f"{call} median (µs), {words}", _get(f"latency.{kind}/{mode}.median_ns", 1e-3),
+                            {"small": 1.0, "large": 1.0}))
+            rows.append(Row(f"{call} p99 (µs), {words}", _get(f"latency.{kind}/{mode}.p99_ns", 1e-3)))
+    rows.append(Row("timing loop overhead, median (µs)", _get("latency.loop_overhead.median_ns", 1e-3),
+                    ratios=False))
+    for algo in ("djb2", "sha256"):
+        rows.append(Row(f"get_client_initialize_response {algo}, call (ms)",
+                        _get(f"gcir.{algo}.call.median_ns", 1e-6)))
+        rows.append(Row(f"get_client_initialize_response {algo} → JSON text (ms)",
+                        _get(f"gcir.{algo}.json_text.median_ns", 1e-6), {"large": 1.0}))
+    rows += [
+        Row("shutdown (ms)", _get("shutdown_s", 1e3)),
+        Row("exposure events received by the loopback server", _exposures, ratios=False, integer=True),
+        Row("events the SDK reported dropping", _get("dropped_events"), ratios=False, integer=True),
+    ]
+    return rows
+
+
+def median_of(runs: Runs, extract: Extract) -> float | None:
+    values = [v for v in (extract(r) for r in runs if "fatal" not in r) if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def fmt_ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}x"
+
+
+# ------------------------------------------------------------------------------------- sections
+def machine() -> list[str]:
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return [
+        f"- CPU: {model}, {os.cpu_count()} cores",
+        f"- Python {platform.python_version()} ({platform.python_implementation()}), "
+        f"Linux {platform.release()}",
+        f"- Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+    ]
+
+
+def versions(results: dict[str, dict[str, Runs]]) -> list[str]:
+    lines = []
+    for label in LABELS:
+        found = next((r.get("version") for runs in results.values() for r in runs.get(label, []) if r.get("version")),
+                     None)
+        if label != "lite-v2":
+            name = LABELS[label].replace(" (v1)", "")
+            lines.append(f"- {name}: {found or 'not importable (see Errors)'}")
+    return lines
+
+
+def table(preset: str, by_label: dict[str, Runs]) -> list[str]:
+    head = ["metric", *(LABELS[k] for k in LABELS), "lite(v2) / core", "lite(v1) / legacy", "target", "pass/miss"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 3) + ["---"] * 2) + "|"]
+    for row in metric_rows():
+        med = {k: median_of(by_label.get(k, []), row.extract) for k in LABELS}
+        if all(v is None for v in med.values()):
+            continue
+        target = (row.targets or {}).get(preset)
+        status = ""
+        if target is not None:
+            worst = [ratio(med[k], med["core"]) for k in ("lite-v1", "lite-v2")]
+            if any(w is None for w in worst):
+                status = "n/a"
+            else:
+                status = "pass" if max(w for w in worst if w is not None) <= target else "**miss**"
+        show = (lambda x: "-" if x is None else f"{x:,.0f}") if row.integer else fmt
+        r_core = fmt_ratio(ratio(med["lite-v2"], med["core"])) if row.ratios else ""
+        r_legacy = fmt_ratio(ratio(med["lite-v1"], med["legacy"])) if row.ratios else ""
+        cells = [row.title, *(show(med[k]) for k in LABELS), r_core, r_legacy,
+                 f"<= {target:.1f}x core" if target is not None else "", status]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def digest_section(preset: str, grid: list[list[str]], by_label: dict[str, Runs]) -> list[str]:
+    answers: dict[str, list[str]] = {}
+    for label, runs in by_label.items():
+        got = next((r["digest_answers"] for r in runs if "digest_answers" in r), None)
+        if got is not None:
+            answers[label] = got
+    if not answers:
+        return ["No SDK produced a digest."]
+    n_pairs = len(next(iter(answers.values())))
+    lines = [f"{n_pairs:,} (user, name) pairs: every entity of the spec plus one unknown name per kind, "
+             f"each with value + rule_id (logging off).", "",
+             "| SDK | digest | evaluation errors |", "|---|---|---:|"]
+    for label, got in answers.items():
+        digest = hashlib.sha256("\n".join(got).encode()).hexdigest()[:16]
+        errors = sum(1 for a in got if a.startswith("error:"))
+        lines.append(f"| {LABELS[label]} | `{digest}` | {errors} |")
+    for label, missing in ((k, k not in answers) for k in LABELS):
+        if missing:
+            lines.append(f"| {LABELS[label]} | (no digest: failed before or during the digest) | |")
+    lines.append("")
+    pairs = [("lite-v1", "legacy"), ("lite-v2", "core"), ("lite-v1", "core"), ("lite-v2", "legacy"),
+             ("core", "legacy")]
+    for a, b in pairs:
+        if a not in answers or b not in answers:
+            continue
+        diffs = [i for i, (x, y) in enumerate(zip(answers[a], answers[b], strict=True)) if x != y]
+        if not diffs:
+            lines.append(f"- {LABELS[a]} vs {LABELS[b]}: identical")
+            continue
+        lines.append(f"- {LABELS[a]} vs {LABELS[b]}: **{len(diffs):,} mismatches** of {n_pairs:,}, e.g.")
+        for i in diffs[:4]:
+            user = i // len(grid)
+            kind, name, _param = grid[i % len(grid)]
+            lines.append(f"  - user #{user} {kind} `{name}`: `{answers[a][i]}` vs `{answers[b][i]}` "
+                         "(value sha1 prefix | rule_id)")
+    return lines
+
+
+def errors_section(results: dict[str, dict[str, Runs]]) -> list[str]:
+    lines: list[str] = []
+    seen: set[str] = set()
+    for preset, by_label in results.items():
+        for label, runs in by_label.items():
+            for r in runs:
+                problems = ([f"fatal: {r['fatal']}", *r.get("trace", [])[-2:]] if "fatal" in r else [])
+                problems += [f"{e['phase']}: {e['error']}" for e in r.get("errors", [])]
+                if r.get("digest_errors"):
+                    problems.append(f"digest: {r['digest_errors']} evaluations raised")
+                unexpected = r.get("server", {}).get("unexpected", [])
+                if unexpected:
+                    problems.append(f"unexpected requests to the loopback server: {unexpected[:3]}")
+                for p in problems:
+                    key = f"{label}:{p}"
+                    if key not in seen:
+                        seen.add(key)
+                        lines.append(f"- {LABELS[label]}, {preset} spec: {p}")
+    return lines or ["None."]
+
+
+def network_section(results: dict[str, dict[str, Runs]]) -> list[str]:
+    lines = ["| SDK | spec | requests to the loopback server (first run) | events received | SDK reports |",
+             "|---|---|---|---|---|"]
+    for preset, by_label in results.items():
+        for label, runs in by_label.items():
+            if not runs:
+                continue
+            server = runs[0].get("server", {})
+            req = ", ".join(f"{k} x{v}" for k, v in sorted(server.get("requests", {}).items())) or "none"
+            ev = ", ".join(f"{k.replace('statsig::', '')} x{v}" for k, v in sorted(server.get("events", {}).items()))
+            notes = list(dict.fromkeys(server.get("reports", [])))
+            if runs[0].get("dropped_events"):
+                notes.insert(0, f"stderr: dropped {runs[0]['dropped_events']:,} events")
+            lines.append(f"| {LABELS[label]} | {preset} | {req} | {ev or 'none'} | {'; '.join(notes) or '-'} |")
+    return lines
+
+
+def sizes_section(sizes: dict[str, Any]) -> list[str]:
+    if "error" in sizes:
+        return [f"Could not measure: {sizes['error']}"]
+    core = sizes.get("statsig-python-core", {}).get("bytes")
+    legacy = sizes.get("statsig", {}).get("bytes")
+    lines = ["| package | own size (MiB) | with dependency closure (MiB) | vs core | vs legacy | closure |",
+             "|---|---:|---:|---:|---:|---|"]
+    for name, info in sizes.items():
+        closure = ", ".join(sorted(info["closure"]))
+        lines.append(f"| {name} | {info['own_bytes'] / 2**20:.2f} | {info['bytes'] / 2**20:.2f} | "
+                     f"{fmt_ratio(ratio(info['bytes'], core))} | {fmt_ratio(ratio(info['bytes'], legacy))} | "
+                     f"{closure} |")
+    return lines
+
+
+def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
+    plan = meta["plan"]
+    out = [
+        "# Benchmarks: statsig_lite vs the official Statsig Python SDKs",
+        "",
+        f"Generated by `{meta['command']}`; measuring took {meta['duration_s'] / 60:.1f} min. "
+        f"Each figure is the median over {plan['runs']} runs; every run is a fresh process per SDK.",
+        "",
+        "## Machine and versions",
+        "",
+        *machine(),
+        *versions(results),
+        f"- Network: {meta['isolation']}",
+        f"- Load average (1 min) before / after: {meta['load_1min'][0]:.2f} / {meta['load_1min'][1]:.2f} "
+        "(the benchmark itself keeps about one core busy; more means other work shared the machine)",
+        "",
+        "## How each SDK is driven",
+        "",
+        "All three get the same synthetic spec (v1 and v2 text of one logical project) and the same users.",
+        "",
+        "- **statsig (legacy)**: `statsig.initialize(key, StatsigOptions(bootstrap_values=<v1 text>, api=…, "
+        "api_for_download_config_specs=…, api_for_get_id_lists=…, api_for_log_event=… (all loopback), "
+        "disable_diagnostics=True, rulesets_sync_interval=3600, idlists_sync_interval=3600))`. Its init includes "
+        "the `POST get_id_lists` it always makes, to the loopback server; its error boundary's hard-coded "
+        "`sdk_exception` URL is redirected there too. Logging off: the `*_with_exposure_logging_disabled` "
+        "functions.",
+        "- **statsig-python-core**: `Statsig(key, StatsigOptions(data_store=<DataStore returning the v2 text>, "
+        "specs_url=…, log_event_url=…, id_lists_url=… (all loopback), specs_sync_interval_ms=3600000)).initialize()"
+        ".wait()`; it initialises from the data store (`source: Adapter(DataStore)`), the in-process equivalent "
+        "of bootstrap. Logging off: `FeatureGateEvaluationOptions(disable_exposure_logging=True)` and friends.",
+        "- **statsig_lite**: `statsig.initialize(key, StatsigOptions(bootstrap_values=<v1 or v2 text>, "
+        "local_mode=True))` through its legacy-compatible module facade; run once on each payload. "
+        "In local mode it makes no requests: exposures are built and buffered, not posted.",
+        "",
+        "Ratios: `lite(v2) / core` compares runs on the same v2 payload, `lite(v1) / legacy` on the same v1 "
+        "payload. A target passes when **both** lite runs (v1 and v2 payload) are within it relative to core.",
+        "",
+    ]
+    for preset, by_label in results.items():
+        c = meta["specs"][preset]
+        out += [
+            f"## {preset.capitalize()} spec",
+            "",
+            f"{c['gates']} gates + {c['segments']} segments + {c['holdouts']} holdouts, {c['configs']} configs, "
+            f"{c['experiments']} experiments, {c['layers']} layers ({c['conditions_v2']:,} distinct conditions); "
+            f"v1 {c['bytes_v1'] / 1024:,.0f} KiB, v2 {c['bytes_v2'] / 1024:,.0f} KiB.",
+            "",
+            *table(preset, by_label),
+            "",
+            "### Result digest",
+            "",
+            *digest_section(preset, meta["grids"][preset], by_label),
+            "",
+        ]
+    out += [
+        "## Installed size",
+        "",
+        "Files each distribution installs (bytecode caches excluded), over its `Requires-Dist` closure; "
+        "statsig_lite is an editable install, so its package directory is measured.",
+        "",
+        *sizes_section(meta["sizes"]),
+        "",
+        "## Loopback traffic",
+        "",
+        *network_section(results),
+        "",
+        "## Errors",
+        "",
+        *errors_section(results),
+        "",
+        "## Method",
+        "",
+        f"- Latency: {plan['calls']:,} calls per API and logging mode, each timed alone with "
+        "`time.perf_counter_ns()` through a Python lambda of the same shape for every SDK (the timing loop's "
+        "own cost is the *loop overhead* row). (user, name) pairs are drawn from "
+        f"{plan['latency_users']:,} users and every entity of the kind, so exposure dedupe rarely applies; "
+        "logging on and off use different sequences. get_layer + get reads the layer's first parameter.",
+        "- Import: wall time of the SDK import in a fresh interpreter (bytecode already cached). Init: from the "
+        "spec text held in memory to a ready client. First check: one `check_gate` with logging on right after "
+        "init (the first feature gate of the spec, first user).",
+        "- RSS: `VmRSS` from /proc/self/status; after init is measured with the spec text released and after "
+        "`gc.collect()`; peak is `VmHWM`.",
+        "- get_client_initialize_response: median over a fixed set of users; *JSON text* adds `json.dumps` for "
+        "SDKs that return a dict (the core returns a JSON string), since a server sends text to the client.",
+        "- Digest: computed on the first run of each SDK; mismatches are reported, not fatal.",
+        "",
+    ]
+    return "\n".join(out)
