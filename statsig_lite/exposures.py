@@ -169,3 +169,14 @@ def sampling_key(kind: str, name: str, evaluation: Evaluation, user: Any, parame
         return f"n:{name};u:{ukey}r:{evaluation.rule_id}"
     experiment = evaluation.allocated_experiment or ""
     return f"n:{name};e:{experiment};p:{parameter};u:{ukey}r:{evaluation.rule_id}"
+
+
+def sampling_set_key(kind: str, name: str, evaluation: Evaluation, api: str) -> tuple[str, ...]:
+    """Key of the "first exposure of this rule is always logged" set.
+
+    The legacy SDK keys it by name and rule. The core SDK's behaviour in the sampling suite fits one set per
+    check kind (gate, config, experiment, layer) in which an unrecognized name counts by its rule ("") alone.
+    """
+    if evaluation.snapshot.dialect.sampling_production_only:
+        return (name, evaluation.rule_id)
+    return (api or kind, name if evaluation.spec is not None else "", evaluation.rule_id)

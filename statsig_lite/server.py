@@ -151,10 +151,10 @@ class StatsigServer:
             return FeatureGate(False, gate, "", "", None, self._details(EvaluationReason.error))
 
     def get_config(self, user: StatsigUser, config: str, log_exposure: bool = True) -> DynamicConfig:
-        return self._config(user, config, log_exposure)
+        return self._config(user, config, log_exposure, "config")
 
     def get_experiment(self, user: StatsigUser, experiment: str, log_exposure: bool = True) -> DynamicConfig:
-        return self._config(user, experiment, log_exposure)
+        return self._config(user, experiment, log_exposure, "experiment")
 
     def get_layer(self, user: StatsigUser, layer: str, log_exposure: bool = True) -> Layer:
         try:
@@ -173,14 +173,14 @@ class StatsigServer:
             self._problem("error", layer, exc)
             return Layer(layer, "", {}, evaluation_details=self._details(EvaluationReason.error))
 
-    def _config(self, user: StatsigUser, name: str, log_exposure: bool) -> DynamicConfig:
+    def _config(self, user: StatsigUser, name: str, log_exposure: bool, api: str) -> DynamicConfig:
         try:
             override = self._override(self._config_overrides, name, user)
             ev = self._evaluate("configs", name, user, override_value=override)
             if ev is None:
                 return DynamicConfig({}, name, "", None, self._details(EvaluationReason.none, DataSource.UNINITIALIZED))
             if log_exposure and name:
-                self._log(ex.CONFIG_EXPOSURE, name, ev, user)
+                self._log(ex.CONFIG_EXPOSURE, name, ev, user, api=api)
             spec = ev.spec
             return DynamicConfig(
                 dict(ev.json_value), name, ev.rule_id, ev.group_name, self._eval_details(ev),
@@ -354,7 +354,7 @@ class StatsigServer:
         return self._details(reason)
 
     def _log(self, kind: str, name: str, ev: Evaluation, user: StatsigUser, parameter: str = "",
-             manual: bool = False) -> None:
+             manual: bool = False, api: str = "") -> None:
         pipeline = self._pipeline
         if pipeline is None or self._options.local_mode or self._options.disable_all_logging:
             return
@@ -365,7 +365,7 @@ class StatsigServer:
             return
         loaded = self._loaded
         assert loaded is not None
-        first_of_rule = self._sampling_seen.first_time((name, ev.rule_id), now)
+        first_of_rule = self._sampling_seen.first_time(ex.sampling_set_key(kind, name, ev, api), now)
         should_log, sampling_meta = ex.sampling_decision(
             ev, loaded.snapshot.sdk_configs, self._options.tier_name, first_of_rule,
             ex.sampling_key(kind, name, ev, user, parameter),

