@@ -1,0 +1,72 @@
+"""The snapshot document our refresher writes: a download_config_specs payload plus its ID lists.
+
+    {"statsig_lite_snapshot": 1, "created_at": <ms>, "dcs": {...payload...},
+     "id_lists": {"<name>": {"ids": [...], "file_id": "...", "creation_time": 0, "read_bytes": 0, "url": "..."}}}
+
+A raw download_config_specs payload is accepted wherever a snapshot is (it simply has no ID lists).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import SpecFormatError
+from .model import IdList
+from .snapshot import decode_payload
+
+ENVELOPE_KEY = "statsig_lite_snapshot"
+ENVELOPE_VERSION = 1
+
+
+def is_envelope(document: Mapping[str, Any]) -> bool:
+    return ENVELOPE_KEY in document
+
+
+def split_snapshot(raw: bytes | str | Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, IdList]]:
+    """(download_config_specs payload, ID lists) from an envelope or a raw payload."""
+    document = decode_payload(raw)
+    if not is_envelope(document):
+        return document, {}
+    if document.get(ENVELOPE_KEY) != ENVELOPE_VERSION:
+        raise SpecFormatError(ENVELOPE_KEY, f"unsupported snapshot version {document.get(ENVELOPE_KEY)!r}")
+    dcs = document.get("dcs")
+    if not isinstance(dcs, Mapping):
+        raise SpecFormatError("dcs", "missing or not an object")
+    lists_raw = document.get("id_lists") or {}
+    if not isinstance(lists_raw, Mapping):
+        raise SpecFormatError("id_lists", "not an object")
+    lists: dict[str, IdList] = {}
+    for name, entry in lists_raw.items():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("ids"), list):
+            raise SpecFormatError(f"id_lists.{name}", "expected an object with an ids list")
+        lists[name] = IdList(
+            name=name,
+            ids=frozenset(str(i) for i in entry["ids"]),
+            file_id=str(entry.get("file_id", "")),
+            creation_time=int(entry.get("creation_time", 0)),
+            read_bytes=int(entry.get("read_bytes", 0)),
+            url=str(entry.get("url", "")),
+        )
+    return dcs, lists
+
+
+def encode_snapshot(dcs: Mapping[str, Any], id_lists: Mapping[str, IdList], created_at: int) -> bytes:
+    """Deterministic bytes (sorted keys and ids), so an unchanged project gives an unchanged object."""
+    document = {
+        ENVELOPE_KEY: ENVELOPE_VERSION,
+        "created_at": created_at,
+        "dcs": dcs,
+        "id_lists": {
+            name: {
+                "ids": sorted(entry.ids),
+                "file_id": entry.file_id,
+                "creation_time": entry.creation_time,
+                "read_bytes": entry.read_bytes,
+                "url": entry.url,
+            }
+            for name, entry in sorted(id_lists.items())
+        },
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
