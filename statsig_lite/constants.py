@@ -35,3 +35,18 @@ DEFAULT_REQUEST_TIMEOUT_S: Final = 5.0
 MAX_RECURSION_DEPTH: Final = 300
 EXPOSURE_DEDUPE_TTL_MS: Final = 60_000
 EXPOSURE_DEDUPE_MAX_KEYS: Final = 100_000
+
+# Event delivery (pipeline.py, sinks/).
+LOG_EVENT_ENDPOINT: Final = "log_event"
+HEADER_BATCH_ID: Final = "STATSIG-BATCH-ID"
+DEFAULT_FLUSH_TIMEOUT_S: Final = 3.0  # flush(None) budget when options.timeout is unset
+MAX_BATCH_BODY_BYTES: Final = 1_000_000  # gzip body cap per log_event request; bigger batches are split
+CONNECT_TIMEOUT_S: Final = 1.0  # upper bound on one connect; the read timeout is what the deadline leaves
+MIN_ATTEMPT_S: Final = 0.05  # do not start an HTTP attempt with less time than this left
+BACKOFF_BASE_S: Final = 0.05
+BACKOFF_MAX_S: Final = 2.0
+SPILL_RESERVE_S: Final = 0.25  # time a flush keeps back for writing the spill object
+SPILL_RESERVE_FRACTION: Final = 0.25  # ... but never more than this share of the flush budget
+DEFAULT_SPILL_RETENTION_SECONDS: Final = 7 * 24 * 3600.0  # DynamoDB expires_at; S3/dir: lifecycle rules
+DEFAULT_SPILL_REPLAY_INTERVAL_SECONDS: Final = 60.0  # how often flush() lists the spill store
+OVERFLOW_FLUSH_TIMEOUT_S: Final = 2.0  # buffer full and no spill store: synchronous flush budget

@@ -1,0 +1,186 @@
+"""Events waiting for delivery, and how they are cut into log_event batches.
+
+An event is encoded to JSON once, when it is enqueued: that is where a bad event fails (``StatsigValueError``),
+and it snapshots the caller's dict, so later changes to it cannot change what is sent. Encoded events stay
+"fresh" until a flush cuts them into :class:`Batch` objects. A batch gets its id when it is cut and keeps its
+events and its id for good (in memory, in the spill store, on every replay): the id is what makes a resend
+of a batch that Statsig may already have accepted recognisable.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .errors import StatsigValueError
+
+__all__ = [
+    "MAX_EVENT_BYTES",
+    "Batch",
+    "EventBuffer",
+    "cut_batches",
+    "encode_event",
+    "encode_json",
+    "make_batch",
+    "split_batch",
+]
+
+MAX_EVENT_BYTES = 1_000_000
+"""Largest single encoded event we accept; Statsig would refuse a bigger one and it could never be sent."""
+
+_GZIP_LEVEL = 6
+# A chunk is compressed before its size is known; cap its raw size so one compression stays cheap.
+_RAW_PER_BODY = 8
+
+
+def encode_json(value: object) -> bytes:
+    """Compact UTF-8 JSON, the one encoding used for events, bodies and spill records."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def encode_event(event: Mapping[str, object]) -> bytes:
+    """Encode a wire-format event, or raise StatsigValueError saying why it cannot be sent."""
+    if not isinstance(event, Mapping):
+        raise StatsigValueError(f"an event must be a mapping, not {type(event).__name__}")
+    name = event.get("eventName")
+    if not isinstance(name, str) or not name:
+        raise StatsigValueError("an event needs a non-empty string eventName")
+    try:
+        encoded = encode_json(event)
+    except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        raise StatsigValueError(f"event {name!r} is not JSON-serialisable: {exc}") from None
+    if len(encoded) > MAX_EVENT_BYTES:
+        raise StatsigValueError(f"event {name!r} is {len(encoded)} bytes as JSON; the limit is {MAX_EVENT_BYTES}")
+    return encoded
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One log_event request's worth of events, with the id it keeps for life.
+
+    ``body`` is the gzip'd request body (events plus ``statsigMetadata``), built once by :func:`make_batch`.
+    """
+
+    batch_id: str
+    created_at_ms: int
+    events: tuple[bytes, ...]
+    body: bytes = field(repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+def _raw_body(events: Sequence[bytes], metadata_json: bytes) -> bytes:
+    return b"".join((b'{"events":[', b",".join(events), b'],"statsigMetadata":', metadata_json, b"}"))
+
+
+def make_batch(events: Sequence[bytes], metadata_json: bytes, created_at_ms: int, batch_id: str | None = None) -> Batch:
+    """A batch of already-encoded events; a new uuid4 id unless ``batch_id`` is given (a replay)."""
+    body = gzip.compress(_raw_body(events, metadata_json), compresslevel=_GZIP_LEVEL, mtime=0)
+    return Batch(batch_id or str(uuid.uuid4()), created_at_ms, tuple(events), body)
+
+
+def cut_batches(
+    events: Sequence[bytes], metadata_json: bytes, now_ms: int, *, max_events: int, max_body_bytes: int
+) -> list[Batch]:
+    """Cut events, in order, into batches of at most ``max_events`` whose gzip body is at most
+    ``max_body_bytes``. A batch over the byte cap is split in halves until it fits; a single event over
+    the cap is sent on its own. Nothing is dropped."""
+    raw_cap = max_body_bytes * _RAW_PER_BODY
+    batches: list[Batch] = []
+    chunk: list[bytes] = []
+    size = 0
+    for event in events:
+        if chunk and (len(chunk) >= max_events or size + len(event) > raw_cap):
+            batches.extend(_fit(chunk, metadata_json, now_ms, max_body_bytes))
+            chunk, size = [], 0
+        chunk.append(event)
+        size += len(event) + 1
+    if chunk:
+        batches.extend(_fit(chunk, metadata_json, now_ms, max_body_bytes))
+    return batches
+
+
+def _fit(events: Sequence[bytes], metadata_json: bytes, now_ms: int, max_body_bytes: int) -> list[Batch]:
+    batch = make_batch(events, metadata_json, now_ms)
+    if len(batch.body) <= max_body_bytes or len(events) == 1:
+        return [batch]
+    half = len(events) // 2
+    return _fit(events[:half], metadata_json, now_ms, max_body_bytes) + _fit(
+        events[half:], metadata_json, now_ms, max_body_bytes
+    )
+
+
+def split_batch(batch: Batch, metadata_json: bytes) -> list[Batch]:
+    """The two halves of a batch Statsig refused as too large (413).
+
+    Their ids derive from the parent's, so splitting the same batch again (a replay whose spill record
+    could not be updated) gives the same two ids and the halves stay recognisable as resends.
+    """
+    half = len(batch.events) // 2
+    try:
+        parent = uuid.UUID(batch.batch_id)
+    except ValueError:
+        parent = uuid.uuid5(uuid.NAMESPACE_URL, batch.batch_id)
+    return [
+        make_batch(part, metadata_json, batch.created_at_ms, str(uuid.uuid5(parent, str(i))))
+        for i, part in enumerate((batch.events[:half], batch.events[half:]))
+    ]
+
+
+class EventBuffer:
+    """Everything the pipeline holds in memory: fresh encoded events, then batches already cut from them.
+
+    Order is delivery order: cut batches (oldest first) come before fresh events.
+    """
+
+    __slots__ = ("_batches", "_fresh", "_metadata_json")
+
+    def __init__(self, metadata_json: bytes) -> None:
+        self._metadata_json = metadata_json
+        self._fresh: list[bytes] = []
+        self._batches: list[Batch] = []
+
+    def __len__(self) -> int:
+        return len(self._fresh) + sum(len(b) for b in self._batches)
+
+    def add(self, encoded: bytes) -> None:
+        self._fresh.append(encoded)
+
+    def batches(self, now_ms: int, *, max_events: int, max_body_bytes: int) -> list[Batch]:
+        """Cut the fresh events into batches and return every batch held, in delivery order."""
+        if self._fresh:
+            cut = cut_batches(
+                self._fresh, self._metadata_json, now_ms, max_events=max_events, max_body_bytes=max_body_bytes
+            )
+            self._batches.extend(cut)
+            self._fresh = []
+        return list(self._batches)
+
+    def remove(self, done: Iterable[Batch]) -> None:
+        """Forget batches that were delivered or written to the spill store."""
+        ids = {b.batch_id for b in done}
+        self._batches = [b for b in self._batches if b.batch_id not in ids]
+
+    def replace(self, old: Batch, new: Sequence[Batch]) -> None:
+        """Put ``new`` where ``old`` was (a 413 split)."""
+        at = next(i for i, b in enumerate(self._batches) if b.batch_id == old.batch_id)
+        self._batches[at : at + 1] = list(new)
+
+    def drop_oldest(self, count: int) -> int:
+        """Drop about ``count`` of the oldest events (whole batches); return how many were dropped."""
+        dropped = 0
+        while dropped < count and self._batches:
+            dropped += len(self._batches.pop(0))
+        if dropped < count and self._fresh:
+            take = min(count - dropped, len(self._fresh))
+            del self._fresh[:take]
+            dropped += take
+        return dropped
+
+    def pending(self) -> list[bytes]:
+        """Every encoded event held, in delivery order."""
+        return [e for b in self._batches for e in b.events] + list(self._fresh)
