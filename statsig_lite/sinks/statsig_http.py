@@ -1,0 +1,140 @@
+"""Statsig's log_event endpoint over one reused urllib3 PoolManager.
+
+urllib3 is imported on the first send, not when the package loads (cold start). Each call is exactly one
+HTTP attempt (urllib3's own retries are off): the pipeline owns retries, backoff and the deadline.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .. import constants as c
+from ..buffer import Batch
+from .base import SendError
+
+if TYPE_CHECKING:
+    import urllib3
+
+__all__ = ["RETRYABLE_STATUSES", "StatsigHTTPSink"]
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({408, 429})
+"""Besides every 5xx: statuses after which the same batch may be accepted later."""
+
+
+class StatsigHTTPSink:
+    """POSTs gzip'd batches to ``{base}log_event`` with Statsig's headers and the batch id."""
+
+    def __init__(
+        self,
+        secret_key: str,
+        session_id: str,
+        *,
+        base_url: str | None = None,
+        pool_manager: urllib3.PoolManager | None = None,
+        wall_clock: Callable[[], float] = time.time,
+        connect_timeout_s: float = c.CONNECT_TIMEOUT_S,
+    ) -> None:
+        base = base_url or c.DEFAULT_API
+        self._url = (base if base.endswith("/") else base + "/") + c.LOG_EVENT_ENDPOINT
+        self._secret_key = secret_key
+        self._session_id = session_id
+        self._pool = pool_manager
+        self._wall_clock = wall_clock
+        self._connect_timeout_s = connect_timeout_s
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def __repr__(self) -> str:  # never show the key
+        return f"StatsigHTTPSink(url={self._url!r})"
+
+    def _pool_manager(self) -> urllib3.PoolManager:
+        if self._pool is None:
+            import urllib3
+
+            self._pool = urllib3.PoolManager(num_pools=2, maxsize=1, retries=False)
+        return self._pool
+
+    def send(self, batch: Batch, *, attempt: int, timeout_s: float) -> None:
+        import urllib3
+
+        headers = {
+            "STATSIG-API-KEY": self._secret_key,
+            "STATSIG-CLIENT-TIME": str(int(self._wall_clock() * 1000)),
+            "STATSIG-SDK-TYPE": c.SDK_TYPE,
+            "STATSIG-SDK-VERSION": c.SDK_VERSION,
+            "STATSIG-SERVER-SESSION-ID": self._session_id,
+            "STATSIG-EVENT-COUNT": str(len(batch)),
+            "STATSIG-RETRY": str(attempt),
+            c.HEADER_BATCH_ID: batch.batch_id,
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+            "Accept-Encoding": "gzip",
+        }
+        timeout = urllib3.Timeout(total=timeout_s, connect=min(self._connect_timeout_s, timeout_s), read=timeout_s)
+        try:
+            response = self._pool_manager().request(
+                "POST",
+                self._url,
+                body=batch.body,
+                headers=headers,
+                timeout=timeout,
+                retries=False,
+                redirect=False,
+                preload_content=True,
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise SendError(f"log_event: {type(exc).__name__}: {exc}") from exc
+        except OSError as exc:  # a socket error urllib3 did not wrap
+            raise SendError(f"log_event: {type(exc).__name__}: {exc}") from exc
+        _check_response(response.status, response.data, response.headers.get("Retry-After"), self._wall_clock())
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.clear()
+
+
+def _check_response(status: int, data: bytes, retry_after: str | None, now: float) -> None:
+    """Return if the answer means "accepted"; raise SendError otherwise."""
+    if 200 <= status < 300:
+        if not data.strip():
+            return
+        try:
+            answer = json.loads(data)
+        except ValueError as exc:
+            # A 2xx we cannot read is not a confirmation; resending under the same batch id is safe.
+            raise SendError(f"log_event: HTTP {status} with an unreadable body", status=status) from exc
+        if isinstance(answer, dict) and answer.get("success") is False:
+            raise SendError(f'log_event: HTTP {status} with {{"success": false}}', status=status)
+        return
+    retryable = status >= 500 or status in RETRYABLE_STATUSES
+    raise SendError(
+        f"log_event: HTTP {status}",
+        status=status,
+        retryable=retryable,
+        retry_after_s=_retry_after_s(retry_after, now),
+    )
+
+
+def _retry_after_s(value: str | None, now: float) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
