@@ -65,6 +65,10 @@ class StatsigOptions:
     max_buffered_events: int = c.DEFAULT_MAX_BUFFERED_EVENTS
     id_lists: bool = True
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Event delivery (pipeline.py): how long DynamoDB keeps a spilled batch (its `expires_at` TTL), and
+    # how often flush() looks for spilled batches to replay (replay_spilled() always looks).
+    spill_retention_seconds: float = c.DEFAULT_SPILL_RETENTION_SECONDS
+    spill_replay_interval_seconds: float = c.DEFAULT_SPILL_REPLAY_INTERVAL_SECONDS
 
     @property
     def tier_name(self) -> str | None:

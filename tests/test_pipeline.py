@@ -1,0 +1,379 @@
+"""EventPipeline against the loopback Statsig API and a real spill directory."""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import logging
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from statsig_lite.options import StatsigOptions
+from statsig_lite.pipeline import DeliveryPolicy, EventPipeline, build_pipeline
+from statsig_lite.sinks import DirSpillStore, SpillRef, StatsigHTTPSink
+from tests.servers.statsig_api import FakeStatsigAPI, RecordedRequest, delay, status
+from tests.sinks.wire_events import make_events, seq_of
+
+KEY = "secret-pipeline-key"
+SESSION = "8d7f1f55-0000-4000-8000-000000000002"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def make_pipeline(api: FakeStatsigAPI, spill: Any = None, *, max_events: int = 100_000, **policy: Any) -> EventPipeline:
+    sink = StatsigHTTPSink(KEY, SESSION, base_url=api.url)
+    return EventPipeline(max_events, sink=sink, spill=spill, session_id=SESSION, policy=DeliveryPolicy(**policy))
+
+
+def enqueue_all(pipeline: EventPipeline, events: list[dict[str, Any]]) -> None:
+    for event in events:
+        pipeline.enqueue(event)
+
+
+def batch_id(request: RecordedRequest) -> str:
+    value = request.header("statsig-batch-id")
+    assert value
+    return value
+
+
+def delivered(api: FakeStatsigAPI) -> list[dict[str, Any]]:
+    """Accepted events, each batch id counted once; a batch id's requests must carry the same events."""
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for request in api.accepted_log_event_requests():
+        events = request.json["events"]
+        assert by_id.setdefault(batch_id(request), events) == events
+    return [e for events in by_id.values() for e in events]
+
+
+def assert_all_delivered_once(api: FakeStatsigAPI, events: list[dict[str, Any]]) -> None:
+    got = delivered(api)
+    assert Counter(seq_of(e) for e in got) == Counter(seq_of(e) for e in events)
+    assert sorted(got, key=seq_of) == sorted(events, key=seq_of)
+
+
+def test_flush_delivers_every_event_in_batches_of_event_queue_size(statsig_api: FakeStatsigAPI) -> None:
+    pipeline = make_pipeline(statsig_api, batch_size=1000)
+    events = make_events(2_500)
+    enqueue_all(pipeline, events)
+    result = pipeline.flush(5.0)
+    assert (result.sent, result.kept, result.spilled, result.errors) == (2_500, 0, 0, ())
+    requests = statsig_api.log_event_requests()
+    assert [r.header("statsig-event-count") for r in requests] == ["1000", "1000", "500"]
+    assert [e for r in requests for e in r.json["events"]] == events
+    assert len(pipeline) == 0 and pipeline.flush(1.0).sent == 0
+
+
+def test_5xx_is_retried_under_the_same_batch_id(statsig_api: FakeStatsigAPI) -> None:
+    statsig_api.inject("log_event", 503, times=2)
+    pipeline = make_pipeline(statsig_api)
+    events = make_events(40)
+    enqueue_all(pipeline, events)
+    assert pipeline.flush(5.0).sent == 40
+    requests = statsig_api.log_event_requests()
+    assert [r.status for r in requests] == [503, 503, 202]
+    assert [r.header("statsig-retry") for r in requests] == ["0", "1", "2"]
+    assert len({batch_id(r) for r in requests}) == 1
+    assert_all_delivered_once(statsig_api, events)
+
+
+def test_retry_after_is_honoured(statsig_api: FakeStatsigAPI) -> None:
+    statsig_api.inject("log_event", status(429, retry_after=0.4))
+    pipeline = make_pipeline(statsig_api)
+    enqueue_all(pipeline, make_events(5))
+    assert pipeline.flush(5.0).sent == 5
+    first, second = statsig_api.log_event_requests()
+    assert second.received_at - first.received_at >= 0.4
+
+
+def test_retry_after_past_the_deadline_spills_without_waiting(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
+    statsig_api.inject("log_event", status(429, retry_after=30))
+    pipeline = make_pipeline(statsig_api, DirSpillStore(tmp_path))
+    enqueue_all(pipeline, make_events(5))
+    started = time.monotonic()
+    result = pipeline.flush(2.0)
+    assert time.monotonic() - started < 1.0
+    assert (result.sent, result.spilled, result.kept) == (0, 5, 0)
+    assert len(statsig_api.log_event_requests()) == 1
+
+
+def test_final_4xx_is_logged_loudly_and_spilled(
+    statsig_api: FakeStatsigAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="statsig_lite")
+    statsig_api.inject("log_event", 400, times=None)
+    pipeline = make_pipeline(statsig_api, DirSpillStore(tmp_path), batch_size=30)
+    events = make_events(50)
+    enqueue_all(pipeline, events)
+    result = pipeline.flush(5.0)
+    assert (result.rejected, result.spilled, result.sent, result.dropped) == (50, 50, 0, 0)
+    assert len(statsig_api.log_event_requests()) == 2  # one attempt per batch: a 400 is final
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [(r.getMessage().count("HTTP 400"), r.__dict__["events"]) for r in errors] == [(1, 30), (1, 20)]
+    assert all(KEY not in r.getMessage() for r in caplog.records)
+
+    # This process does not resend what Statsig refused; a fresh one (after a fix) does.
+    statsig_api.clear_faults()
+    assert pipeline.replay_spilled(5.0).replayed == 0
+    assert make_pipeline(statsig_api, DirSpillStore(tmp_path)).replay_spilled(5.0).replayed == 50
+    assert_all_delivered_once(statsig_api, events)
+    assert DirSpillStore(tmp_path).list() == []
+
+
+def test_final_4xx_without_a_spill_store_is_dropped_loudly(
+    statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    statsig_api.inject("log_event", 403)
+    pipeline = make_pipeline(statsig_api)
+    enqueue_all(pipeline, make_events(7))
+    result = pipeline.flush(5.0)
+    assert (result.rejected, result.dropped, result.kept) == (7, 7, 0)
+    assert any("HTTP 403" in r.getMessage() and "dropping" in r.getMessage() for r in caplog.records)
+
+
+def test_413_splits_the_batch_and_delivers_both_halves(statsig_api: FakeStatsigAPI) -> None:
+    statsig_api.inject("log_event", 413)
+    pipeline = make_pipeline(statsig_api)
+    events = make_events(9)
+    enqueue_all(pipeline, events)
+    assert pipeline.flush(5.0).sent == 9
+    assert [r.header("statsig-event-count") for r in statsig_api.log_event_requests()] == ["9", "4", "5"]
+    assert_all_delivered_once(statsig_api, events)
+
+
+def test_payload_over_the_byte_cap_is_split_not_dropped(statsig_api: FakeStatsigAPI) -> None:
+    pipeline = make_pipeline(statsig_api, max_body_bytes=20_000)
+    events = make_events(3_000)
+    enqueue_all(pipeline, events)
+    assert pipeline.flush(10.0).sent == 3_000
+    requests = statsig_api.log_event_requests()
+    assert len(requests) > 3 and all(len(r.body) <= 20_000 for r in requests)
+    assert_all_delivered_once(statsig_api, events)
+
+
+def test_undelivered_events_are_spilled_then_replayed_on_a_later_flush(
+    statsig_api: FakeStatsigAPI, tmp_path: Path
+) -> None:
+    store = DirSpillStore(tmp_path)
+    statsig_api.inject("log_event", 503, times=None)
+    pipeline = make_pipeline(statsig_api, store, batch_size=100)
+    events = make_events(250)
+    enqueue_all(pipeline, events)
+    result = pipeline.flush(0.6)
+    assert (result.sent, result.spilled, result.kept) == (0, 250, 0)
+    assert result.errors and "HTTP 503" in result.errors[0]
+    [ref] = store.list()
+    record = store.read(ref)
+    assert record is not None and len(record.batches) == 3
+    failed_ids = {batch_id(r) for r in statsig_api.log_event_requests()}
+    assert failed_ids <= {b.batch_id for b in record.batches}
+
+    statsig_api.clear_faults()
+    again = pipeline.flush(5.0)
+    assert (again.sent, again.replayed) == (0, 250)
+    assert store.list() == []
+    assert {batch_id(r) for r in statsig_api.accepted_log_event_requests()} == {b.batch_id for b in record.batches}
+    assert_all_delivered_once(statsig_api, events)
+
+
+def test_partial_replay_keeps_only_the_batches_not_accepted(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
+    store = DirSpillStore(tmp_path)
+    statsig_api.inject("log_event", 500, times=None)
+    pipeline = make_pipeline(statsig_api, store, batch_size=10)
+    events = make_events(30)
+    enqueue_all(pipeline, events)
+    assert pipeline.flush(0.3).spilled == 30
+    [ref] = store.list()
+    original = store.read(ref)
+    assert original is not None
+
+    statsig_api.clear_faults()
+    statsig_api.inject("log_event", delay(0))  # the next request passes ...
+    statsig_api.inject("log_event", 500, times=None)  # ... the ones after it fail
+    assert pipeline.replay_spilled(0.5).replayed == 10
+    [rewritten] = store.list()
+    assert rewritten.created_at_ms == ref.created_at_ms and rewritten.spill_id != ref.spill_id
+    left = store.read(rewritten)
+    assert left is not None
+    assert [b.batch_id for b in left.batches] == [b.batch_id for b in original.batches[1:]]
+
+    statsig_api.clear_faults()
+    assert pipeline.replay_spilled(5.0).replayed == 20
+    accepted = [batch_id(r) for r in statsig_api.accepted_log_event_requests()]
+    assert sorted(accepted) == sorted(b.batch_id for b in original.batches)  # each exactly once
+    assert_all_delivered_once(statsig_api, events)
+
+
+def test_spill_records_never_contain_the_secret(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
+    statsig_api.inject("log_event", 500, times=None)
+    pipeline = make_pipeline(statsig_api, DirSpillStore(tmp_path))
+    enqueue_all(pipeline, make_events(20))
+    assert pipeline.flush(0.3).spilled == 20
+    [path] = tmp_path.iterdir()
+    raw = gzip.decompress(path.read_bytes())
+    assert KEY.encode() not in raw and SESSION.encode() in raw
+
+
+def test_full_buffer_spills_synchronously_when_there_is_a_spill_store(
+    statsig_api: FakeStatsigAPI, tmp_path: Path
+) -> None:
+    store = DirSpillStore(tmp_path)
+    pipeline = make_pipeline(statsig_api, store, max_events=500)
+    events = make_events(1_200)
+    enqueue_all(pipeline, events)
+    assert len(pipeline) == 200 and len(store.list()) == 2
+    assert statsig_api.log_event_requests() == []  # no round trip on the enqueue path
+    result = pipeline.flush(5.0)
+    assert (result.spilled, result.sent, result.replayed, result.dropped) == (1_000, 200, 1_000, 0)
+    assert_all_delivered_once(statsig_api, events)
+
+
+def test_full_buffer_without_a_spill_store_flushes_synchronously(statsig_api: FakeStatsigAPI) -> None:
+    pipeline = make_pipeline(statsig_api, max_events=500)
+    events = make_events(1_200)
+    enqueue_all(pipeline, events)
+    assert len(pipeline) == 200
+    result = pipeline.flush(5.0)
+    assert (result.sent, result.dropped) == (1_200, 0)
+    assert_all_delivered_once(statsig_api, events)
+
+
+def test_full_buffer_with_nowhere_to_go_drops_the_oldest_loudly(
+    statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    statsig_api.inject("log_event", 503, times=None)
+    pipeline = make_pipeline(statsig_api, max_events=300, batch_size=100, overflow_flush_timeout_s=0.1)
+    events = make_events(350)
+    enqueue_all(pipeline, events)
+    dropped_logs = [r for r in caplog.records if r.levelno == logging.ERROR and "dropped the oldest" in r.getMessage()]
+    assert [r.__dict__["events"] for r in dropped_logs] == [100]
+    assert [seq_of(e) for e in pipeline.pending()] == list(range(100, 350))  # the newest are kept
+    assert pipeline.flush(0.1).dropped == 100
+
+
+def test_shutdown_spills_whatever_is_left(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
+    statsig_api.inject("log_event", delay(5), times=None)
+    store = DirSpillStore(tmp_path)
+    pipeline = make_pipeline(statsig_api, store)
+    enqueue_all(pipeline, make_events(60))
+    started = time.monotonic()
+    result = pipeline.shutdown(0.5)
+    assert time.monotonic() - started < 1.0
+    assert (result.spilled, result.kept) == (60, 0)
+    assert len(store.list()) == 1
+
+
+def test_shutdown_without_a_spill_store_reports_what_is_left(
+    statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    statsig_api.inject("log_event", 500, times=None)
+    pipeline = make_pipeline(statsig_api)
+    enqueue_all(pipeline, make_events(8))
+    assert pipeline.shutdown(0.2).kept == 8
+    assert any("left only in memory" in r.getMessage() for r in caplog.records)
+
+
+def test_spill_failure_keeps_events_in_memory_with_their_batch_ids(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    statsig_api.inject("log_event", 500, times=None)
+    pipeline = make_pipeline(statsig_api, DirSpillStore(blocker))
+    events = make_events(12)
+    enqueue_all(pipeline, events)
+    result = pipeline.flush(0.3)
+    assert (result.spilled, result.kept) == (0, 12)
+    assert any("cannot write" in e for e in result.errors)
+    first_id = batch_id(statsig_api.log_event_requests()[0])
+
+    statsig_api.clear_faults()
+    assert pipeline.flush(5.0).sent == 12
+    assert batch_id(statsig_api.accepted_log_event_requests()[0]) == first_id
+    assert_all_delivered_once(statsig_api, events)
+
+
+class CountingStore(DirSpillStore):
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.listings = 0
+
+    def list(self) -> list[SpillRef]:
+        self.listings += 1
+        return super().list()
+
+
+def test_flush_lists_the_spill_store_at_most_once_per_interval(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
+    now = [1_000.0]
+    store = CountingStore(tmp_path)
+    pipeline = EventPipeline(
+        100,
+        sink=StatsigHTTPSink(KEY, SESSION, base_url=statsig_api.url),
+        spill=store,
+        policy=DeliveryPolicy(replay_interval_s=60.0),
+        clock=lambda: now[0],
+    )
+    pipeline.flush(1.0)  # cold start: looks once
+    pipeline.flush(1.0)
+    assert store.listings == 1
+    now[0] += 61
+    pipeline.flush(1.0)
+    assert store.listings == 2
+    assert pipeline.replay_spilled(1.0).replayed == 0 and store.listings == 3
+
+
+def test_build_pipeline_follows_the_options(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
+    options = StatsigOptions(
+        api_for_log_event=statsig_api.url, spill_target=f"file://{tmp_path}", event_queue_size=7, timeout=4.0
+    )
+    pipeline = build_pipeline(options, KEY, SESSION)
+    assert isinstance(pipeline.spill_store, DirSpillStore)
+    assert (pipeline.policy.batch_size, pipeline.policy.flush_timeout_s) == (7, 4.0)
+    enqueue_all(pipeline, make_events(10))
+    assert pipeline.flush().sent == 10
+    requests = statsig_api.log_event_requests()
+    assert [r.header("statsig-event-count") for r in requests] == ["7", "3"]
+    assert requests[0].json["statsigMetadata"]["sessionID"] == SESSION
+    assert requests[0].header("statsig-server-session-id") == SESSION
+
+
+def test_disable_all_logging_sends_nothing(statsig_api: FakeStatsigAPI) -> None:
+    pipeline = build_pipeline(StatsigOptions(api=statsig_api.url, disable_all_logging=True), KEY, SESSION)
+    enqueue_all(pipeline, make_events(3))
+    assert pipeline.flush(1.0) == pipeline.shutdown(1.0)
+    assert statsig_api.requests == []
+
+
+_DELIVERY_MODULES = [
+    REPO / "statsig_lite" / "pipeline.py",
+    REPO / "statsig_lite" / "buffer.py",
+    *sorted((REPO / "statsig_lite" / "sinks").glob("*.py")),
+]
+_FORBIDDEN = {"threading", "_thread", "atexit", "sched", "asyncio", "concurrent", "multiprocessing", "signal"}
+
+
+@pytest.mark.parametrize("path", _DELIVERY_MODULES, ids=lambda p: p.name)
+def test_delivery_code_uses_no_threads_timers_or_atexit(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    assert not imported & _FORBIDDEN
+
+
+def test_importing_and_building_the_pipeline_loads_neither_urllib3_nor_boto3() -> None:
+    code = (
+        "import sys\n"
+        "from statsig_lite.options import StatsigOptions\n"
+        "from statsig_lite.pipeline import build_pipeline\n"
+        "for target in ('s3://b/p', 'dynamodb://t', 'file:///tmp/x'):\n"
+        "    build_pipeline(StatsigOptions(spill_target=target), 'k', 's')\n"
+        "print(sorted(m for m in ('urllib3', 'boto3', 'botocore') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
