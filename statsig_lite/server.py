@@ -10,8 +10,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from . import exposures as ex
@@ -20,6 +19,7 @@ from .details import HashingAlgorithm, InitializeDetails
 from .errors import SpecError, StatsigValueError
 from .evaluator.evaluate import Evaluation, evaluate, lookup_override
 from .evaluator.gcir import client_initialize_response
+from .loader import Loaded, RulesLoader
 from .options import StatsigOptions, resolve_options
 from .pipeline import EventPipeline
 from .results import (
@@ -31,8 +31,8 @@ from .results import (
     FlushResult,
     Layer,
 )
-from .store.model import IdList, Snapshot
-from .store.snapshot import load_snapshot
+from .sources.base import SpecSource
+from .store.model import Snapshot
 from .user import StatsigEvent, StatsigUser
 
 logger = logging.getLogger(__name__)
@@ -45,21 +45,13 @@ _REASONS = {
 }
 
 
-@dataclass(frozen=True)
-class _Loaded:
-    """The rules in use: swapped as a whole, so a running check finishes on the ones it started with."""
-
-    snapshot: Snapshot
-    source: DataSource
-    init_time: int
-
-
 class StatsigServer:
     """A Statsig server SDK instance. Building one does no work; `initialize` loads the rules."""
 
     def __init__(self, clock: Callable[[], float] = time.time, event_pipeline: EventPipeline | None = None) -> None:
         self._clock = clock
-        self._loaded: _Loaded | None = None
+        self._loaded: Loaded | None = None
+        self._loader: RulesLoader | None = None
         self._options = StatsigOptions()
         self._secret_key = ""
         self._session_id = str(uuid.uuid4())
@@ -73,35 +65,60 @@ class StatsigServer:
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
-    def initialize(self, secret_key: str, options: StatsigOptions | None = None) -> InitializeDetails:
-        """Load rules from `options.bootstrap_values` (a download_config_specs payload) or a spec source."""
+    def initialize(
+        self, secret_key: str, options: StatsigOptions | None = None, source: SpecSource | None = None
+    ) -> InitializeDetails:
+        """Load rules: `options.bootstrap_values` (a download_config_specs payload or our snapshot), else the
+        spec source (`source`, or `options.spec_source` / STATSIG_SPEC_SOURCE, default the bundled snapshot).
+        Raises only ConfigurationError (bad options); a source or payload problem leaves defaults."""
         started = self._now_ms()
         self._options = resolve_options(options)
         self._secret_key = secret_key
         if self._pipeline is None:
             self._pipeline = _build_pipeline(self._options, secret_key, self._session_id)
-        payload = self._options.bootstrap_values
-        source = DataSource.BOOTSTRAP
-        if payload is None and self._options.spec_source and self._options.spec_source.startswith("file://"):
-            payload = Path(self._options.spec_source[len("file://"):]).read_bytes()
-            source = DataSource.FILE
-        if payload is None:
-            return InitializeDetails(self._now_ms() - started, "NoValues", False, False,
-                                     SpecError("no rules given: set bootstrap_values or spec_source"))
+        self._loader = RulesLoader(self._options, secret_key, self._now_ms, source)
         try:
-            snapshot = self.load_payload(payload)
+            loaded = self._loader.first_load()
         except SpecError as exc:
-            logger.error("statsig_lite: rules not loaded: %s", exc, extra={"source": source.value})
-            return InitializeDetails(self._now_ms() - started, source.value, False, False, exc)
-        id_list_count = 0
+            logger.error("statsig_lite: rules not loaded, checks answer defaults: %s", exc)
+            return InitializeDetails(self._now_ms() - started, "NoValues", False, False, exc)
+        id_list_count = len(loaded.snapshot.id_lists.lists)
         if self._options.id_lists and self._options.base_url("get_id_lists") and not self._options.local_mode:
-            id_list_count = self._sync_id_lists(snapshot)
-        self._loaded = _Loaded(snapshot, source, self._now_ms())
-        return InitializeDetails(self._now_ms() - started, source.value, True, True, None, False, id_list_count)
+            id_list_count = self._sync_id_lists(loaded.snapshot)
+        self._loaded = loaded
+        return InitializeDetails(self._now_ms() - started, loaded.source.value, True, True, None, False,
+                                 id_list_count, loaded.source_detail)
 
-    def load_payload(self, payload: bytes | str | Mapping[str, Any], id_lists: Mapping[str, IdList] | None = None
-                     ) -> Snapshot:
-        return load_snapshot(payload, id_lists=id_lists, global_custom=self._options.global_custom_fields)
+    def refresh_if_stale(self, budget_s: float = 1.0) -> bool:
+        """Ask the spec source for newer rules if the current ones are older than the max age.
+
+        Cheap when nothing changed; never raises; returns whether the rules were replaced."""
+        current, loader = self._loaded, self._loader
+        if current is None or loader is None:
+            return False
+        try:
+            updated = loader.refresh_if_stale(current, budget_s)
+        except Exception as exc:  # a freshness problem must never fail the invocation
+            self._problem("error", "refresh_if_stale", exc)
+            return False
+        self._loaded = updated
+        return updated.snapshot is not current.snapshot
+
+    def reset_after_restore(self) -> None:
+        """After a SnapStart restore: forget exposures seen before the snapshot and check freshness now."""
+        self._deduper.reset()
+        self._sampling_seen.reset()
+        if self._loaded is not None:
+            self._loaded = replace(self._loaded, checked_at_ms=0)
+
+    @property
+    def rules_age_ms(self) -> int | None:
+        loaded = self._loaded
+        return None if loaded is None else max(0, self._now_ms() - loaded.checked_at_ms)
+
+    def load_payload(self, payload: bytes | str | Mapping[str, Any]) -> Snapshot:
+        """Parse a payload (or our snapshot) with this client's options, without installing it."""
+        return RulesLoader(self._options, self._secret_key, self._now_ms).parse(payload)
 
     def _sync_id_lists(self, snapshot: Snapshot) -> int:
         from .sources.id_lists import fetch_id_lists

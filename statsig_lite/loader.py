@@ -1,0 +1,130 @@
+"""Getting rules into the client: the first load, and cheap freshness checks at invocation boundaries.
+
+There is no background thread: the client asks `refresh_if_stale` at the start of an invocation. Age is
+measured by the wall clock, so time spent frozen between invocations counts. A failed or slow check keeps
+the current rules and is tried again after another max age; a newer snapshot is parsed completely before
+it replaces the current one, so checks already running finish on the rules they started with.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .errors import SpecError, SpecFormatError
+from .options import StatsigOptions
+from .results import DataSource
+from .sources.base import Fetched, SpecSource
+from .store.envelope import split_snapshot
+from .store.model import Snapshot
+from .store.snapshot import load_snapshot
+
+logger = logging.getLogger(__name__)
+
+_SOURCE_KINDS = {
+    "s3": DataSource.S3,
+    "dynamodb": DataSource.DYNAMODB,
+    "file": DataSource.FILE,
+    "bundled": DataSource.BUNDLED,
+    "http": DataSource.NETWORK,
+    "https": DataSource.NETWORK,
+    "statsig": DataSource.NETWORK,
+}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The rules in use: replaced as a whole."""
+
+    snapshot: Snapshot
+    source: DataSource
+    source_detail: str
+    version: str | None
+    init_time: int
+    checked_at_ms: int
+
+
+def data_source_for(detail: str) -> DataSource:
+    return _SOURCE_KINDS.get(detail.split(":", 1)[0].lower(), DataSource.DATASTORE)
+
+
+class RulesLoader:
+    """Loads snapshots for one client from bootstrap values or a spec source."""
+
+    def __init__(
+        self,
+        options: StatsigOptions,
+        secret_key: str,
+        now_ms: Callable[[], int],
+        source: SpecSource | None = None,
+    ) -> None:
+        self._options = options
+        self._secret_key = secret_key
+        self._now_ms = now_ms
+        self._source = source
+
+    @property
+    def source(self) -> SpecSource | None:
+        return self._source
+
+    def parse(self, payload: bytes | str | Mapping[str, Any]) -> Snapshot:
+        dcs, id_lists = split_snapshot(payload)
+        return load_snapshot(dcs, id_lists=id_lists, global_custom=self._options.global_custom_fields)
+
+    def first_load(self) -> Loaded:
+        """Bootstrap values if given, else the configured spec source (default: the bundled snapshot)."""
+        now = self._now_ms()
+        if self._options.bootstrap_values is not None:
+            return Loaded(self.parse(self._options.bootstrap_values), DataSource.BOOTSTRAP, "bootstrap", None, now,
+                          now)
+        source = self._resolve_source()
+        fetched = source.fetch(self._options.init_timeout or 3.0)
+        return self._loaded_from(fetched, now)
+
+    def refresh_if_stale(self, current: Loaded, budget_s: float) -> Loaded:
+        """`current`, or newer rules if the source has them and they are valid and not older."""
+        now = self._now_ms()
+        max_age_ms = (self._options.spec_max_age_seconds or 0) * 1000
+        if self._source is None or now - current.checked_at_ms < max_age_ms or budget_s <= 0:
+            return current
+        checked = replace(current, checked_at_ms=now)  # a failure is retried after another max age
+        try:
+            fetched = self._source.fetch_if_changed(current.version, budget_s)
+        except SpecError as exc:
+            logger.warning("statsig_lite: freshness check failed, keeping current rules: %s", exc,
+                           extra={"source": current.source_detail})
+            return checked
+        if fetched is None:
+            return checked
+        try:
+            loaded = self._loaded_from(fetched, current.init_time)
+        except SpecError as exc:
+            logger.error("statsig_lite: new snapshot from %s rejected, keeping current rules: %s", fetched.source,
+                         exc, extra={"source": fetched.source})
+            return checked
+        if loaded.snapshot.time < current.snapshot.time:
+            logger.warning("statsig_lite: snapshot from %s is older (%s < %s), keeping current rules",
+                           fetched.source, loaded.snapshot.time, current.snapshot.time)
+            return checked
+        logger.info("statsig_lite: rules updated from %s (time %s)", fetched.source, loaded.snapshot.time,
+                    extra={"source": fetched.source})
+        return loaded
+
+    def _loaded_from(self, fetched: Fetched, init_time: int) -> Loaded:
+        snapshot = self.parse(fetched.payload)
+        return Loaded(snapshot, data_source_for(fetched.source), fetched.source, fetched.version, init_time,
+                      self._now_ms())
+
+    def _resolve_source(self) -> SpecSource:
+        if self._source is None:
+            from .sources.uri import parse_spec_source
+
+            spec = self._options.spec_source or "bundled"
+            base = self._options.base_url("download_config_specs")
+            self._source = parse_spec_source(spec, secret_key=self._secret_key, api_base=base)
+        return self._source
+
+
+__all__ = ["Loaded", "RulesLoader", "SpecFormatError", "data_source_for"]
