@@ -6,6 +6,7 @@ Drop-in for the legacy `statsig` package: `from statsig_lite import statsig, Sta
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from . import statsig
 from .details import HashingAlgorithm, InitializeDetails
@@ -52,7 +53,17 @@ __all__ = [
     "StatsigUser",
     "StatsigValueError",
     "statsig",
+    "statsig_handler",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
+
+
+def __getattr__(name: str) -> Any:
+    # the Lambda decorator pulls in Powertools' middleware factory: load it only when asked for
+    if name == "statsig_handler":
+        from .lambda_handler import statsig_handler
+
+        return statsig_handler
+    raise AttributeError(f"module 'statsig_lite' has no attribute {name!r}")

@@ -136,6 +136,10 @@ class StatsigServer:
         snapshot.id_lists.replace(lists)
         return len(lists)
 
+    @property
+    def options(self) -> StatsigOptions:
+        return self._options
+
     def is_initialized(self) -> bool:
         return self._loaded is not None
 

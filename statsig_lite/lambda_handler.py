@@ -1,0 +1,135 @@
+"""`@statsig_handler`: the Lambda edge.
+
+- At decoration time (the function's init phase, outside any invocation's timed path) the shared client
+  is initialized once per sandbox from the environment: STATSIG_SERVER_SECRET or STATSIG_SECRET_NAME,
+  STATSIG_SPEC_SOURCE (default the bundled snapshot), STATSIG_API_URL, STATSIG_SPILL_TARGET, ...
+- Each invocation: a freshness check (cheap unless the rules are older than the max age), the handler,
+  then a synchronous flush in `finally`, bounded by the invocation's remaining time minus a margin.
+  What cannot be sent in time is spilled by the event pipeline. The handler's exception propagates as is.
+- No threads and no timers; after a SnapStart restore, dedupe state is reset and freshness checked.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
+
+from . import constants as c
+from . import statsig as facade
+from .errors import ConfigurationError, StatsigLiteError
+from .options import StatsigOptions
+from .results import FlushResult
+from .server import StatsigServer
+
+logger = logging.getLogger(__name__)
+_DEFAULT_BUDGET_S = 5.0
+_FRESHNESS_SHARE = 0.1  # at most this share of the remaining time goes to a freshness check
+_invocations = 0
+
+
+def resolve_secret(environ: Mapping[str, str] | None = None) -> str:
+    """The server secret: STATSIG_SERVER_SECRET, else the SSM parameter / Secrets Manager secret named by
+    STATSIG_SECRET_NAME (read with Powertools parameters, cached). Names starting with `arn:aws:secretsmanager:`
+    or `secretsmanager:` are Secrets Manager secrets; anything else is an SSM parameter (decrypted)."""
+    env = os.environ if environ is None else environ
+    secret = env.get(c.ENV_SERVER_SECRET)
+    if secret:
+        return secret
+    name = env.get(c.ENV_SECRET_NAME)
+    if not name:
+        return ""
+    from aws_lambda_powertools.utilities import parameters  # only when a secret name is configured
+
+    try:
+        if name.startswith("arn:aws:secretsmanager:") or name.startswith("secretsmanager:"):
+            value = parameters.get_secret(name.removeprefix("secretsmanager:"), max_age=300)
+        else:
+            value = parameters.get_parameter(name, decrypt=True, max_age=300)
+    except Exception as exc:  # Powertools wraps every AWS failure in its own exception types
+        raise ConfigurationError(f"{c.ENV_SECRET_NAME}={name!r} could not be read: {exc}") from exc
+    return str(value)
+
+
+def _ensure_initialized(server: StatsigServer, options: StatsigOptions | None, secret_key: str | None) -> bool:
+    if server.is_initialized():
+        return True
+    try:
+        details = server.initialize(secret_key if secret_key is not None else resolve_secret(), options)
+    except StatsigLiteError as exc:
+        logger.error("statsig_lite: could not initialize: %s", exc)
+        return False
+    if not details.init_success:
+        logger.error("statsig_lite: no rules loaded (%s); checks answer defaults", details.error)
+    return details.init_success
+
+
+def _remaining_s(context: Any) -> float:
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    if getter is None:
+        return _DEFAULT_BUDGET_S
+    try:
+        return max(0.0, float(getter()) / 1000.0)
+    except (TypeError, ValueError):
+        return _DEFAULT_BUDGET_S
+
+
+def _emit_metrics(server: StatsigServer, result: FlushResult, flush_ms: float) -> None:
+    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit  # only when metrics are enabled
+
+    metrics = EphemeralMetrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "statsig_lite"))
+    metrics.add_metric(name="EventsSent", unit=MetricUnit.Count, value=result.sent)
+    metrics.add_metric(name="EventsSpilled", unit=MetricUnit.Count, value=result.spilled)
+    metrics.add_metric(name="EventsReplayed", unit=MetricUnit.Count, value=result.replayed)
+    metrics.add_metric(name="FlushTime", unit=MetricUnit.Milliseconds, value=flush_ms)
+    age = server.rules_age_ms
+    if age is not None:
+        metrics.add_metric(name="SnapshotAge", unit=MetricUnit.Seconds, value=age / 1000.0)
+    metrics.flush_metrics()
+
+
+@lambda_handler_decorator
+def _middleware(
+    handler: Callable[[Any, Any], Any],
+    event: Any,
+    context: Any,
+    server: StatsigServer | None = None,
+    options: StatsigOptions | None = None,
+    secret_key: str | None = None,
+) -> Any:
+    global _invocations
+    client = server or facade.get_instance()
+    _invocations += 1
+    if _invocations == 1 and os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+        client.reset_after_restore()  # first invocation in this restored sandbox
+    if _ensure_initialized(client, options, secret_key):
+        client.refresh_if_stale(_remaining_s(context) * _FRESHNESS_SHARE)
+    try:
+        return handler(event, context)
+    finally:
+        margin_s = (client.options.flush_margin_ms or c.DEFAULT_FLUSH_MARGIN_MS) / 1000.0
+        started = time.perf_counter()
+        result = client.flush(timeout=max(0.0, _remaining_s(context) - margin_s))
+        if client.options.metrics_enabled:
+            _emit_metrics(client, result, (time.perf_counter() - started) * 1000.0)
+
+
+def statsig_handler(
+    handler: Callable[[Any, Any], Any] | None = None,
+    *,
+    server: StatsigServer | None = None,
+    options: StatsigOptions | None = None,
+    secret_key: str | None = None,
+) -> Any:
+    """Decorate a Lambda handler: `@statsig_handler` or `@statsig_handler(options=...)`.
+
+    The client is the module facade's (`from statsig_lite import statsig`) unless `server` is given."""
+    if handler is None:
+        return functools.partial(statsig_handler, server=server, options=options, secret_key=secret_key)
+    _ensure_initialized(server or facade.get_instance(), options, secret_key)  # init phase, once per sandbox
+    return _middleware(handler, server=server, options=options, secret_key=secret_key)
