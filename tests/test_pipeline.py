@@ -18,7 +18,7 @@ from statsig_lite.options import StatsigOptions
 from statsig_lite.pipeline import DeliveryPolicy, EventPipeline, build_pipeline
 from statsig_lite.sinks import DirSpillStore, SpillRef, StatsigHTTPSink
 from tests.servers.statsig_api import FakeStatsigAPI, RecordedRequest, delay, status
-from tests.sinks.wire_events import make_events, seq_of
+from tests.sinks.wire_events import accepted_by_batch_id, make_events, seq_of
 
 KEY = "secret-pipeline-key"
 SESSION = "8d7f1f55-0000-4000-8000-000000000002"
@@ -42,12 +42,8 @@ def batch_id(request: RecordedRequest) -> str:
 
 
 def delivered(api: FakeStatsigAPI) -> list[dict[str, Any]]:
-    """Accepted events, each batch id counted once; a batch id's requests must carry the same events."""
-    by_id: dict[str, list[dict[str, Any]]] = {}
-    for request in api.accepted_log_event_requests():
-        events = request.json["events"]
-        assert by_id.setdefault(batch_id(request), events) == events
-    return [e for events in by_id.values() for e in events]
+    """Accepted events, each batch id counted once."""
+    return [e for events in accepted_by_batch_id(api).values() for e in events]
 
 
 def assert_all_delivered_once(api: FakeStatsigAPI, events: list[dict[str, Any]]) -> None:

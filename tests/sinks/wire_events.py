@@ -114,3 +114,17 @@ def record_events(record: Any) -> list[dict[str, Any]]:
     import json
 
     return [json.loads(e) for b in record.batches for e in b.events]
+
+
+def accepted_by_batch_id(api: Any) -> dict[str, list[dict[str, Any]]]:
+    """Events Statsig accepted, per STATSIG-BATCH-ID (a ``FakeStatsigAPI``'s accepted log_event requests).
+
+    Asserts that every request sent under one batch id carried the same events: a resend is a true resend.
+    """
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for request in api.accepted_log_event_requests():
+        batch_id = request.header("statsig-batch-id")
+        assert batch_id, "log_event request without STATSIG-BATCH-ID"
+        events = request.json["events"]
+        assert by_id.setdefault(batch_id, events) == events, f"batch {batch_id} resent with other events"
+    return by_id
