@@ -6,10 +6,10 @@ Run by run.py, never imported by it. The SDK import is timed first, before this 
 anything beyond `sys`, `os` and `time`, so the figure is the SDK's own cold-process import cost.
 Every URL an SDK knows about points at the loopback server named in the job.
 
-Order of work: import -> read job and spec text -> init -> RSS -> first check -> users -> digest ->
-latency loops -> get_client_initialize_response -> RSS -> shutdown. A failing phase is recorded in
-`errors` and the driver carries on where that makes sense, so a half-written SDK still reports
-what it can.
+Order of work: import -> read job and spec text -> init -> RSS -> first check -> 0.5 s idle -> RSS
+-> users -> digest -> latency loops -> get_client_initialize_response -> RSS -> shutdown. A failing
+phase is recorded in `errors` and the driver carries on where that makes sense, so a half-written
+SDK still reports what it can.
 """
 
 from __future__ import annotations
@@ -273,6 +273,8 @@ def run(sdk: str, job_path: str, result: dict[str, Any]) -> None:
     t0 = time.perf_counter()
     adapter.calls()[("gate", True)](first_user, first_gate, "")
     result["first_check_s"] = time.perf_counter() - t0
+    time.sleep(0.5)  # let background loading that follows init settle (the core loads its country table)
+    result["rss_settled_kib"] = rss_kib()
     result["version"] = adapter.version()
 
     def phase(name: str, fn: Callable[[], None]) -> None:

@@ -50,7 +50,7 @@ class Plan:
     gcir_users: dict[str, int]
 
 
-FULL = Plan(presets=("small", "large"), runs=5, calls=20000, latency_users=2000, grid_users=40,
+FULL = Plan(presets=("small", "large"), runs=7, calls=20000, latency_users=2000, grid_users=40,
             gcir_users={"small": 40, "large": 12})
 QUICK = Plan(presets=("small",), runs=3, calls=5000, latency_users=1000, grid_users=20, gcir_users={"small": 20})
 
@@ -58,7 +58,7 @@ QUICK = Plan(presets=("small",), runs=3, calls=5000, latency_users=1000, grid_us
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small spec only, fewer runs and iterations")
-    p.add_argument("--runs", type=int, help="runs per SDK and spec (default: 5, quick: 3)")
+    p.add_argument("--runs", type=int, help="runs per SDK and spec (default: 7, quick: 3)")
     p.add_argument("--no-netns", action="store_true", help="do not try a loopback-only network namespace")
     p.add_argument("--output", type=Path, help="markdown file to write (default: benchmarks/RESULTS.md, "
                    "quick: benchmarks/.work/RESULTS-quick.md)")
