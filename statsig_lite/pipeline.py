@@ -32,7 +32,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from typing import Any
 
 from . import constants as c
@@ -40,10 +39,11 @@ from .buffer import Batch, EventBuffer, encode_event, encode_json, split_batch
 from .errors import ConfigurationError, SpillError
 from .options import StatsigOptions
 from .results import FlushResult
-from .sinks import EventSink, SendError, SpillRecord, SpillRef, SpillStore, StatsigHTTPSink, open_spill_store
-from .sinks.base import SpillFormatError
+from .sinks import EventSink, SendError, SpillRecord, SpillStore, StatsigHTTPSink, open_spill_store
+from .sinks.replay import replay_store
+from .sinks.retry import Outcome, RetryPolicy, send_with_retries
 
-__all__ = ["DeliveryPolicy", "EventPipeline", "build_pipeline"]
+__all__ = ["DeliveryPolicy", "EventPipeline", "RetryPolicy", "build_pipeline"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,18 +53,16 @@ _MAX_REMEMBERED_IDS = 10_000
 
 @dataclass(frozen=True, slots=True)
 class DeliveryPolicy:
-    """Sizes and timings of delivery. All times in seconds."""
+    """Sizes and timings of delivery (seconds); ``retry`` is the per-batch backoff."""
 
     batch_size: int = c.DEFAULT_EVENT_QUEUE_SIZE
     max_body_bytes: int = c.MAX_BATCH_BODY_BYTES
     max_buffered_events: int = c.DEFAULT_MAX_BUFFERED_EVENTS
     flush_timeout_s: float = c.DEFAULT_FLUSH_TIMEOUT_S
     replay_interval_s: float = c.DEFAULT_SPILL_REPLAY_INTERVAL_SECONDS
-    backoff_base_s: float = c.BACKOFF_BASE_S
-    backoff_max_s: float = c.BACKOFF_MAX_S
-    min_attempt_s: float = c.MIN_ATTEMPT_S
     spill_reserve_s: float = c.SPILL_RESERVE_S
     overflow_flush_timeout_s: float = c.OVERFLOW_FLUSH_TIMEOUT_S
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_body_bytes", "max_buffered_events"):
@@ -80,20 +78,9 @@ class DeliveryPolicy:
             replay_interval_s=options.spill_replay_interval_seconds,
         )
 
-    def backoff_s(self, retry: int, jitter: float) -> float:
-        """Exponential backoff with equal jitter: half of the ceiling fixed, the other half random."""
-        ceiling: float = min(self.backoff_max_s, self.backoff_base_s * float(2 ** min(retry, 30)))
-        return ceiling / 2 + ceiling / 2 * jitter
-
     def spill_reserve_for(self, budget_s: float) -> float:
+        """Time kept back from sending for writing a spill record, out of ``budget_s``."""
         return min(self.spill_reserve_s, budget_s * c.SPILL_RESERVE_FRACTION)
-
-
-class _Outcome(Enum):
-    SENT = "sent"
-    TOO_LARGE = "too_large"  # 413 on a batch that can be split
-    REJECTED = "rejected"  # a final 4xx
-    UNSENT = "unsent"  # out of time or retries: Statsig unavailable for now
 
 
 @dataclass
@@ -248,14 +235,14 @@ class EventPipeline:
         while queue and reachable:
             batch = queue.popleft()
             outcome = self._send(batch, send_deadline, tally)
-            if outcome is _Outcome.SENT:
+            if outcome is Outcome.SENT:
                 self._buffer.remove([batch])
                 tally.sent += len(batch)
-            elif outcome is _Outcome.TOO_LARGE:
+            elif outcome is Outcome.TOO_LARGE:
                 halves = split_batch(batch, self._metadata_json)
                 self._buffer.replace(batch, halves)
                 queue.extendleft(reversed(halves))
-            elif outcome is _Outcome.REJECTED:
+            elif outcome is Outcome.REJECTED:
                 rejected.append(batch)
             else:
                 reachable = False
@@ -275,34 +262,27 @@ class EventPipeline:
             )
         return reachable
 
-    def _send(self, batch: Batch, deadline: float, tally: _Tally) -> _Outcome:
-        """One batch, retried while the deadline allows."""
+    def _send(self, batch: Batch, deadline: float, tally: _Tally) -> Outcome:
+        """One batch, retried while the deadline allows; a refusal is logged and remembered."""
         assert self._sink is not None
-        attempt = 0
-        while True:
-            remaining = deadline - self._clock()
-            if remaining < self._policy.min_attempt_s:
-                tally.error(f"log_event: out of time for batch {batch.batch_id} ({len(batch)} events)")
-                return _Outcome.UNSENT
-            try:
-                self._sink.send(batch, attempt=attempt, timeout_s=remaining)
-                return _Outcome.SENT
-            except SendError as err:
-                if err.too_large and len(batch) > 1:
-                    logger.info("statsig_lite: batch of %d events too large (413); splitting it", len(batch))
-                    return _Outcome.TOO_LARGE
-                if not err.retryable:
-                    self._reject(batch, err, tally)
-                    return _Outcome.REJECTED
-                wait = self._policy.backoff_s(attempt, self._jitter())
-                if err.retry_after_s is not None:
-                    wait = max(wait, err.retry_after_s)
-                logger.debug("statsig_lite: attempt %d of batch %s failed: %s", attempt, batch.batch_id, err.reason)
-                if self._clock() + wait + self._policy.min_attempt_s > deadline:
-                    tally.error(f"{err.reason} (batch {batch.batch_id}, {len(batch)} events, {attempt + 1} attempts)")
-                    return _Outcome.UNSENT
-            self._sleep(wait)
-            attempt += 1
+        result = send_with_retries(
+            self._sink,
+            batch,
+            deadline,
+            policy=self._policy.retry,
+            clock=self._clock,
+            sleep=self._sleep,
+            jitter=self._jitter,
+        )
+        err = result.error
+        if result.outcome is Outcome.REJECTED and err is not None:
+            self._reject(batch, err, tally)
+        elif result.outcome is Outcome.TOO_LARGE:
+            logger.info("statsig_lite: batch of %d events too large (413); splitting it", len(batch))
+        elif result.outcome is Outcome.UNSENT:
+            why = err.reason if err is not None else "log_event: out of time"
+            tally.error(f"{why} (batch {batch.batch_id}, {len(batch)} events, {result.attempts} attempts)")
+        return result.outcome
 
     def _reject(self, batch: Batch, err: SendError, tally: _Tally) -> None:
         tally.rejected += len(batch)
@@ -315,7 +295,7 @@ class EventPipeline:
             len(batch),
             err.status,
             batch.batch_id,
-            "they go to the spill store" if self._spill is not None else "dropping them: no spill_target configured",
+            "the spill store keeps them" if self._spill is not None else "dropping them: no spill_target configured",
             extra={"events": len(batch), "status": err.status},
         )
 
@@ -372,69 +352,20 @@ class EventPipeline:
 
     def _replay(self, deadline: float, tally: _Tally) -> None:
         assert self._spill is not None
-        self._last_listing = self._clock()
-        try:
-            refs = self._spill.list()
-        except SpillError as exc:
-            logger.error("statsig_lite: cannot list spilled events: %s", exc)
-            tally.error(str(exc))
-            return
-        finished = True
-        for ref in refs:
-            if deadline - self._clock() < self._policy.min_attempt_s:
-                finished = False
-                break
-            if ref.key in self._unreadable:
-                continue
-            try:
-                record = self._spill.read(ref)
-            except SpillFormatError as exc:
-                self._unreadable.add(ref.key)
-                logger.error("statsig_lite: skipping a spill record: %s", exc)
-                tally.error(str(exc))
-                continue
-            except SpillError as exc:
-                logger.error("statsig_lite: cannot read a spill record: %s", exc)
-                tally.error(str(exc))
-                finished = False
-                break
-            if record is not None and not self._replay_record(ref, record, deadline, tally):
-                finished = False
-                break
-        self._spill_dirty = not finished
-
-    def _replay_record(self, ref: SpillRef, record: SpillRecord, deadline: float, tally: _Tally) -> bool:
-        """Send one record's batches; rewrite or delete it to match. False if Statsig seemed unavailable."""
-        assert self._spill is not None
-        queue = deque(record.batches)
-        remaining: list[Batch] = []
-        changed = False
-        reachable = True
-        while queue:
-            batch = queue.popleft()
-            if not reachable or batch.batch_id in self._rejected_ids:
-                remaining.append(batch)
-                continue
-            outcome = self._send(batch, deadline, tally)
-            if outcome is _Outcome.SENT:
-                tally.replayed += len(batch)
-                changed = True
-            elif outcome is _Outcome.TOO_LARGE:
-                queue.extendleft(reversed(split_batch(batch, record.metadata_json)))
-                changed = True
-            else:
-                reachable = outcome is not _Outcome.UNSENT
-                remaining.append(batch)
-        if changed:
-            try:
-                if remaining:
-                    self._spill.write(record.with_batches(remaining))
-                self._spill.delete(ref)
-            except SpillError as exc:
-                # The old record stays: what was accepted will be sent again, under the same batch ids.
-                logger.error("statsig_lite: cannot update spill record %s: %s", record.spill_id, exc)
-                tally.error(str(exc))
-        return reachable
+        self._last_listing = now = self._clock()
+        send_deadline = deadline - self._policy.spill_reserve_for(deadline - now)  # room to rewrite a record
+        report = replay_store(
+            self._spill,
+            lambda batch: self._send(batch, send_deadline, tally),
+            time_left=lambda: send_deadline - self._clock(),
+            min_time_s=self._policy.retry.min_attempt_s,
+            skip_batches=self._rejected_ids,
+            unreadable=self._unreadable,
+        )
+        tally.replayed += report.replayed
+        for message in report.errors:
+            tally.error(message)
+        self._spill_dirty = not report.finished
 
 
 def build_pipeline(

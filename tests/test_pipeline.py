@@ -373,3 +373,33 @@ def test_importing_and_building_the_pipeline_loads_neither_urllib3_nor_boto3() -
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_replay_goes_oldest_first_and_skips_unreadable_records(
+    statsig_api: FakeStatsigAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = DirSpillStore(tmp_path)
+    clock = [1_700_000_000.0]
+    pipeline = EventPipeline(
+        100,
+        sink=StatsigHTTPSink(KEY, SESSION, base_url=statsig_api.url),
+        spill=store,
+        wall_clock=lambda: clock[0],
+    )
+    statsig_api.inject("log_event", 500, times=None)
+    for start in (0, 10, 20):  # three records, one second apart
+        enqueue_all(pipeline, make_events(10, start=start))
+        assert pipeline.flush(0.2).spilled == 10
+        clock[0] += 1
+    _, middle, _ = store.list()
+    (tmp_path / middle.key).write_bytes(b"garbage")
+    statsig_api.clear_faults()
+    statsig_api.clear_requests()
+
+    result = pipeline.replay_spilled(5.0)
+    assert result.replayed == 20 and len(result.errors) == 1
+    sent = [seq_of(r.json["events"][0]) for r in statsig_api.log_event_requests()]
+    assert sent == [0, 20]
+    assert store.list() == [middle]  # left alone, not deleted
+    assert any("skipping a spill record" in r.getMessage() for r in caplog.records)
+    assert pipeline.replay_spilled(5.0).errors == ()  # logged once per process
