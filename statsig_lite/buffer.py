@@ -31,7 +31,9 @@ __all__ = [
 MAX_EVENT_BYTES = 1_000_000
 """Largest single encoded event we accept; Statsig would refuse a bigger one and it could never be sent."""
 
-_GZIP_LEVEL = 6
+# Request bodies are compressed on every flush, at the end of an invocation: level 1 takes about a third of
+# the CPU time of level 6 for a 1.6x bigger body (1,000 events: ~1 ms and 33 KB against ~2-3 ms and 20 KB).
+_GZIP_LEVEL = 1
 # A chunk is compressed before its size is known; cap its raw size so one compression stays cheap.
 _RAW_PER_BODY = 8
 
