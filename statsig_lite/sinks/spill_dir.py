@@ -43,6 +43,7 @@ class DirSpillStore:
                     tmp.unlink()
                 raise
             os.replace(tmp, self._dir / record.name)
+            _sync_dir(self._dir)
         except OSError as exc:
             raise SpillError(f"{self.description}: cannot write {record.name}: {exc}") from exc
 
@@ -75,3 +76,16 @@ class DirSpillStore:
             (self._dir / ref.key).unlink(missing_ok=True)
         except OSError as exc:
             raise SpillError(f"{self.description}: cannot delete {ref.key}: {exc}") from exc
+
+
+def _sync_dir(directory: Path) -> None:
+    """Make the rename durable (best effort: not every file system lets a directory be synced)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

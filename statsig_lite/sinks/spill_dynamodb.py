@@ -5,7 +5,8 @@ is stored as one item per part of its gzip'd bytes (DynamoDB items are limited t
 
     pk          S  "<prefix>#<createdAt 13 digits>-<spillID>#<part 4 digits>"
     spill_id    S  the record's id
-    batch_ids   SS ids of the batches inside (part 0 only)
+    batch_count N  how many batches the record holds (part 0 only)
+    batch_ids   SS their ids, when there are at most MAX_LISTED_BATCH_IDS (part 0 only)
     created_at  N  epoch ms
     part, parts N  this part's index and how many parts the record has
     payload     B  this part's slice of the gzip'd record
@@ -28,12 +29,14 @@ from ..errors import SpillError
 from ._aws import aws_errors, new_client
 from .base import SpillRecord, SpillRef, record_name
 
-__all__ = ["MAX_PARTS", "PART_BYTES", "DynamoDBSpillStore"]
+__all__ = ["MAX_LISTED_BATCH_IDS", "MAX_PARTS", "PART_BYTES", "DynamoDBSpillStore"]
 
 PART_BYTES = 350_000
 """Payload bytes per item, leaving room under the 400 KB item limit for the other attributes."""
 MAX_PARTS = 64
 """About 22 MB of gzip'd events per record; a bigger record is refused before writing."""
+MAX_LISTED_BATCH_IDS = 100
+"""Part 0 lists the batch ids (for people looking at the table) only up to this many, to stay under 400 KB."""
 
 
 class DynamoDBSpillStore:
@@ -89,8 +92,10 @@ class DynamoDBSpillStore:
                     "payload": {"B": chunk},
                     "expires_at": {"N": str(expires_at)},
                 }
-                if part == 0 and record.batches:
-                    item["batch_ids"] = {"SS": sorted({b.batch_id for b in record.batches})}
+                if part == 0:
+                    item["batch_count"] = {"N": str(len(record.batches))}
+                    if 0 < len(record.batches) <= MAX_LISTED_BATCH_IDS:
+                        item["batch_ids"] = {"SS": sorted({b.batch_id for b in record.batches})}
                 self._ddb().put_item(TableName=self._table, Item=item)
                 written += 1
         except errors as exc:

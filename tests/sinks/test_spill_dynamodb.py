@@ -47,6 +47,7 @@ def test_record_round_trips_with_ttl_and_batch_ids(table: str, dynamodb_client: 
     [item] = dynamodb_client.scan(TableName=table)["Items"]
     assert item["spill_id"]["S"] == record.spill_id
     assert set(item["batch_ids"]["SS"]) == {b.batch_id for b in record.batches}
+    assert item["batch_count"]["N"] == "2"
     assert before + 3600 <= int(item["expires_at"]["N"]) <= int(time.time()) + 3600
     assert isinstance(item["payload"]["B"], bytes)
     back = store.read(ref)
