@@ -345,7 +345,8 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         "own cost is the *loop overhead* row). (user, name) pairs are drawn from "
         f"{plan['latency_users']:,} users and every entity of the kind, so exposure dedupe rarely applies; "
         "logging on and off use different sequences. get_layer + get reads the layer's first parameter.",
-        "- Import: wall time of the SDK import in a fresh interpreter (bytecode already cached). Init: from the "
+        "- Import: wall time of the SDK import in a fresh interpreter, bytecode already cached for every SDK "
+        "alike (`PYTHONPYCACHEPREFIX` under benchmarks/.work, written by a warm-up import). Init: from the "
         "spec text held in memory to a ready client. First check: one `check_gate` with logging on right after "
         "init (the first feature gate of the spec, first user).",
         "- RSS: `VmRSS` from /proc/self/status; after init is measured with the spec text released and after "

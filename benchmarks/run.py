@@ -103,6 +103,13 @@ def prepare_spec(preset: str, plan: Plan) -> dict[str, Any]:
             "data_path": str(data_path), "counts": counts, "grid": data["grid"]}
 
 
+def driver_env() -> dict[str, str]:
+    """Bytecode caching on for every SDK alike: caches go under .work/pycache, not into the packages."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(WORK / "pycache")
+    return env
+
+
 def run_driver(sdk: str, spec_path: str, data_path: str, server: LoopbackServer, digest: bool,
                tag: str) -> dict[str, Any]:
     job = {"spec_path": spec_path, "data_path": data_path, "server_url": server.url, "digest": digest}
@@ -113,7 +120,7 @@ def run_driver(sdk: str, spec_path: str, data_path: str, server: LoopbackServer,
     started = time.perf_counter()
     try:
         proc = subprocess.run([str(PYTHON), str(HERE / "driver.py"), sdk, str(job_path), str(out_path)],
-                              cwd=WORK, capture_output=True, text=True, timeout=600)
+                              cwd=WORK, env=driver_env(), capture_output=True, text=True, timeout=600)
         stderr = proc.stderr
     except subprocess.TimeoutExpired as exc:
         stderr = f"timed out after {exc.timeout}s"
@@ -133,7 +140,7 @@ def run_driver(sdk: str, spec_path: str, data_path: str, server: LoopbackServer,
 def warm_imports() -> None:
     """Import each SDK once so bytecode caches exist and files are in the page cache."""
     for module in IMPORTS.values():
-        subprocess.run([str(PYTHON), "-c", f"import {module}"], cwd=WORK, capture_output=True)
+        subprocess.run([str(PYTHON), "-c", f"import {module}"], cwd=WORK, env=driver_env(), capture_output=True)
 
 
 def installed_sizes() -> dict[str, Any]:
