@@ -298,8 +298,15 @@ class Evaluation:
             if override is not None:
                 value, rule_id = override, "override"
             else:
-                inner.run(self.snapshot.gates.get(name))
-                value, rule_id = inner.value, inner.rule_id
+                spec = self.snapshot.gates.get(name)
+                if spec is None:
+                    value, rule_id = False, ""
+                else:
+                    try:
+                        inner._evaluate(spec)  # a fresh result, as the legacy SDK uses for these
+                    except OperatorError:
+                        inner.rule_id = "error"
+                    value, rule_id = inner.value, inner.rule_id
             self.secondary_exposures.append(
                 {"gate": name, "gateValue": "true" if value else "false", "ruleID": rule_id}
             )
