@@ -64,6 +64,7 @@ class RulesLoader:
         self._secret_key = secret_key
         self._now_ms = now_ms
         self._source = source
+        self._parsed: tuple[bytes, Snapshot] | None = None  # the payload a fallback chain validated
 
     @property
     def source(self) -> SpecSource | None:
@@ -112,8 +113,13 @@ class RulesLoader:
                     extra={"source": fetched.source})
         return loaded
 
+    def _validate(self, fetched: Fetched) -> None:
+        """Parse once while a fallback chain decides which source to use: a bad payload moves it on."""
+        self._parsed = (fetched.payload, self.parse(fetched.payload))
+
     def _loaded_from(self, fetched: Fetched, init_time: int) -> Loaded:
-        snapshot = self.parse(fetched.payload)
+        parsed, self._parsed = self._parsed, None
+        snapshot = parsed[1] if parsed is not None and parsed[0] is fetched.payload else self.parse(fetched.payload)
         return Loaded(snapshot, data_source_for(fetched.source), fetched.source, fetched.version, init_time,
                       self._now_ms())
 
@@ -123,7 +129,8 @@ class RulesLoader:
 
             spec = self._options.spec_source or "bundled"
             base = self._options.base_url("download_config_specs")
-            self._source = parse_spec_source(spec, secret_key=self._secret_key, api_base=base)
+            self._source = parse_spec_source(spec, secret_key=self._secret_key, api_base=base,
+                                             validate=self._validate)
         return self._source
 
 

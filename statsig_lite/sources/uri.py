@@ -19,12 +19,13 @@ the value.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..constants import ENV_SPEC_SOURCE
 from ..errors import ConfigurationError
-from .base import SpecSource
+from .base import Fetched, SpecSource
 from .bundled import BundledSource
 from .chain import ChainSource
 from .dynamodb import DynamoDBSource
@@ -40,16 +41,23 @@ _FORMS = "bundled, file:///abs/path, s3://bucket/key, dynamodb://table/key, stat
 
 
 def parse_spec_source(
-    spec: str, *, secret_key: str = "", api_base: str | None = None, boto3_session: Any = None
+    spec: str,
+    *,
+    secret_key: str = "",
+    api_base: str | None = None,
+    boto3_session: Any = None,
+    validate: Callable[[Fetched], object] | None = None,
 ) -> SpecSource:
-    """The source (or fallback chain) ``spec`` names. Raises ConfigurationError for a bad value."""
+    """The source (or fallback chain) ``spec`` names. Raises ConfigurationError for a bad value.
+
+    ``validate`` lets a chain fall back when a source answers with a payload the client cannot use."""
     entries = [entry.strip() for entry in spec.split(",")]
     if not any(entries):
         raise _bad(spec, f"empty; use one of {_FORMS}, comma-separated for fallback")
     if not all(entries):
         raise _bad(spec, "empty entry in the comma-separated list")
     sources = [_one(entry, spec, secret_key, api_base, boto3_session) for entry in entries]
-    return sources[0] if len(sources) == 1 else ChainSource(sources)
+    return sources[0] if len(sources) == 1 else ChainSource(sources, validate=validate)
 
 
 def _one(entry: str, spec: str, secret_key: str, api_base: str | None, boto3_session: Any) -> SpecSource:

@@ -120,3 +120,45 @@ def test_near_deadline_invocation_returns_on_time_and_spills(
         statsig_api.clear_requests()
         fn.invoke({"user": "next-user"}, timeout_ms=5000)
         assert "late-user" in _users_in(statsig_api.accepted_log_event_requests())  # replayed
+
+
+def _aws_env(moto_endpoint: str) -> dict[str, str]:
+    return {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def test_s3_snapshot_changed_while_frozen_is_picked_up(
+    handler_root: Path, tmp_path: Path, statsig_api: FakeStatsigAPI, s3_client: Any, aws_endpoint_url: str
+) -> None:
+    s3_client.create_bucket(Bucket="snapshots")
+    s3_client.put_object(Bucket="snapshots", Key="statsig.json", Body=EXAMPLE.read_bytes())
+    env = _env(statsig_api, tmp_path, tmp_path / "spill", STATSIG_SPEC_SOURCE="s3://snapshots/statsig.json,bundled",
+               **_aws_env(aws_endpoint_url))
+    with LambdaProcess("app.handler", handler_root, env=env) as fn:
+        assert fn.invoke({"user": "u1"}).body["headline"] == "Checkout"
+        fn.freeze()
+        changed = json.loads(EXAMPLE.read_text())
+        changed["time"] += 1000
+        changed["dynamic_configs"]["checkout_copy"]["defaultValue"]["headline"] = "From S3"
+        s3_client.put_object(Bucket="snapshots", Key="statsig.json", Body=json.dumps(changed).encode())
+        time.sleep(1.2)
+        fn.thaw()
+        assert fn.invoke({"user": "u1"}).body["headline"] == "From S3"
+        s3_client.put_object(Bucket="snapshots", Key="statsig.json", Body=b'{"time": 1, "feature_gates": 7}')
+        time.sleep(1.2)
+        assert fn.invoke({"user": "u1"}).body["headline"] == "From S3"  # corrupt snapshot: previous good kept
+        assert "rejected" in fn.output() or "keeping current rules" in fn.output()
+
+
+def test_missing_bucket_falls_back_to_bundled_and_missing_everything_gives_defaults(
+    handler_root: Path, tmp_path: Path, statsig_api: FakeStatsigAPI, aws_endpoint_url: str
+) -> None:
+    env = _env(statsig_api, tmp_path, tmp_path / "spill", STATSIG_SPEC_SOURCE="s3://no-such-bucket/k,bundled",
+               **_aws_env(aws_endpoint_url))
+    with LambdaProcess("app.handler", handler_root, env=env) as fn:
+        assert fn.invoke({"user": "u1"}).body["headline"] == "Checkout"  # the bundled example snapshot
+    env["STATSIG_SPEC_SOURCE"] = "s3://no-such-bucket/k"
+    with LambdaProcess("app.handler", handler_root, env=env) as fn:
+        result = fn.invoke({"user": "u1"})
+        assert result.ok and result.body["on"] is False and result.body["headline"] is None
+        assert "rules not loaded" in fn.output()
