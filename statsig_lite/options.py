@@ -56,6 +56,7 @@ class StatsigOptions:
     global_custom_fields: Mapping[str, Any] | None = None
     disable_ua_parser: bool = False
     disable_country_lookup: bool = False
+    service_name: str | None = None
     # statsig_lite options
     spec_source: str | None = None
     spec_max_age_seconds: float | None = None

@@ -387,7 +387,8 @@ def build_pipeline(
     if options.local_mode or options.disable_all_logging:
         return EventPipeline(options.max_buffered_events, session_id=session_id, policy=policy, enabled=False)
     sink = StatsigHTTPSink(
-        secret_key, session_id, base_url=options.base_url(c.LOG_EVENT_ENDPOINT), pool_manager=pool_manager
+        secret_key, session_id, base_url=options.base_url(c.LOG_EVENT_ENDPOINT), pool_manager=pool_manager,
+        service_name=options.service_name,
     )
     spill = None
     if options.spill_target:

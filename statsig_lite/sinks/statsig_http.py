@@ -40,7 +40,9 @@ class StatsigHTTPSink:
         pool_manager: urllib3.PoolManager | None = None,
         wall_clock: Callable[[], float] = time.time,
         connect_timeout_s: float = c.CONNECT_TIMEOUT_S,
+        service_name: str | None = None,
     ) -> None:
+        self._service = service_name or "unknown"
         base = base_url or c.DEFAULT_API
         self._url = (base if base.endswith("/") else base + "/") + c.LOG_EVENT_ENDPOINT
         self._secret_key = secret_key
@@ -73,6 +75,7 @@ class StatsigHTTPSink:
             "STATSIG-SDK-VERSION": c.SDK_VERSION,
             "STATSIG-SERVER-SESSION-ID": self._session_id,
             "STATSIG-EVENT-COUNT": str(len(batch)),
+            "x-request-service": self._service,
             "STATSIG-RETRY": str(attempt),
             c.HEADER_BATCH_ID: batch.batch_id,
             "Content-Type": "application/json",
