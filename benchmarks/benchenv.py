@@ -17,10 +17,13 @@ REPO = HERE.parent
 VENV = HERE / ".venv"
 PYTHON = VENV / "bin" / "python"
 REQUIREMENTS = ["statsig==0.72.1", "statsig-python-core==0.24.0", "packaging"]
+# compat mode puts the repository on sys.path; the default (strict) mode freezes the list of
+# statsig_lite subpackages at install time, so a module added later would not import
+EDITABLE = ["--config-settings", "editable_mode=compat", "-e", str(REPO)]
 
 
 def _fingerprint() -> str:
-    text = "\n".join(REQUIREMENTS) + (REPO / "pyproject.toml").read_text()
+    text = "\n".join(REQUIREMENTS + EDITABLE) + (REPO / "pyproject.toml").read_text()
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -35,6 +38,6 @@ def ensure_venv(log: bool = True) -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, *REQUIREMENTS, "-e", str(REPO)], check=True)
+    subprocess.run([*pip, *REQUIREMENTS, *EDITABLE], check=True)
     marker.write_text(want)
     return PYTHON

@@ -7,9 +7,9 @@ anything beyond `sys`, `os` and `time`, so the figure is the SDK's own cold-proc
 Every URL an SDK knows about points at the loopback server named in the job.
 
 Order of work: import -> read job and spec text -> init -> RSS -> first check -> 0.5 s idle -> RSS
--> users -> digest -> latency loops -> get_client_initialize_response -> RSS -> shutdown. A failing
-phase is recorded in `errors` and the driver carries on where that makes sense, so a half-written
-SDK still reports what it can.
+-> users and call lists -> RSS -> digest -> latency loops -> get_client_initialize_response -> RSS
+-> shutdown. A failing phase is recorded in `errors` and the driver carries on where that makes
+sense, so a half-written SDK still reports what it can.
 """
 
 from __future__ import annotations
@@ -266,12 +266,9 @@ def run(sdk: str, job_path: str, result: dict[str, Any]) -> None:
     gc.collect()
     result["rss_after_init_kib"] = rss_kib()
 
-    with open(job["data_path"]) as f:
-        data = json.load(f)
-    first_uidx, first_gate = data["first_check"]
-    first_user = adapter.user(data["users"][first_uidx])
+    first_user = adapter.user(job["first_check"]["user"])
     t0 = time.perf_counter()
-    adapter.calls()[("gate", True)](first_user, first_gate, "")
+    adapter.calls()[("gate", True)](first_user, job["first_check"]["gate"], "")
     result["first_check_s"] = time.perf_counter() - t0
     time.sleep(0.5)  # let background loading that follows init settle (the core loads its country table)
     result["rss_settled_kib"] = rss_kib()
@@ -284,7 +281,10 @@ def run(sdk: str, job_path: str, result: dict[str, Any]) -> None:
             tail = traceback.format_exc().strip().splitlines()[-3:]
             result.setdefault("errors", []).append({"phase": name, "error": repr(exc)[:300], "trace": tail})
 
+    with open(job["data_path"]) as f:
+        data = json.load(f)
     users = [adapter.user(u) for u in data["users"]]
+    result["rss_after_data_kib"] = rss_kib()  # the driver's own users and call lists are in memory now
 
     def digest() -> None:
         answers = []

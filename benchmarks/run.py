@@ -87,7 +87,6 @@ def prepare_spec(preset: str, plan: Plan) -> dict[str, Any]:
         "grid": specgen.digest_grid(names),
         "seqs": seqs,
         "gcir_users": plan.gcir_users[preset],
-        "first_check": [0, names.gates[0]],
     }
     data_path = WORK / f"{preset}_data.json"
     data_path.write_text(json.dumps(data))
@@ -99,7 +98,9 @@ def prepare_spec(preset: str, plan: Plan) -> dict[str, Any]:
         "conditions_v2": len(v2["condition_map"]),
         "bytes_v1": len(texts["v1"].encode()), "bytes_v2": len(texts["v2"].encode()),
     }
+    first_check = {"user": data["users"][0], "gate": names.gates[0]}
     return {"paths": {k: str(v) for k, v in paths.items()}, "texts": texts, "lcut": v1["time"],
+            "first_check": first_check,
             "data_path": str(data_path), "counts": counts, "grid": data["grid"]}
 
 
@@ -110,9 +111,10 @@ def driver_env() -> dict[str, str]:
     return env
 
 
-def run_driver(sdk: str, spec_path: str, data_path: str, server: LoopbackServer, digest: bool,
+def run_driver(sdk: str, spec_path: str, spec: dict[str, Any], server: LoopbackServer, digest: bool,
                tag: str) -> dict[str, Any]:
-    job = {"spec_path": spec_path, "data_path": data_path, "server_url": server.url, "digest": digest}
+    job = {"spec_path": spec_path, "data_path": spec["data_path"], "first_check": spec["first_check"],
+           "server_url": server.url, "digest": digest}
     job_path, out_path = WORK / f"job-{tag}.json", WORK / f"out-{tag}.json"
     job_path.write_text(json.dumps(job))
     out_path.unlink(missing_ok=True)
@@ -178,7 +180,7 @@ def measure(plan: Plan, output: Path, isolation: str) -> None:
             for run in range(plan.runs):
                 order = SDKS[run % len(SDKS):] + SDKS[: run % len(SDKS)]  # rotate to spread drift
                 for label, sdk, payload in order:
-                    r = run_driver(sdk, spec["paths"][payload], spec["data_path"], server, digest=run == 0,
+                    r = run_driver(sdk, spec["paths"][payload], spec, server, digest=run == 0,
                                    tag=f"{preset}-{label}")
                     results[preset][label].append(r)
                     progress(label, preset, run, r)
