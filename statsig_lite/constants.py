@@ -19,6 +19,8 @@ ENV_FLUSH_MARGIN_MS: Final = "STATSIG_FLUSH_MARGIN_MS"
 ENV_METRICS_ENABLED: Final = "STATSIG_METRICS_ENABLED"
 ENV_LOCAL_MODE: Final = "STATSIG_LOCAL_MODE"
 ENV_CONFORMANCE_DIR: Final = "STATSIG_CONFORMANCE_DIR"
+ENV_SNAPSHOT_TARGETS: Final = "STATSIG_SNAPSHOT_TARGETS"  # refresher: where it writes the snapshot
+ENV_DCS_FORMAT: Final = "STATSIG_DCS_FORMAT"  # refresher / pull: v2 (default) or v1 payloads
 
 # Defaults.
 DEFAULT_API: Final = "https://statsigapi.net/v1/"
