@@ -1,40 +1,109 @@
-"""Command line: `python -m statsig_lite demo | validate FILE`."""
+"""Command line: `python -m statsig_lite demo | validate FILE | pull [--out FILE] | refresh`.
+
+- ``demo``: evaluate the bundled example snapshot and deliver its events to a local sink.
+- ``validate FILE``: load a download_config_specs payload or our snapshot document and say what it holds.
+- ``pull``: download a snapshot document from Statsig (rules and ID lists) into a file, e.g. the
+  ``statsig_snapshot.json`` a deployment package bundles. Secret and API as for the refresher.
+- ``refresh``: run the refresher once (environment as for its Lambda function; see
+  `statsig_lite.refresher.config`) and print its report as JSON. Exit status 1 if anything was skipped.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
+
+from .sources.bundled import BUNDLED_FILE_NAME
 
 
 def _validate(path: str) -> int:
     from .errors import SpecFormatError
-    from .store.snapshot import load_snapshot
+    from .store.envelope import is_envelope, split_snapshot
+    from .store.snapshot import decode_payload, load_snapshot
 
     try:
-        snapshot = load_snapshot(Path(path).read_bytes())
+        document = decode_payload(Path(path).read_bytes())
+        dcs, id_lists = split_snapshot(document)
+        snapshot = load_snapshot(dcs, id_lists=id_lists)
     except (OSError, SpecFormatError) as exc:
         print(f"invalid: {exc}", file=sys.stderr)
         return 1
+    kind = "snapshot document" if is_envelope(document) else "payload"
     print(
-        f"ok: {snapshot.format} payload, time {snapshot.time}: {len(snapshot.gates)} gates, "
+        f"ok: {snapshot.format} {kind}, time {snapshot.time}: {len(snapshot.gates)} gates, "
         f"{len(snapshot.configs)} configs/experiments, {len(snapshot.layers)} layers"
         + (f", {len(snapshot.unsupported)} unsupported: {sorted(snapshot.unsupported)}" if snapshot.unsupported else "")
     )
+    if is_envelope(document):
+        counts = ", ".join(f"{name} ({len(entry.ids)} ids)" for name, entry in sorted(id_lists.items()))
+        print(f"id lists: {len(id_lists)}" + (f": {counts}" if counts else ""))
     return 0
+
+
+def _pull(out: str, fmt: str | None) -> int:
+    from .errors import StatsigLiteError
+    from .refresher.function import pull_once
+
+    try:
+        payload, snapshot = pull_once(os.environ, dcs_format=fmt)
+    except StatsigLiteError as exc:
+        print(f"pull failed: {exc}", file=sys.stderr)
+        return 1
+    target = Path(out)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_bytes(payload)
+        os.replace(tmp, target)
+    except OSError as exc:
+        print(f"pull failed: cannot write {out}: {exc}", file=sys.stderr)
+        return 1
+    lists = snapshot.id_lists.lists
+    print(
+        f"wrote {out}: {snapshot.format} payload, time {snapshot.time}, {len(payload)} bytes: "
+        f"{len(snapshot.gates)} gates, {len(snapshot.configs)} configs/experiments, {len(snapshot.layers)} layers, "
+        f"{len(lists)} id lists ({sum(len(e.ids) for e in lists.values())} ids)"
+    )
+    return 0
+
+
+def _refresh() -> int:
+    from .errors import ConfigurationError
+    from .refresher.function import run_once
+
+    try:
+        report = run_once(os.environ)
+    except ConfigurationError as exc:
+        print(f"refresh not configured: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.as_dict(), sort_keys=True))
+    return 1 if report.failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m statsig_lite")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="evaluate the bundled example snapshot and deliver events to a local sink")
-    validate = sub.add_parser("validate", help="load a download_config_specs payload and report what it holds")
+    validate = sub.add_parser(
+        "validate", help="load a download_config_specs payload or snapshot document and report what it holds"
+    )
     validate.add_argument("file")
+    pull = sub.add_parser("pull", help="download a snapshot document (rules and ID lists) from Statsig")
+    pull.add_argument("--out", default=BUNDLED_FILE_NAME, help=f"file to write (default: {BUNDLED_FILE_NAME})")
+    pull.add_argument("--format", choices=("v1", "v2"), default=None,
+                      help="payload format (default: $STATSIG_DCS_FORMAT, else v2)")
+    sub.add_parser("refresh", help="run the snapshot refresher once, configured by the environment")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from .demo import run
 
         return run()
+    if args.command == "pull":
+        return _pull(args.out, args.format)
+    if args.command == "refresh":
+        return _refresh()
     return _validate(args.file)
 
 
