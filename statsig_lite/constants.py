@@ -28,13 +28,16 @@ DEFAULT_CDN_V1: Final = "https://api.statsigcdn.com/v1/"
 DEFAULT_CDN_V2: Final = "https://api.statsigcdn.com/v2/"
 DEFAULT_SPEC_MAX_AGE_SECONDS: Final = 60.0
 DEFAULT_FLUSH_MARGIN_MS: Final = 500
+DEFAULT_MAX_FLUSH_S: Final = 5.0  # longest a handler's flush may take; the rest is spilled
 DEFAULT_EVENT_QUEUE_SIZE: Final = 1000
 DEFAULT_MAX_BUFFERED_EVENTS: Final = 100_000
 DEFAULT_INIT_TIMEOUT_S: Final = 3.0
 DEFAULT_REQUEST_TIMEOUT_S: Final = 5.0
 
 # Evaluation limits.
-MAX_RECURSION_DEPTH: Final = 300
+# Nested gates deeper than this end in an error (only a cycle gets there). core stops at 300, the legacy SDK
+# at Python's recursion limit; each level costs us ~5 Python frames, so we stop early enough never to hit it.
+MAX_RECURSION_DEPTH: Final = 150
 EXPOSURE_DEDUPE_TTL_MS: Final = 60_000
 EXPOSURE_DEDUPE_MAX_KEYS: Final = 100_000
 

@@ -1,13 +1,14 @@
-"""Result objects returned by the public API (legacy `statsig` names and accessors)."""
+"""Result objects returned by the public API (legacy `statsig` names and accessors).
+
+Plain classes with `__slots__` rather than dataclasses: they are built on every check and defined at
+every cold start, and a hand-written `__init__` is the cheapest at both.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
 class DataSource(str, Enum):
@@ -32,15 +33,44 @@ class EvaluationReason(str, Enum):
     none = "none"
 
 
-@dataclass(frozen=True, slots=True)
-class EvaluationDetails:
+class _Record:
+    """Shared repr/equality for the result records, from their slots."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__ if not name.startswith("_log"))
+
+    def __repr__(self) -> str:
+        names = self.__slots__
+        parts = ", ".join(f"{n}={getattr(self, n)!r}" for n in names if not n.startswith("_"))
+        return f"{type(self).__name__}({parts})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Record) and type(other) is type(self) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(tuple(repr(f) for f in self._fields()))
+
+
+class EvaluationDetails(_Record):
     """How an evaluation was made: rules source, reason, and the times involved (epoch ms)."""
 
-    config_sync_time: int
-    init_time: int
-    source: DataSource
-    reason: EvaluationReason = EvaluationReason.none
-    server_time: int = 0
+    __slots__ = ("config_sync_time", "init_time", "reason", "server_time", "source")
+
+    def __init__(
+        self,
+        config_sync_time: int,
+        init_time: int,
+        source: DataSource,
+        reason: EvaluationReason = EvaluationReason.none,
+        server_time: int = 0,
+    ) -> None:
+        self.config_sync_time = config_sync_time
+        self.init_time = init_time
+        self.source = source
+        self.reason = reason
+        self.server_time = server_time
 
     def detailed_reason(self) -> str:
         if self.reason is EvaluationReason.none:
@@ -52,15 +82,26 @@ class EvaluationDetails:
         return self.config_sync_time
 
 
-@dataclass(frozen=True, slots=True)
-class FeatureGate:
-    value: bool
-    name: str
-    rule_id: str
-    id_type: str = ""
-    group_name: str | None = None
-    evaluation_details: EvaluationDetails | None = None
-    secondary_exposures: Sequence[Mapping[str, str]] = ()
+class FeatureGate(_Record):
+    __slots__ = ("evaluation_details", "group_name", "id_type", "name", "rule_id", "secondary_exposures", "value")
+
+    def __init__(
+        self,
+        value: bool,
+        name: str,
+        rule_id: str,
+        id_type: str = "",
+        group_name: str | None = None,
+        evaluation_details: EvaluationDetails | None = None,
+        secondary_exposures: Sequence[Mapping[str, str]] = (),
+    ) -> None:
+        self.value = value
+        self.name = name
+        self.rule_id = rule_id
+        self.id_type = id_type
+        self.group_name = group_name
+        self.evaluation_details = evaluation_details
+        self.secondary_exposures = secondary_exposures
 
     def get_value(self) -> bool:
         return self.value
@@ -72,37 +113,50 @@ class FeatureGate:
         return self.evaluation_details
 
 
-def _typed(value: Mapping[str, Any], key: str, default: T | None) -> Any:
-    res = value.get(key, default)
-    if default is None:
-        return res
-    if not isinstance(default, type(res)):
-        return default
-    return res
-
-
-@dataclass(frozen=True, slots=True)
-class DynamicConfig:
+class DynamicConfig(_Record):
     """A dynamic config or experiment. `get`/`get_typed` behave as in the legacy SDK."""
 
-    value: Mapping[str, Any]
-    name: str
-    rule_id: str
-    group_name: str | None = None
-    evaluation_details: EvaluationDetails | None = None
-    secondary_exposures: Sequence[Mapping[str, str]] = ()
-    id_type: str = ""
-    passed_rule: bool = False
-    version: int | None = None
-    is_user_in_experiment: bool = False
-    is_experiment_active: bool = False
-    user: Any = None
+    __slots__ = (
+        "evaluation_details", "group_name", "id_type", "is_experiment_active", "is_user_in_experiment", "name",
+        "passed_rule", "rule_id", "secondary_exposures", "user", "value", "version",
+    )
+
+    def __init__(
+        self,
+        value: Mapping[str, Any],
+        name: str,
+        rule_id: str,
+        group_name: str | None = None,
+        evaluation_details: EvaluationDetails | None = None,
+        secondary_exposures: Sequence[Mapping[str, str]] = (),
+        id_type: str = "",
+        passed_rule: bool = False,
+        version: int | None = None,
+        is_user_in_experiment: bool = False,
+        is_experiment_active: bool = False,
+        user: Any = None,
+    ) -> None:
+        self.value = value
+        self.name = name
+        self.rule_id = rule_id
+        self.group_name = group_name
+        self.evaluation_details = evaluation_details
+        self.secondary_exposures = secondary_exposures
+        self.id_type = id_type
+        self.passed_rule = passed_rule
+        self.version = version
+        self.is_user_in_experiment = is_user_in_experiment
+        self.is_experiment_active = is_experiment_active
+        self.user = user
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.value.get(key, default)
 
     def get_typed(self, key: str, default: Any = None) -> Any:
-        return _typed(self.value, key, default)
+        res = self.value.get(key, default)
+        if default is None:
+            return res
+        return res if isinstance(default, type(res)) else default
 
     def get_value(self) -> Mapping[str, Any]:
         return self.value
@@ -117,23 +171,44 @@ class DynamicConfig:
         return self.user
 
 
-@dataclass(frozen=True, slots=True)
-class Layer:
+class Layer(_Record):
     """A layer. Reading a parameter with `get`/`get_typed` logs that parameter's exposure."""
 
-    name: str
-    rule_id: str
-    _value: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    group_name: str | None = None
-    allocated_experiment: str | None = None
-    evaluation_details: EvaluationDetails | None = None
-    _log_parameter: Callable[[Layer, str], None] | None = field(default=None, repr=False, compare=False)
-    id_type: str = ""
-    explicit_parameters: tuple[str, ...] = ()
-    secondary_exposures: Sequence[Mapping[str, str]] = ()
-    undelegated_secondary_exposures: Sequence[Mapping[str, str]] = ()
-    is_user_in_experiment: bool = False
-    is_experiment_active: bool = False
+    __slots__ = (
+        "_log_parameter", "_value", "allocated_experiment", "evaluation_details", "explicit_parameters", "group_name",
+        "id_type", "is_experiment_active", "is_user_in_experiment", "name", "rule_id", "secondary_exposures",
+        "undelegated_secondary_exposures",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        rule_id: str,
+        _value: Mapping[str, Any] | None = None,
+        group_name: str | None = None,
+        allocated_experiment: str | None = None,
+        evaluation_details: EvaluationDetails | None = None,
+        _log_parameter: Callable[[Layer, str], None] | None = None,
+        id_type: str = "",
+        explicit_parameters: tuple[str, ...] = (),
+        secondary_exposures: Sequence[Mapping[str, str]] = (),
+        undelegated_secondary_exposures: Sequence[Mapping[str, str]] = (),
+        is_user_in_experiment: bool = False,
+        is_experiment_active: bool = False,
+    ) -> None:
+        self.name = name
+        self.rule_id = rule_id
+        self._value = {} if _value is None else _value
+        self.group_name = group_name
+        self.allocated_experiment = allocated_experiment
+        self.evaluation_details = evaluation_details
+        self._log_parameter = _log_parameter
+        self.id_type = id_type
+        self.explicit_parameters = explicit_parameters
+        self.secondary_exposures = secondary_exposures
+        self.undelegated_secondary_exposures = undelegated_secondary_exposures
+        self.is_user_in_experiment = is_user_in_experiment
+        self.is_experiment_active = is_experiment_active
 
     @property
     def value(self) -> Mapping[str, Any]:
@@ -167,16 +242,28 @@ class Layer:
         return self.evaluation_details
 
 
-@dataclass(frozen=True, slots=True)
-class FlushResult:
-    """What one flush did: events delivered, kept in memory for a later flush, and spilled durably."""
+class FlushResult(_Record):
+    """What one flush did: events delivered, kept in memory for a later flush, and spilled durably.
 
-    sent: int = 0
-    kept: int = 0
-    spilled: int = 0
-    replayed: int = 0
-    errors: tuple[str, ...] = ()
-    # Events Statsig refused with a final 4xx (they went to the spill store, or were dropped without one),
-    # and events dropped without being delivered or spilled (each drop is also logged at ERROR).
-    rejected: int = 0
-    dropped: int = 0
+    `rejected`: events Statsig refused with a final 4xx (they went to the spill store, or were dropped
+    without one); `dropped`: events neither delivered nor spilled (each drop is also logged at ERROR)."""
+
+    __slots__ = ("dropped", "errors", "kept", "rejected", "replayed", "sent", "spilled")
+
+    def __init__(
+        self,
+        sent: int = 0,
+        kept: int = 0,
+        spilled: int = 0,
+        replayed: int = 0,
+        errors: tuple[str, ...] = (),
+        rejected: int = 0,
+        dropped: int = 0,
+    ) -> None:
+        self.sent = sent
+        self.kept = kept
+        self.spilled = spilled
+        self.replayed = replayed
+        self.errors = errors
+        self.rejected = rejected
+        self.dropped = dropped

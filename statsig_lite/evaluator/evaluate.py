@@ -258,9 +258,7 @@ class Evaluation:
             else:
                 try:
                     self._nested(spec)
-                except OperatorError:
-                    if not self.snapshot.dialect.error_on_operator_failure:
-                        raise
+                except OperatorError:  # only legacy comparisons raise it
                     self.rule_id = "error"  # the legacy SDK reports the nested gate as errored, and goes on
                 value, rule_id = self.value, self.rule_id
         if condition.record:

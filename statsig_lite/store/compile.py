@@ -31,10 +31,7 @@ from .model import (
 
 LEGACY: Final = Dialect(
     name="legacy",
-    reason_source="Bootstrap",
     dedupe_exposures=True,
-    error_on_operator_failure=True,
-    reset_on_unknown_nested_gate=True,
     gcir_default_hash="sha256",
     gcir_merge_layer_defaults=True,
     gcir_passed_for_experiments=True,
@@ -43,10 +40,7 @@ LEGACY: Final = Dialect(
 )
 CORE: Final = Dialect(
     name="core",
-    reason_source="Bootstrap",
     dedupe_exposures=False,
-    error_on_operator_failure=False,
-    reset_on_unknown_nested_gate=False,
     gcir_default_hash="djb2",
     gcir_merge_layer_defaults=False,
     gcir_passed_for_experiments=False,
@@ -112,7 +106,6 @@ class Compiler:
             type=kind,
             entity=_text(raw.get("entity", "")),
             id_type=id_type if isinstance(id_type, str) else "",
-            id_type_raw=id_type,
             rules=rules,
             default_value=default if isinstance(default, Mapping) else {},
             default_gate=False if self.legacy else default is True,
@@ -157,7 +150,6 @@ class Compiler:
             return_value=return_value if isinstance(return_value, Mapping) else {},
             # legacy: a gate is true exactly when a rule matched and passed; core reads the literal values
             gate_on_pass=True if self.legacy else return_value is not False,
-            gate_on_fail=False,
             group_name=raw.get("groupName") if isinstance(raw.get("groupName"), str) else None,
             is_experiment_group=raw.get("isExperimentGroup") is True,
             config_delegate=delegate if isinstance(delegate, str) and delegate else None,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .model import IdList
 
 
@@ -21,4 +19,4 @@ def apply_file(current: IdList, chunk: bytes) -> IdList | None:
             ids.add(line[1:])
         elif line[0] == "-":
             ids.discard(line[1:])
-    return replace(current, ids=frozenset(ids), read_bytes=current.read_bytes + len(chunk))
+    return current.advanced(frozenset(ids), current.read_bytes + len(chunk))

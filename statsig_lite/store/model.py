@@ -1,13 +1,13 @@
 """Compiled, immutable spec objects: what the evaluator walks at check time.
 
 Everything that depends on the payload format or on which official SDK is the reference has already been
-decided when these objects are built (see ``dialect.py``); the evaluator reads plain fields.
+decided when these objects are built (see ``compile.py``); the evaluator reads plain fields. They are plain
+classes with ``__slots__``: cheap to define at cold start and to build by the thousand when compiling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 # Condition kinds (ints: the evaluator dispatches on them in the hot loop).
@@ -33,121 +33,291 @@ Getter = Callable[[EvalInput], object]
 Predicate = Callable[[object], bool]
 
 
-@dataclass(frozen=True, slots=True)
 class Condition:
-    kind: int
-    get: Getter | None = None
-    test: Predicate | None = None
-    missing_fails: bool = False  # the condition fails without testing when the value is None
-    gate: str = ""  # GATE / UNKNOWN_GATE: the nested gate
-    gates: tuple[str, ...] = ()  # MULTI_GATE
-    negate: bool = False  # fail_gate / multi_fail_gate
-    record: bool = True  # append a secondary exposure for the nested gate
-    analytical: bool = False  # nested non-segment gate (exposure sampling)
-    side_effects: bool = True  # must run even after an earlier condition of the rule failed
+    """One compiled condition."""
+
+    __slots__ = (
+        "analytical",
+        "gate",
+        "gates",
+        "get",
+        "kind",
+        "missing_fails",
+        "negate",
+        "record",
+        "side_effects",
+        "test",
+    )
+
+    def __init__(
+        self,
+        *,
+        kind: int,
+        get: Getter | None = None,
+        test: Predicate | None = None,
+        missing_fails: bool = False,
+        gate: str = "",
+        gates: tuple[str, ...] = (),
+        negate: bool = False,
+        record: bool = True,
+        analytical: bool = False,
+        side_effects: bool = True,
+    ) -> None:
+        self.kind = kind
+        self.get = get
+        self.test = test
+        self.missing_fails = missing_fails  # the condition fails without testing when the value is None
+        self.gate = gate  # GATE / UNKNOWN_GATE: the nested gate
+        self.gates = gates  # MULTI_GATE
+        self.negate = negate  # fail_gate / multi_fail_gate
+        self.record = record  # append a secondary exposure for the nested gate
+        self.analytical = analytical  # nested non-segment gate (exposure sampling)
+        self.side_effects = side_effects  # must run even after an earlier condition of the rule failed
 
 
-@dataclass(frozen=True, slots=True)
 class Rule:
-    id: str
-    conditions: tuple[Condition, ...]
-    short_circuit: bool  # no condition has side effects: stop at the first failure
-    pass_percentage: float
-    hash_prefix: str  # "{spec salt}.{rule salt}."
-    id_type: str | None
-    return_value: Mapping[str, Any]
-    gate_on_pass: bool
-    gate_on_fail: bool
-    group_name: str | None
-    is_experiment_group: bool
-    config_delegate: str | None
-    sampling_rate: int | None
+    """One compiled rule."""
+
+    __slots__ = (
+        "conditions",
+        "config_delegate",
+        "gate_on_pass",
+        "group_name",
+        "hash_prefix",
+        "id",
+        "id_type",
+        "is_experiment_group",
+        "pass_percentage",
+        "return_value",
+        "sampling_rate",
+        "short_circuit",
+    )
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        conditions: tuple[Condition, ...],
+        short_circuit: bool,
+        pass_percentage: float,
+        hash_prefix: str,
+        id_type: str | None,
+        return_value: Mapping[str, Any],
+        gate_on_pass: bool,
+        group_name: str | None,
+        is_experiment_group: bool,
+        config_delegate: str | None,
+        sampling_rate: int | None,
+    ) -> None:
+        self.id = id
+        self.conditions = conditions
+        self.short_circuit = short_circuit  # no condition has side effects: stop at the first failure
+        self.pass_percentage = pass_percentage
+        self.hash_prefix = hash_prefix  # "{spec salt}.{rule salt}."
+        self.id_type = id_type
+        self.return_value = return_value
+        self.gate_on_pass = gate_on_pass  # the gate value when the rule matches and passes
+        self.group_name = group_name
+        self.is_experiment_group = is_experiment_group
+        self.config_delegate = config_delegate
+        self.sampling_rate = sampling_rate
 
 
-@dataclass(frozen=True, slots=True)
 class Spec:
-    name: str
-    type: str  # "feature_gate" | "dynamic_config"
-    entity: str
-    id_type: str
-    rules: tuple[Rule, ...]
-    default_value: Mapping[str, Any]
-    default_gate: bool
-    no_match_rule_id: str  # "default" or "disabled"
-    enabled: bool
-    version: int | None
-    writes_version: bool  # whether evaluating this spec replaces the version reported in exposures
-    explicit_parameters: tuple[str, ...]
-    has_shared_params: bool
-    is_active: bool
-    target_app_ids: frozenset[str] | None
-    forward_all_exposures: bool
-    id_type_raw: object = None
-    unsupported: bool = False  # uses a condition type or operator this SDK does not know
-    reports_own_version: bool = False  # exposures carry this spec's version, not a delegate's
+    """A compiled gate, config, experiment, layer, segment or holdout."""
+
+    __slots__ = (
+        "default_gate",
+        "default_value",
+        "enabled",
+        "entity",
+        "explicit_parameters",
+        "forward_all_exposures",
+        "has_shared_params",
+        "id_type",
+        "is_active",
+        "name",
+        "no_match_rule_id",
+        "reports_own_version",
+        "rules",
+        "target_app_ids",
+        "type",
+        "unsupported",
+        "version",
+        "writes_version",
+    )
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        type: str,
+        entity: str,
+        id_type: str,
+        rules: tuple[Rule, ...],
+        default_value: Mapping[str, Any],
+        default_gate: bool,
+        no_match_rule_id: str,
+        enabled: bool,
+        version: int | None,
+        writes_version: bool,
+        explicit_parameters: tuple[str, ...],
+        has_shared_params: bool,
+        is_active: bool,
+        target_app_ids: frozenset[str] | None,
+        forward_all_exposures: bool,
+        unsupported: bool = False,
+        reports_own_version: bool = False,
+    ) -> None:
+        self.name = name
+        self.type = type  # "feature_gate" | "dynamic_config"
+        self.entity = entity
+        self.id_type = id_type
+        self.rules = rules
+        self.default_value = default_value
+        self.default_gate = default_gate
+        self.no_match_rule_id = no_match_rule_id  # "default" or "disabled"
+        self.enabled = enabled
+        self.version = version
+        self.writes_version = writes_version  # evaluating it replaces the version reported in exposures
+        self.explicit_parameters = explicit_parameters
+        self.has_shared_params = has_shared_params
+        self.is_active = is_active
+        self.target_app_ids = target_app_ids
+        self.forward_all_exposures = forward_all_exposures
+        self.unsupported = unsupported  # uses a condition type or operator this SDK does not know
+        self.reports_own_version = reports_own_version  # exposures carry this spec's version, not a delegate's
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigMapping:
-    """`overrides` / `override_rules` redirects (protocol doc 3.14)."""
-
-    new_config_name: str
-    rules: tuple[tuple[Rule, int], ...]  # (rule, start_time ms)
-
-
-@dataclass(frozen=True, slots=True)
 class IdList:
-    name: str
-    ids: frozenset[str]
-    file_id: str = ""
-    creation_time: int = 0
-    read_bytes: int = 0
-    url: str = ""
+    """One ID list: the hashed member ids and where its file was read up to."""
+
+    __slots__ = ("creation_time", "file_id", "ids", "name", "read_bytes", "url")
+
+    def __init__(
+        self,
+        name: str,
+        ids: frozenset[str],
+        file_id: str = "",
+        creation_time: int = 0,
+        read_bytes: int = 0,
+        url: str = "",
+    ) -> None:
+        self.name = name
+        self.ids = ids
+        self.file_id = file_id
+        self.creation_time = creation_time
+        self.read_bytes = read_bytes
+        self.url = url
+
+    def advanced(self, ids: frozenset[str], read_bytes: int) -> IdList:
+        return IdList(
+            name=self.name,
+            ids=ids,
+            file_id=self.file_id,
+            creation_time=self.creation_time,
+            read_bytes=read_bytes,
+            url=self.url,
+        )
 
 
-@dataclass(frozen=True)
 class Dialect:
     """How one official SDK behaves where the two disagree. Chosen by the payload format."""
 
-    name: str
-    reason_source: str  # how this SDK names "rules were given to it" in exposure reasons
-    dedupe_exposures: bool  # legacy cleans secondary exposures after each evaluation
-    error_on_operator_failure: bool
-    reset_on_unknown_nested_gate: bool
-    gcir_default_hash: str
-    gcir_merge_layer_defaults: bool
-    gcir_passed_for_experiments: bool
-    gcir_layer_id_type: bool
-    gcir_generator: bool
-    dedupe_gcir_exposures: bool = True
-    log_missing_user_id: bool = False  # core logs "userID": "" for a user without one
-    null_undelegated_exposures: bool = False  # core sends null for a layer that delegated nowhere
-    sampling_production_only: bool = True  # legacy samples exposures only when the SDK tier is production
+    __slots__ = (
+        "dedupe_exposures",
+        "gcir_default_hash",
+        "gcir_generator",
+        "gcir_layer_id_type",
+        "gcir_merge_layer_defaults",
+        "gcir_passed_for_experiments",
+        "log_missing_user_id",
+        "name",
+        "null_undelegated_exposures",
+        "sampling_production_only",
+    )
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        dedupe_exposures: bool,
+        gcir_default_hash: str,
+        gcir_merge_layer_defaults: bool,
+        gcir_passed_for_experiments: bool,
+        gcir_layer_id_type: bool,
+        gcir_generator: bool,
+        log_missing_user_id: bool = False,
+        null_undelegated_exposures: bool = False,
+        sampling_production_only: bool = True,
+    ) -> None:
+        self.name = name
+        self.dedupe_exposures = dedupe_exposures  # legacy cleans secondary exposures after each evaluation
+        self.gcir_default_hash = gcir_default_hash
+        self.gcir_merge_layer_defaults = gcir_merge_layer_defaults
+        self.gcir_passed_for_experiments = gcir_passed_for_experiments
+        self.gcir_layer_id_type = gcir_layer_id_type
+        self.gcir_generator = gcir_generator
+        self.log_missing_user_id = log_missing_user_id  # core logs "userID": "" for a user without one
+        self.null_undelegated_exposures = null_undelegated_exposures  # core: null for undelegated layers
+        self.sampling_production_only = sampling_production_only  # legacy: sample in production only
 
 
-@dataclass(frozen=True)
 class Snapshot:
     """One immutable, indexed, precompiled download_config_specs payload."""
 
-    dialect: Dialect
-    time: int
-    gates: Mapping[str, Spec]
-    configs: Mapping[str, Spec]
-    layers: Mapping[str, Spec]
-    unsupported: frozenset[str]  # names removed at load time (legacy dialect)
-    experiment_to_layer: Mapping[str, str]
-    default_environment: str | None
-    app_id: str | None
-    sdk_configs: Mapping[str, Any]
-    session_replay_info: Mapping[str, Any] | None
-    sdk_keys_to_app_ids: Mapping[str, str]
-    hashed_sdk_keys_to_app_ids: Mapping[str, str]
-    id_list_names: frozenset[str]
-    config_mappings: Mapping[str, tuple[ConfigMapping, ...]]
-    hashed_sdk_key_used: str | None
-    checksum: str | None
-    param_stores: Mapping[str, Any] = field(default_factory=dict)
-    id_lists: IdListHolder = field(compare=False, repr=False, default_factory=lambda: IdListHolder())
+    __slots__ = (
+        "app_id",
+        "configs",
+        "default_environment",
+        "dialect",
+        "experiment_to_layer",
+        "gates",
+        "hashed_sdk_keys_to_app_ids",
+        "id_lists",
+        "layers",
+        "param_stores",
+        "sdk_configs",
+        "sdk_keys_to_app_ids",
+        "session_replay_info",
+        "time",
+        "unsupported",
+    )
+
+    def __init__(
+        self,
+        *,
+        dialect: Dialect,
+        time: int,
+        gates: Mapping[str, Spec],
+        configs: Mapping[str, Spec],
+        layers: Mapping[str, Spec],
+        unsupported: frozenset[str],
+        experiment_to_layer: Mapping[str, str],
+        default_environment: str | None,
+        app_id: str | None,
+        sdk_configs: Mapping[str, Any],
+        session_replay_info: Mapping[str, Any] | None,
+        sdk_keys_to_app_ids: Mapping[str, str],
+        hashed_sdk_keys_to_app_ids: Mapping[str, str],
+        param_stores: Mapping[str, Any],
+        id_lists: IdListHolder,
+    ) -> None:
+        self.dialect = dialect
+        self.time = time
+        self.gates = gates
+        self.configs = configs
+        self.layers = layers
+        self.unsupported = unsupported  # names removed at load time (legacy dialect)
+        self.experiment_to_layer = experiment_to_layer
+        self.default_environment = default_environment
+        self.app_id = app_id
+        self.sdk_configs = sdk_configs
+        self.session_replay_info = session_replay_info
+        self.sdk_keys_to_app_ids = sdk_keys_to_app_ids
+        self.hashed_sdk_keys_to_app_ids = hashed_sdk_keys_to_app_ids
+        self.param_stores = param_stores
+        self.id_lists = id_lists
 
     @property
     def format(self) -> str:

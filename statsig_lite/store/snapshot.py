@@ -78,7 +78,6 @@ def load_snapshot(
             if name not in unsupported:
                 sections[_SECTION_KIND[section]][name] = compiler.spec(name, raw, path)
 
-    id_list_names = data.get("id_lists") or {}
     return Snapshot(
         dialect=dialect,
         time=int(lcut),
@@ -93,10 +92,6 @@ def load_snapshot(
         session_replay_info=_mapping(data.get("session_replay_info")) or None,
         sdk_keys_to_app_ids=_str_map(data.get("sdk_keys_to_app_ids")),
         hashed_sdk_keys_to_app_ids=_str_map(data.get("hashed_sdk_keys_to_app_ids")),
-        id_list_names=frozenset(id_list_names) if isinstance(id_list_names, Mapping) else frozenset(),
-        config_mappings={},
-        hashed_sdk_key_used=_opt_str(data.get("hashed_sdk_key_used")),
-        checksum=_opt_str(data.get("checksum")),
         param_stores=_mapping(data.get("param_stores")),
         id_lists=holder,
     )
