@@ -127,12 +127,9 @@ class Lite(Legacy):
         return {"source": str(getattr(details, "source", "")), "init_success": getattr(details, "init_success", None)}
 
     def version(self) -> str:
-        import subprocess
         from importlib.metadata import version
 
-        head = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(self.sdk.__file__)), "rev-parse",
-                               "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        return f"{version(self.package)} (git {head or '?'}, working tree)"
+        return f"{version(self.package)} from {os.path.dirname(os.path.abspath(self.sdk.__file__))}"
 
 
 class Core:

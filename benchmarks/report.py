@@ -125,14 +125,16 @@ def machine() -> list[str]:
     ]
 
 
-def versions(results: dict[str, dict[str, Runs]]) -> list[str]:
+def versions(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> list[str]:
     lines = []
     for label in LABELS:
         found = next((r.get("version") for runs in results.values() for r in runs.get(label, []) if r.get("version")),
                      None)
-        if label != "lite-v2":
-            name = LABELS[label].replace(" (v1)", "")
-            lines.append(f"- {name}: {found or 'not importable (see Errors)'}")
+        if label == "lite-v1":
+            lines.append(f"- statsig_lite: {meta.get('lite_source', '?')}, copied at the start of the run; "
+                         f"{found or 'not importable (see Errors)'}")
+        elif label != "lite-v2":
+            lines.append(f"- {LABELS[label]}: {found or 'not importable (see Errors)'}")
     return lines
 
 
@@ -262,7 +264,7 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         "## Machine and versions",
         "",
         *machine(),
-        *versions(results),
+        *versions(meta, results),
         f"- Network: {meta['isolation']}",
         f"- Load average (1 min) before / after: {meta['load_1min'][0]:.2f} / {meta['load_1min'][1]:.2f} "
         "(the benchmark itself keeps about one core busy; more means other work shared the machine)",
@@ -309,7 +311,7 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         "## Installed size",
         "",
         "Files each distribution installs (bytecode caches excluded), over its `Requires-Dist` closure; "
-        "statsig_lite is an editable install, so its package directory is measured.",
+        "statsig_lite is an editable install, so its package directory (the run's snapshot) is measured.",
         "",
         *sizes_section(meta["sizes"]),
         "",

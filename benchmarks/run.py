@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ from typing import Any
 import netns
 import report
 import specgen
-from benchenv import HERE, PYTHON, ensure_venv
+from benchenv import HERE, PYTHON, REPO, ensure_venv
 from loopback import LoopbackServer
 
 WORK = HERE / ".work"
@@ -104,10 +105,26 @@ def prepare_spec(preset: str, plan: Plan) -> dict[str, Any]:
             "data_path": str(data_path), "counts": counts, "grid": data["grid"]}
 
 
+SNAPSHOT = WORK / "snapshot"
+
+
+def snapshot_lite() -> str:
+    """Copy statsig_lite as it is now: edits made while the benchmark runs must not mix versions."""
+    shutil.rmtree(SNAPSHOT, ignore_errors=True)
+    shutil.copytree(REPO / "statsig_lite", SNAPSHOT / "statsig_lite", ignore=shutil.ignore_patterns("__pycache__"))
+    git = ["git", "-C", str(REPO)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "statsig_lite"], capture_output=True,
+                           text=True).stdout.strip()
+    return f"working tree at git {head or '?'}" + (" with uncommitted changes in statsig_lite/" if dirty else "")
+
+
 def driver_env() -> dict[str, str]:
-    """Bytecode caching on for every SDK alike: caches go under .work/pycache, not into the packages."""
+    """The snapshot of statsig_lite first on the path; bytecode caching on for every SDK alike, with
+    caches under .work/pycache rather than in the packages."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(WORK / "pycache")
+    env["PYTHONPATH"] = str(SNAPSHOT)
     return env
 
 
@@ -147,7 +164,7 @@ def warm_imports() -> None:
 
 def installed_sizes() -> dict[str, Any]:
     proc = subprocess.run([str(PYTHON), str(HERE / "sizes.py"), "statsig-lite", "statsig-python-core", "statsig"],
-                          capture_output=True, text=True)
+                          env=driver_env(), capture_output=True, text=True)
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1:]}
     return dict(json.loads(proc.stdout))
@@ -169,6 +186,7 @@ def measure(plan: Plan, output: Path, isolation: str) -> None:
     started = time.time()
     load_before = os.getloadavg()[0]
     print(f"network isolation: {isolation}", flush=True)
+    lite_source = snapshot_lite()
     specs = {preset: prepare_spec(preset, plan) for preset in plan.presets}
     sizes = installed_sizes()
     warm_imports()
@@ -192,6 +210,7 @@ def measure(plan: Plan, output: Path, isolation: str) -> None:
         "specs": {p: s["counts"] for p, s in specs.items()},
         "grids": {p: s["grid"] for p, s in specs.items()},
         "sizes": sizes,
+        "lite_source": lite_source,
         "command": "python3 benchmarks/run.py" + (" --quick" if plan.presets == ("small",) else ""),
     }
     (WORK / "results.json").write_text(json.dumps({"meta": meta, "results": results}))
