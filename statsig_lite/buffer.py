@@ -13,8 +13,8 @@ import gzip
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
+from ._record import Record
 from .errors import StatsigValueError
 
 __all__ = [
@@ -59,17 +59,28 @@ def encode_event(event: Mapping[str, object]) -> bytes:
     return encoded
 
 
-@dataclass(frozen=True, slots=True)
-class Batch:
+class Batch(Record):
     """One log_event request's worth of events, with the id it keeps for life.
 
     ``body`` is the gzip'd request body (events plus ``statsigMetadata``), built once by :func:`make_batch`.
     """
 
-    batch_id: str
-    created_at_ms: int
-    events: tuple[bytes, ...]
-    body: bytes = field(repr=False, compare=False)
+    __slots__ = ("batch_id", "body", "created_at_ms", "events")
+
+    def __init__(
+        self,
+        batch_id: str,
+        created_at_ms: int,
+        events: tuple[bytes, ...],
+        body: bytes,
+    ) -> None:
+        self.batch_id = batch_id
+        self.created_at_ms = created_at_ms
+        self.events = events
+        self.body = body
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.batch_id, self.created_at_ms, self.events)
 
     def __len__(self) -> int:
         return len(self.events)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from typing import Any
 
+from ._record import Record
 from .errors import SpecError, SpecFormatError
 from .options import StatsigOptions
 from .results import DataSource
@@ -34,16 +34,29 @@ _SOURCE_KINDS = {
 }
 
 
-@dataclass(frozen=True)
-class Loaded:
+class Loaded(Record):
     """The rules in use: replaced as a whole."""
 
-    snapshot: Snapshot
-    source: DataSource
-    source_detail: str
-    version: str | None
-    init_time: int
-    checked_at_ms: int
+    __slots__ = ("checked_at_ms", "init_time", "snapshot", "source", "source_detail", "version")
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        source: DataSource,
+        source_detail: str,
+        version: str | None,
+        init_time: int,
+        checked_at_ms: int,
+    ) -> None:
+        self.snapshot = snapshot
+        self.source = source
+        self.source_detail = source_detail
+        self.version = version
+        self.init_time = init_time
+        self.checked_at_ms = checked_at_ms
+
+    def checked_at(self, now_ms: int) -> Loaded:
+        return Loaded(self.snapshot, self.source, self.source_detail, self.version, self.init_time, now_ms)
 
 
 def data_source_for(detail: str) -> DataSource:
@@ -78,8 +91,7 @@ class RulesLoader:
         """Bootstrap values if given, else the configured spec source (default: the bundled snapshot)."""
         now = self._now_ms()
         if self._options.bootstrap_values is not None:
-            return Loaded(self.parse(self._options.bootstrap_values), DataSource.BOOTSTRAP, "bootstrap", None, now,
-                          now)
+            return Loaded(self.parse(self._options.bootstrap_values), DataSource.BOOTSTRAP, "bootstrap", None, now, now)
         source = self._resolve_source()
         fetched = source.fetch(self._options.init_timeout or 3.0)
         return self._loaded_from(fetched, now)
@@ -90,27 +102,42 @@ class RulesLoader:
         max_age_ms = (self._options.spec_max_age_seconds or 0) * 1000
         if self._source is None or now - current.checked_at_ms < max_age_ms or budget_s <= 0:
             return current
-        checked = replace(current, checked_at_ms=now)  # a failure is retried after another max age
+        checked = current.checked_at(now)  # a failure is retried after another max age
         try:
             fetched = self._source.fetch_if_changed(current.version, budget_s)
         except SpecError as exc:
-            logger.warning("statsig_lite: freshness check failed, keeping current rules: %s", exc,
-                           extra={"source": current.source_detail})
+            logger.warning(
+                "statsig_lite: freshness check failed, keeping current rules: %s",
+                exc,
+                extra={"source": current.source_detail},
+            )
             return checked
         if fetched is None:
             return checked
         try:
             loaded = self._loaded_from(fetched, current.init_time)
         except SpecError as exc:
-            logger.error("statsig_lite: new snapshot from %s rejected, keeping current rules: %s", fetched.source,
-                         exc, extra={"source": fetched.source})
+            logger.error(
+                "statsig_lite: new snapshot from %s rejected, keeping current rules: %s",
+                fetched.source,
+                exc,
+                extra={"source": fetched.source},
+            )
             return checked
         if loaded.snapshot.time < current.snapshot.time:
-            logger.warning("statsig_lite: snapshot from %s is older (%s < %s), keeping current rules",
-                           fetched.source, loaded.snapshot.time, current.snapshot.time)
+            logger.warning(
+                "statsig_lite: snapshot from %s is older (%s < %s), keeping current rules",
+                fetched.source,
+                loaded.snapshot.time,
+                current.snapshot.time,
+            )
             return checked
-        logger.info("statsig_lite: rules updated from %s (time %s)", fetched.source, loaded.snapshot.time,
-                    extra={"source": fetched.source})
+        logger.info(
+            "statsig_lite: rules updated from %s (time %s)",
+            fetched.source,
+            loaded.snapshot.time,
+            extra={"source": fetched.source},
+        )
         return loaded
 
     def _validate(self, fetched: Fetched) -> None:
@@ -120,8 +147,9 @@ class RulesLoader:
     def _loaded_from(self, fetched: Fetched, init_time: int) -> Loaded:
         parsed, self._parsed = self._parsed, None
         snapshot = parsed[1] if parsed is not None and parsed[0] is fetched.payload else self.parse(fetched.payload)
-        return Loaded(snapshot, data_source_for(fetched.source), fetched.source, fetched.version, init_time,
-                      self._now_ms())
+        return Loaded(
+            snapshot, data_source_for(fetched.source), fetched.source, fetched.version, init_time, self._now_ms()
+        )
 
     def _resolve_source(self) -> SpecSource:
         if self._source is None:
@@ -129,8 +157,7 @@ class RulesLoader:
 
             spec = self._options.spec_source or "bundled"
             base = self._options.base_url("download_config_specs")
-            self._source = parse_spec_source(spec, secret_key=self._secret_key, api_base=base,
-                                             validate=self._validate)
+            self._source = parse_spec_source(spec, secret_key=self._secret_key, api_base=base, validate=self._validate)
         return self._source
 
 

@@ -31,10 +31,10 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import constants as c
+from ._record import Record
 from .buffer import Batch, EventBuffer, encode_event, encode_json, split_batch
 from .errors import ConfigurationError, SpillError
 from .options import StatsigOptions
@@ -51,20 +51,39 @@ _MAX_ERRORS = 20
 _MAX_REMEMBERED_IDS = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryPolicy:
+class DeliveryPolicy(Record):
     """Sizes and timings of delivery (seconds); ``retry`` is the per-batch backoff."""
 
-    batch_size: int = c.DEFAULT_EVENT_QUEUE_SIZE
-    max_body_bytes: int = c.MAX_BATCH_BODY_BYTES
-    max_buffered_events: int = c.DEFAULT_MAX_BUFFERED_EVENTS
-    flush_timeout_s: float = c.DEFAULT_FLUSH_TIMEOUT_S
-    replay_interval_s: float = c.DEFAULT_SPILL_REPLAY_INTERVAL_SECONDS
-    spill_reserve_s: float = c.SPILL_RESERVE_S
-    overflow_flush_timeout_s: float = c.OVERFLOW_FLUSH_TIMEOUT_S
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    __slots__ = (
+        "batch_size",
+        "flush_timeout_s",
+        "max_body_bytes",
+        "max_buffered_events",
+        "overflow_flush_timeout_s",
+        "replay_interval_s",
+        "retry",
+        "spill_reserve_s",
+    )
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        batch_size: int = c.DEFAULT_EVENT_QUEUE_SIZE,
+        max_body_bytes: int = c.MAX_BATCH_BODY_BYTES,
+        max_buffered_events: int = c.DEFAULT_MAX_BUFFERED_EVENTS,
+        flush_timeout_s: float = c.DEFAULT_FLUSH_TIMEOUT_S,
+        replay_interval_s: float = c.DEFAULT_SPILL_REPLAY_INTERVAL_SECONDS,
+        spill_reserve_s: float = c.SPILL_RESERVE_S,
+        overflow_flush_timeout_s: float = c.OVERFLOW_FLUSH_TIMEOUT_S,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.batch_size = batch_size
+        self.max_body_bytes = max_body_bytes
+        self.max_buffered_events = max_buffered_events
+        self.flush_timeout_s = flush_timeout_s
+        self.replay_interval_s = replay_interval_s
+        self.spill_reserve_s = spill_reserve_s
+        self.overflow_flush_timeout_s = overflow_flush_timeout_s
+        self.retry: RetryPolicy = retry if retry is not None else RetryPolicy()
         for name in ("batch_size", "max_body_bytes", "max_buffered_events"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name}={getattr(self, name)} must be positive")
@@ -83,14 +102,25 @@ class DeliveryPolicy:
         return min(self.spill_reserve_s, budget_s * c.SPILL_RESERVE_FRACTION)
 
 
-@dataclass
-class _Tally:
-    sent: int = 0
-    spilled: int = 0
-    replayed: int = 0
-    rejected: int = 0
-    dropped: int = 0
-    errors: list[str] = field(default_factory=list)
+class _Tally(Record):
+    """What one flush is doing, counted as it goes."""
+
+    __slots__ = ("dropped", "errors", "rejected", "replayed", "sent", "spilled")
+
+    def __init__(
+        self,
+        sent: int = 0,
+        spilled: int = 0,
+        replayed: int = 0,
+        rejected: int = 0,
+        dropped: int = 0,
+    ) -> None:
+        self.sent = sent
+        self.spilled = spilled
+        self.replayed = replayed
+        self.rejected = rejected
+        self.dropped = dropped
+        self.errors: list[str] = []
 
     def error(self, message: str) -> None:
         if len(self.errors) < _MAX_ERRORS:
@@ -125,7 +155,17 @@ class EventPipeline:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        self._policy = replace(policy or DeliveryPolicy(), max_buffered_events=max_events)
+        base = policy or DeliveryPolicy()
+        self._policy = DeliveryPolicy(
+            base.batch_size,
+            base.max_body_bytes,
+            max_events,
+            base.flush_timeout_s,
+            base.replay_interval_s,
+            base.spill_reserve_s,
+            base.overflow_flush_timeout_s,
+            base.retry,
+        )
         self._sink = sink
         self._spill = spill
         self._enabled = enabled
@@ -387,7 +427,10 @@ def build_pipeline(
     if options.local_mode or options.disable_all_logging:
         return EventPipeline(options.max_buffered_events, session_id=session_id, policy=policy, enabled=False)
     sink = StatsigHTTPSink(
-        secret_key, session_id, base_url=options.base_url(c.LOG_EVENT_ENDPOINT), pool_manager=pool_manager,
+        secret_key,
+        session_id,
+        base_url=options.base_url(c.LOG_EVENT_ENDPOINT),
+        pool_manager=pool_manager,
         service_name=options.service_name,
     )
     spill = None

@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
+from ._record import Record
+
 
 class DataSource(str, Enum):
     """Where the rules behind an evaluation came from (legacy values, plus ours)."""
@@ -33,27 +35,7 @@ class EvaluationReason(str, Enum):
     none = "none"
 
 
-class _Record:
-    """Shared repr/equality for the result records, from their slots."""
-
-    __slots__: tuple[str, ...] = ()
-
-    def _fields(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__ if not name.startswith("_log"))
-
-    def __repr__(self) -> str:
-        names = self.__slots__
-        parts = ", ".join(f"{n}={getattr(self, n)!r}" for n in names if not n.startswith("_"))
-        return f"{type(self).__name__}({parts})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Record) and type(other) is type(self) and self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(tuple(repr(f) for f in self._fields()))
-
-
-class EvaluationDetails(_Record):
+class EvaluationDetails(Record):
     """How an evaluation was made: rules source, reason, and the times involved (epoch ms)."""
 
     __slots__ = ("config_sync_time", "init_time", "reason", "server_time", "source")
@@ -82,7 +64,7 @@ class EvaluationDetails(_Record):
         return self.config_sync_time
 
 
-class FeatureGate(_Record):
+class FeatureGate(Record):
     __slots__ = ("evaluation_details", "group_name", "id_type", "name", "rule_id", "secondary_exposures", "value")
 
     def __init__(
@@ -113,7 +95,7 @@ class FeatureGate(_Record):
         return self.evaluation_details
 
 
-class DynamicConfig(_Record):
+class DynamicConfig(Record):
     """A dynamic config or experiment. `get`/`get_typed` behave as in the legacy SDK."""
 
     __slots__ = (
@@ -171,7 +153,7 @@ class DynamicConfig(_Record):
         return self.user
 
 
-class Layer(_Record):
+class Layer(Record):
     """A layer. Reading a parameter with `get`/`get_typed` logs that parameter's exposure."""
 
     __slots__ = (
@@ -242,7 +224,7 @@ class Layer(_Record):
         return self.evaluation_details
 
 
-class FlushResult(_Record):
+class FlushResult(Record):
     """What one flush did: events delivered, kept in memory for a later flush, and spilled durably.
 
     `rejected`: events Statsig refused with a final 4xx (they went to the spill store, or were dropped

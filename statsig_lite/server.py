@@ -10,8 +10,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import exposures as ex
 from .constants import SDK_TYPE, SDK_VERSION
@@ -21,7 +20,6 @@ from .evaluator.evaluate import Evaluation, evaluate, lookup_override
 from .evaluator.gcir import client_initialize_response
 from .loader import Loaded, RulesLoader
 from .options import StatsigOptions, resolve_options
-from .pipeline import EventPipeline
 from .results import (
     DataSource,
     DynamicConfig,
@@ -34,6 +32,9 @@ from .results import (
 from .sources.base import SpecSource
 from .store.model import Snapshot
 from .user import StatsigEvent, StatsigUser
+
+if TYPE_CHECKING:
+    from .pipeline import EventPipeline  # built lazily in initialize(): delivery is not on the import path
 
 logger = logging.getLogger(__name__)
 _MAX_LOGGED_PROBLEMS = 1000
@@ -109,7 +110,7 @@ class StatsigServer:
         self._deduper.reset()
         self._sampling_seen.reset()
         if self._loaded is not None:
-            self._loaded = replace(self._loaded, checked_at_ms=0)
+            self._loaded = self._loaded.checked_at(0)
 
     @property
     def rules_age_ms(self) -> int | None:
@@ -427,10 +428,6 @@ class StatsigServer:
 
 
 def _build_pipeline(options: StatsigOptions, secret_key: str, session_id: str) -> EventPipeline:
-    from . import pipeline
+    from .pipeline import build_pipeline
 
-    factory = getattr(pipeline, "build_pipeline", None)
-    if factory is not None:
-        built: EventPipeline = factory(options, secret_key, session_id)
-        return built
-    return EventPipeline(options.max_buffered_events)
+    return build_pipeline(options, secret_key, session_id)

@@ -14,10 +14,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .hashing import id_list_hash
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 Predicate = Callable[[object], bool]
 Factory = Callable[[object], Predicate]
@@ -238,6 +240,7 @@ _ISO_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M
 def _core_time_ms(value: object, user_side: bool) -> float | None:
     number = _core_number(value)
     if number is None and isinstance(value, str):
+        from datetime import datetime, timezone  # only date strings need it
         text = value.strip().replace("Z", "+00:00")
         for fmt in _ISO_FORMATS:
             try:
@@ -460,6 +463,7 @@ def _legacy_str_matches(target: object) -> Predicate:
 def _legacy_date(value: object) -> datetime | None:
     if value is None:
         return None
+    from datetime import datetime  # only time comparisons need it
     epoch = int(value)  # type: ignore[call-overload]
     if len(str(value)) >= 11:
         epoch //= 1000

@@ -7,16 +7,30 @@ until it is used.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from .. import constants as c
 from ..errors import ConfigurationError
 from .base import EventSink, SendError, SpillRecord, SpillRef, SpillStore
-from .spill_dir import DirSpillStore
-from .spill_dynamodb import DynamoDBSpillStore
-from .spill_s3 import S3SpillStore
 from .statsig_http import StatsigHTTPSink
+
+if TYPE_CHECKING:
+    from .spill_dir import DirSpillStore
+    from .spill_dynamodb import DynamoDBSpillStore
+    from .spill_s3 import S3SpillStore
+
+_LAZY = {"DirSpillStore": "spill_dir", "DynamoDBSpillStore": "spill_dynamodb", "S3SpillStore": "spill_s3"}
+
+
+def __getattr__(name: str) -> Any:
+    # spill stores load when a spill target names them: a cold start without one pays for none
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DirSpillStore",
@@ -47,10 +61,16 @@ def open_spill_store(
     parts = urlsplit(target.strip())
     scheme = parts.scheme.lower()
     if scheme == "file" and parts.netloc in ("", "localhost") and parts.path not in ("", "/"):
+        from .spill_dir import DirSpillStore
+
         return DirSpillStore(unquote(parts.path))
     if scheme == "s3" and parts.netloc:
+        from .spill_s3 import S3SpillStore
+
         return S3SpillStore(parts.netloc, parts.path.strip("/"), client=s3_client, session=boto3_session)
     if scheme == "dynamodb" and parts.netloc:
+        from .spill_dynamodb import DynamoDBSpillStore
+
         return DynamoDBSpillStore(
             parts.netloc,
             parts.path.strip("/") or "statsig_lite",

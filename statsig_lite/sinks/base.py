@@ -21,9 +21,9 @@ import re
 import uuid
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
+from .._record import Record
 from ..buffer import Batch, encode_json, make_batch
 from ..errors import DeliveryError, SpillError
 
@@ -80,14 +80,22 @@ class EventSink(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class SpillRef:
+class SpillRef(Record):
     """A record as listed by a store: enough to read, order and delete it without reading it."""
 
-    key: str
-    created_at_ms: int
-    spill_id: str
-    parts: int = 1
+    __slots__ = ("created_at_ms", "key", "parts", "spill_id")
+
+    def __init__(
+        self,
+        key: str,
+        created_at_ms: int,
+        spill_id: str,
+        parts: int = 1,
+    ) -> None:
+        self.key = key
+        self.created_at_ms = created_at_ms
+        self.spill_id = spill_id
+        self.parts = parts
 
 
 class SpillStore(Protocol):
@@ -127,14 +135,22 @@ def parse_record_name(name: str) -> tuple[int, str] | None:
     return int(found.group("created")), found.group("spill_id")
 
 
-@dataclass(frozen=True, slots=True)
-class SpillRecord:
+class SpillRecord(Record):
     """Batches that could not be delivered, as written to (and read back from) a spill store."""
 
-    spill_id: str
-    created_at_ms: int
-    metadata_json: bytes
-    batches: tuple[Batch, ...]
+    __slots__ = ("batches", "created_at_ms", "metadata_json", "spill_id")
+
+    def __init__(
+        self,
+        spill_id: str,
+        created_at_ms: int,
+        metadata_json: bytes,
+        batches: tuple[Batch, ...],
+    ) -> None:
+        self.spill_id = spill_id
+        self.created_at_ms = created_at_ms
+        self.metadata_json = metadata_json
+        self.batches = batches
 
     @classmethod
     def new(cls, batches: Sequence[Batch], metadata_json: bytes, created_at_ms: int) -> SpillRecord:

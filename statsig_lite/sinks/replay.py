@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Container, MutableSet
-from dataclasses import dataclass, field
 
+from .._record import Record
 from ..buffer import Batch, split_batch
 from ..errors import SpillError
 from .base import SpillFormatError, SpillRecord, SpillRef, SpillStore
@@ -23,11 +23,15 @@ __all__ = ["ReplayReport", "replay_store"]
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class ReplayReport:
-    replayed: int = 0  # events Statsig accepted
-    finished: bool = True  # every record was looked at
-    errors: list[str] = field(default_factory=list)
+class ReplayReport(Record):
+    """What one replay of the spill store did."""
+
+    __slots__ = ("errors", "finished", "replayed")
+
+    def __init__(self, replayed: int = 0, finished: bool = True) -> None:
+        self.replayed = replayed  # events Statsig accepted
+        self.finished = finished  # every record was looked at
+        self.errors: list[str] = []
 
 
 def replay_store(

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 
 from .. import constants as c
+from .._record import Record
 from ..buffer import Batch
 from .base import EventSink, SendError
 
@@ -21,13 +21,20 @@ __all__ = ["Outcome", "RetryPolicy", "SendResult", "send_with_retries"]
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(Record):
     """Backoff between attempts, and the least time worth starting an attempt with (seconds)."""
 
-    backoff_base_s: float = c.BACKOFF_BASE_S
-    backoff_max_s: float = c.BACKOFF_MAX_S
-    min_attempt_s: float = c.MIN_ATTEMPT_S
+    __slots__ = ("backoff_base_s", "backoff_max_s", "min_attempt_s")
+
+    def __init__(
+        self,
+        backoff_base_s: float = c.BACKOFF_BASE_S,
+        backoff_max_s: float = c.BACKOFF_MAX_S,
+        min_attempt_s: float = c.MIN_ATTEMPT_S,
+    ) -> None:
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.min_attempt_s = min_attempt_s
 
     def backoff_s(self, retry: int, jitter: float) -> float:
         """Wait before retry number ``retry`` (0-based): half of the ceiling fixed, half scaled by ``jitter``."""
@@ -42,11 +49,20 @@ class Outcome(Enum):
     UNSENT = "unsent"  # out of time or retries: Statsig unavailable for now
 
 
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    outcome: Outcome
-    attempts: int
-    error: SendError | None = None
+class SendResult(Record):
+    """What sending one batch came to."""
+
+    __slots__ = ("attempts", "error", "outcome")
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        attempts: int,
+        error: SendError | None = None,
+    ) -> None:
+        self.outcome = outcome
+        self.attempts = attempts
+        self.error = error
 
 
 def send_with_retries(

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
+from .._record import Record
 
-@dataclass(frozen=True, slots=True)
-class Fetched:
+
+class Fetched(Record):
     """A snapshot document (our envelope or a raw download_config_specs payload) and its version."""
 
-    payload: bytes
-    version: str  # ETag, version attribute or content hash: equal versions mean equal payloads
-    source: str  # where it came from, e.g. "s3://bucket/key", for initialization details and logs
+    __slots__ = ("payload", "source", "version")
+
+    def __init__(
+        self,
+        payload: bytes,
+        version: str,
+        source: str,
+    ) -> None:
+        self.payload = payload
+        self.version = version
+        self.source = source
 
 
 class SpecSource(Protocol):

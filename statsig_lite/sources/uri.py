@@ -26,12 +26,8 @@ from urllib.parse import unquote, urlsplit
 from ..constants import ENV_SPEC_SOURCE
 from ..errors import ConfigurationError
 from .base import Fetched, SpecSource
-from .bundled import BundledSource
-from .chain import ChainSource
-from .dynamodb import DynamoDBSource
-from .file import FileSource
-from .http import HttpSource
-from .s3 import S3Source
+
+# Each source module is imported when a spec names it: a cold start pays only for the sources it uses.
 
 __all__ = ["parse_spec_source"]
 
@@ -57,12 +53,18 @@ def parse_spec_source(
     if not all(entries):
         raise _bad(spec, "empty entry in the comma-separated list")
     sources = [_one(entry, spec, secret_key, api_base, boto3_session) for entry in entries]
-    return sources[0] if len(sources) == 1 else ChainSource(sources, validate=validate)
+    if len(sources) == 1:
+        return sources[0]
+    from .chain import ChainSource
+
+    return ChainSource(sources, validate=validate)
 
 
 def _one(entry: str, spec: str, secret_key: str, api_base: str | None, boto3_session: Any) -> SpecSource:
     word = entry.lower()
     if word == "bundled":
+        from .bundled import BundledSource
+
         return BundledSource()
     if word == "statsig":
         return _http(api_base, secret_key, spec, entry)
@@ -74,6 +76,8 @@ def _one(entry: str, spec: str, secret_key: str, api_base: str | None, boto3_ses
         path = unquote(split.path)
         if split.netloc not in ("", "localhost") or not path.startswith("/") or path == "/":
             raise _bad(spec, f"{entry!r}: use file:///absolute/path/to/snapshot.json")
+        from .file import FileSource
+
         return FileSource(path)
     if scheme == "s3":
         bucket, key = split.netloc, split.path[1:]
@@ -81,6 +85,8 @@ def _one(entry: str, spec: str, secret_key: str, api_base: str | None, boto3_ses
             raise _bad(spec, f"{entry!r}: {bucket!r} is not an S3 bucket name")
         if not key or key.endswith("/"):
             raise _bad(spec, f"{entry!r}: use s3://bucket/key (the key of the snapshot object)")
+        from .s3 import S3Source
+
         return S3Source(bucket, key, boto3_session=boto3_session)
     if scheme == "dynamodb":
         table, key = split.netloc, split.path[1:]
@@ -88,6 +94,8 @@ def _one(entry: str, spec: str, secret_key: str, api_base: str | None, boto3_ses
             raise _bad(spec, f"{entry!r}: {table!r} is not a DynamoDB table name")
         if not key:
             raise _bad(spec, f"{entry!r}: use dynamodb://table/key (the item's pk)")
+        from .dynamodb import DynamoDBSource
+
         return DynamoDBSource(table, key, boto3_session=boto3_session)
     if scheme in ("http", "https"):
         if not split.netloc:
@@ -100,6 +108,8 @@ def _one(entry: str, spec: str, secret_key: str, api_base: str | None, boto3_ses
 def _http(api_base: str | None, secret_key: str, spec: str, entry: str) -> SpecSource:
     if not secret_key:
         raise _bad(spec, f"{entry!r} needs the server secret key (initialize(secret_key, ...))")
+    from .http import HttpSource
+
     return HttpSource(api_base, secret_key)
 
 
