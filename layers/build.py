@@ -1,0 +1,449 @@
+#!/usr/bin/env python3
+"""Build the statsig_lite Lambda layer zip.
+
+    python layers/build.py [--with-powertools | --all] [--out layers/build]
+
+The zip holds one ``python/`` tree (Lambda unpacks layers into /opt and puts /opt/python on sys.path):
+statsig_lite, built from this checkout, and its runtime dependencies installed by pip from the package
+registry for a Lambda target (``--platform manylinux2014_x86_64 --only-binary=:all: --python-version 3.12``).
+
+- Left out: boto3, botocore, s3transfer and jmespath (every Lambda Python runtime ships them) and, unless
+  ``--with-powertools``, aws-lambda-powertools (functions add AWS's managed Powertools layer instead).
+- Architecture-free: the dependencies are resolved for x86_64 and aarch64 on CPython 3.10 to 3.13; the build
+  stops unless every resolution picks the same pure-Python (``*-none-any``) wheels and the installed tree
+  holds no compiled extension, so one zip serves both architectures and every compatible runtime.
+- Stripped: no ``__pycache__`` / ``*.pyc`` (installed with ``--no-compile``; Lambda's /opt is read-only, and
+  bytecode is tied to one minor Python version), no ``bin/`` scripts, no ``*.dist-info/RECORD``,
+  ``INSTALLER``, ``REQUESTED`` or ``direct_url.json``, no long description in METADATA (its headers and the
+  license files stay).
+- Deterministic: entries sorted, timestamps fixed at 1980-01-01, mode 0644, deflate level 9, so the
+  same inputs give the same bytes (and the same sha256).
+
+Writes ``<out>/statsig-lite-layer.zip`` (``statsig-lite-layer-powertools.zip`` with Powertools) and a JSON
+manifest beside it, and prints zipped and unzipped sizes per distribution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the project's requires-python floor
+    tomllib = None  # type: ignore[assignment]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO_ROOT / "layers" / "build"
+LEAN_ZIP = "statsig-lite-layer.zip"
+POWERTOOLS_ZIP = "statsig-lite-layer-powertools.zip"
+MIB = 1 << 20
+LEAN_BUDGET_BYTES = int(0.6 * MIB)  # 629,145 bytes (0.6 MiB; 600,000 bytes would be 0.6 decimal MB)
+POWERTOOLS_BUDGET_BYTES = 2 * MIB
+
+POWERTOOLS = "aws-lambda-powertools"
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
+"""Shipped by every Lambda Python runtime: never put in the layer (a second copy would shadow the runtime's)."""
+
+TARGET_PLATFORMS = ("manylinux2014_x86_64", "manylinux2014_aarch64")
+TARGET_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+INSTALL_PLATFORM = TARGET_PLATFORMS[0]
+INSTALL_PYTHON = "3.12"
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o644
+DIST_INFO_JUNK = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+SOURCE_PARTS = ("pyproject.toml", "README.md", "statsig_lite")
+
+
+class BuildError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str  # normalized (PEP 503)
+    version: str
+    filename: str
+
+    @property
+    def pure(self) -> bool:
+        return self.filename.endswith("-none-any.whl")
+
+
+@dataclass
+class Distribution:
+    name: str
+    version: str
+    files: list[str] = field(default_factory=list)  # paths relative to the layer root ("python/...")
+    unzipped: int = 0
+    zipped: int = 0
+
+
+@dataclass
+class LayerResult:
+    variant: str
+    zip_path: Path
+    zipped: int
+    unzipped: int
+    files: int
+    sha256: str
+    budget: int
+    distributions: list[Distribution]
+    removed: dict[str, int]
+    seconds: float
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "variant": self.variant,
+            "zip": self.zip_path.name,
+            "zipped_bytes": self.zipped,
+            "unzipped_bytes": self.unzipped,
+            "files": self.files,
+            "sha256": self.sha256,
+            "budget_bytes": self.budget,
+            "platforms": list(TARGET_PLATFORMS),
+            "pythons": list(TARGET_PYTHONS),
+            "distributions": [
+                {"name": d.name, "version": d.version, "unzipped_bytes": d.unzipped, "zipped_bytes": d.zipped}
+                for d in self.distributions
+            ],
+            "removed": self.removed,
+        }
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    if match is None:
+        raise BuildError(f"cannot read a package name from requirement {requirement!r}")
+    return normalize(match.group(1))
+
+
+def project_requirements(root: Path) -> list[str]:
+    """``[project].dependencies`` of pyproject.toml."""
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    if tomllib is not None:
+        return [str(r) for r in tomllib.loads(text)["project"].get("dependencies", [])]
+    # Python 3.10 has no tomllib: read the one-requirement-per-string array directly.
+    match = re.search(r"^dependencies\s*=\s*\[(.*?)\]", text, re.MULTILINE | re.DOTALL)
+    if match is None:
+        raise BuildError("no [project] dependencies array in pyproject.toml")
+    return re.findall(r"\"([^\"]+)\"", match.group(1))
+
+
+def run_pip(args: Sequence[str], what: str) -> None:
+    command = [sys.executable, "-m", "pip", *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
+        raise BuildError(f"pip failed while {what} (exit {done.returncode}):\n  {' '.join(command)}\n{tail}")
+
+
+def target_args(platform: str, python: str) -> list[str]:
+    return ["--only-binary=:all:", "--platform", platform, "--python-version", python, "--implementation", "cp"]
+
+
+def resolve(requirements: Sequence[str], platform: str, python: str, workdir: Path) -> frozenset[Pin]:
+    """What pip would install for ``requirements`` on that target (a dry run; nothing is installed)."""
+    report = workdir / f"resolve-{platform}-{python}.json"
+    run_pip(
+        [
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--report",
+            str(report),
+            *target_args(platform, python),
+            *requirements,
+        ],
+        f"resolving for {platform} / CPython {python}",
+    )
+    data = json.loads(report.read_text())
+    pins = set()
+    for item in data["install"]:
+        meta = item["metadata"]
+        url = item["download_info"]["url"]
+        pins.add(Pin(normalize(meta["name"]), meta["version"], url.rsplit("/", 1)[-1]))
+    return frozenset(pins)
+
+
+def resolve_everywhere(requirements: Sequence[str], workdir: Path) -> frozenset[Pin]:
+    """Resolve for every target; demand one identical, pure-Python answer."""
+    targets = [(p, v) for p in TARGET_PLATFORMS for v in TARGET_PYTHONS]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda t: resolve(requirements, t[0], t[1], workdir), targets))
+    reference = answers[0]
+    for (platform, python), answer in zip(targets, answers, strict=True):
+        if answer != reference:
+            diff = sorted(f"{p.name}=={p.version} ({p.filename})" for p in answer ^ reference)
+            raise BuildError(
+                f"{platform} / CPython {python} resolves differently from {targets[0][0]} / CPython "
+                f"{targets[0][1]}: {diff}; one zip cannot serve every target"
+            )
+    compiled = sorted(p.filename for p in reference if not p.pure)
+    if compiled:
+        raise BuildError(f"not pure Python, so one zip cannot serve x86_64 and arm64: {compiled}")
+    return reference
+
+
+def copy_sources(root: Path, dest: Path) -> Path:
+    """Copy what the wheel is built from, once: every later step reads this copy (files edited in the
+    checkout during a build cannot mix into it, and nothing is written into the checkout)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".mypy_cache")
+    dest.mkdir(parents=True)
+    for part in SOURCE_PARTS:
+        path = root / part
+        if not path.exists():
+            raise BuildError(f"{path} is missing: --source must be a statsig_lite checkout")
+        if path.is_dir():
+            shutil.copytree(path, dest / part, ignore=ignore)
+        else:
+            shutil.copy2(path, dest / part)
+    return dest
+
+
+def build_wheel(source: Path, workdir: Path) -> Path:
+    """statsig_lite's wheel, built from ``source`` (a copy made by `copy_sources`)."""
+    wheels = workdir / "wheels"
+    run_pip(["wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), str(source)], "building statsig_lite")
+    built = sorted(wheels.glob("statsig_lite-*.whl"))
+    if len(built) != 1:
+        raise BuildError(f"expected one statsig_lite wheel, found {[w.name for w in built]}")
+    return built[0]
+
+
+def install(pins: Iterable[Pin], wheel: Path, target: Path) -> None:
+    specs = sorted(f"{p.name}=={p.version}" for p in pins)
+    run_pip(
+        [
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-compile",
+            "--target",
+            str(target),
+            *target_args(INSTALL_PLATFORM, INSTALL_PYTHON),
+            *specs,
+            str(wheel),
+        ],
+        "installing into the layer tree",
+    )
+
+
+def read_distributions(python_dir: Path) -> list[Distribution]:
+    """Every installed distribution and its files, from the RECORDs (read before they are stripped)."""
+    dists = []
+    for info in sorted(python_dir.glob("*.dist-info")):
+        meta = info / "METADATA"
+        headers = dict(
+            line.split(": ", 1) for line in meta.read_text(encoding="utf-8").splitlines()[:20] if ": " in line
+        )
+        dist = Distribution(normalize(headers.get("Name", info.name)), headers.get("Version", "?"))
+        record = info / "RECORD"
+        if record.exists():
+            for row in record.read_text(encoding="utf-8").splitlines():
+                path = row.split(",", 1)[0]
+                if path and not path.startswith(".."):
+                    dist.files.append("python/" + path)
+        dists.append(dist)
+    return dists
+
+
+def strip(python_dir: Path) -> dict[str, int]:
+    """Remove bytecode, scripts and install-time metadata; return what was removed, by kind."""
+    removed = {
+        "__pycache__ dirs": 0,
+        "bytecode files": 0,
+        "bin/ scripts": 0,
+        "dist-info files": 0,
+        "METADATA descriptions": 0,
+        "top-level data files": 0,
+    }
+    for cache in sorted(python_dir.rglob("__pycache__"), reverse=True):
+        if cache.is_dir():
+            shutil.rmtree(cache)
+            removed["__pycache__ dirs"] += 1
+    for pattern in ("*.pyc", "*.pyo"):
+        for path in python_dir.rglob(pattern):
+            path.unlink()
+            removed["bytecode files"] += 1
+    scripts = python_dir / "bin"
+    if scripts.is_dir():
+        removed["bin/ scripts"] = sum(1 for p in scripts.rglob("*") if p.is_file())
+        shutil.rmtree(scripts)
+    for info in python_dir.glob("*.dist-info"):
+        for name in DIST_INFO_JUNK:
+            junk = info / name
+            if junk.exists():
+                junk.unlink()
+                removed["dist-info files"] += 1
+        # METADATA keeps its headers (name, version, requirements: what importlib.metadata reads) and loses
+        # the long description after them (the project's README).
+        meta = info / "METADATA"
+        text = meta.read_text(encoding="utf-8")
+        headers, blank, body = text.partition("\n\n")
+        if blank and body.strip():
+            meta.write_text(headers + "\n", encoding="utf-8")
+            removed["METADATA descriptions"] += 1
+    # Loose files beside the packages that no module reads (ua-parser-builtins drops a git REVISION there).
+    for path in python_dir.iterdir():
+        if path.is_file() and path.suffix not in (".py", ".pth"):
+            path.unlink()
+            removed["top-level data files"] += 1
+    return removed
+
+
+def check_tree(python_dir: Path, with_powertools: bool) -> None:
+    compiled = [str(p.relative_to(python_dir)) for p in python_dir.rglob("*") if p.name.endswith(COMPILED_SUFFIXES)]
+    if compiled:
+        raise BuildError(f"compiled extensions in the layer (not architecture-free): {compiled[:10]}")
+    present = {normalize(p.name.split("-", 1)[0]) for p in python_dir.glob("*.dist-info")}
+    unwanted = sorted(present & RUNTIME_PROVIDED)
+    if unwanted:
+        raise BuildError(f"runtime-provided packages ended up in the layer: {unwanted}")
+    if (normalize(POWERTOOLS) in present) != with_powertools:
+        raise BuildError(f"{POWERTOOLS} {'missing from' if with_powertools else 'found in'} the layer")
+    if not (python_dir / "statsig_lite" / "data" / "example_snapshot.json").is_file():
+        raise BuildError("statsig_lite/data/example_snapshot.json is missing: package data not installed")
+
+
+def write_zip(root: Path, zip_path: Path) -> dict[str, int]:
+    """Zip ``root``'s contents deterministically; return each file's compressed size by archive path."""
+    files = sorted(
+        (p for p in root.rglob("*") if p.is_file() and not p.is_symlink()), key=lambda p: p.relative_to(root).as_posix()
+    )
+    compressed: dict[str, int] = {}
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = zip_path.with_suffix(".zip.partial")
+    with zipfile.ZipFile(partial, "w") as archive:
+        for path in files:  # no directory entries: unzip (and Lambda) create parents from the file paths
+            name = path.relative_to(root).as_posix()
+            info = zipfile.ZipInfo(name, ZIP_EPOCH)
+            info.external_attr = (stat.S_IFREG | FILE_MODE) << 16
+            info.create_system = 3
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+        for info in archive.infolist():
+            compressed[info.filename] = info.compress_size
+    os.replace(partial, zip_path)
+    return compressed
+
+
+def size_by_distribution(
+    root: Path, dists: list[Distribution], compressed: dict[str, int]
+) -> tuple[list[Distribution], int, int]:
+    owner = {path: dist for dist in dists for path in dist.files}
+    other = Distribution("(not in any RECORD)", "")
+    total = files = 0
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        name = path.relative_to(root).as_posix()
+        size = path.stat().st_size
+        total += size
+        files += 1
+        dist = owner.get(name, other)
+        dist.unzipped += size
+        dist.zipped += compressed.get(name, 0)
+    listed = sorted(dists + ([other] if other.unzipped else []), key=lambda d: -d.zipped)
+    return listed, total, files
+
+
+def build_layer(with_powertools: bool, out: Path, workdir: Path, source: Path, wheel: Path) -> LayerResult:
+    started = time.monotonic()
+    variant = "with Powertools" if with_powertools else "without Powertools"
+    requirements = [
+        r for r in project_requirements(source) if with_powertools or requirement_name(r) != normalize(POWERTOOLS)
+    ]
+    scratch = Path(tempfile.mkdtemp(prefix="layer-", dir=workdir))
+    pins = resolve_everywhere(requirements, scratch)
+    layer_root = scratch / "layer"
+    python_dir = layer_root / "python"
+    install([p for p in pins if p.name not in RUNTIME_PROVIDED], wheel, python_dir)
+    dists = read_distributions(python_dir)
+    removed = strip(python_dir)
+    check_tree(python_dir, with_powertools)
+    zip_path = out / (POWERTOOLS_ZIP if with_powertools else LEAN_ZIP)
+    compressed = write_zip(layer_root, zip_path)
+    listed, unzipped, files = size_by_distribution(layer_root, dists, compressed)
+    result = LayerResult(
+        variant=variant,
+        zip_path=zip_path,
+        zipped=zip_path.stat().st_size,
+        unzipped=unzipped,
+        files=files,
+        sha256=hashlib.sha256(zip_path.read_bytes()).hexdigest(),
+        budget=POWERTOOLS_BUDGET_BYTES if with_powertools else LEAN_BUDGET_BYTES,
+        distributions=listed,
+        removed=removed,
+        seconds=time.monotonic() - started,
+    )
+    zip_path.with_suffix(".json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    return result
+
+
+def mb(n: int) -> str:
+    return f"{n / 1_000_000:.3f} MB / {n / MIB:.3f} MiB"
+
+
+def report(result: LayerResult) -> str:
+    verdict = "within" if result.zipped <= result.budget else "OVER"
+    lines = [
+        f"{result.zip_path}  ({result.variant}, {result.seconds:.1f} s)",
+        f"  zipped    {result.zipped:>10,} bytes  ({mb(result.zipped)}), {verdict} the budget of "
+        f"{result.budget:,} bytes ({result.budget / MIB:.1f} MiB)",
+        f"  unzipped  {result.unzipped:>10,} bytes  ({mb(result.unzipped)}) in {result.files} files",
+        f"  sha256    {result.sha256}",
+        f"  one zip for x86_64 and arm64, CPython {TARGET_PYTHONS[0]}-{TARGET_PYTHONS[-1]}: every dependency is a "
+        "pure-Python (*-none-any) wheel, resolved identically for all of them",
+        "  removed   " + ", ".join(f"{count} {kind}" for kind, count in result.removed.items() if count),
+        f"  {'distribution':<28}{'version':<12}{'unzipped':>12}{'zipped':>12}",
+    ]
+    for dist in result.distributions:
+        lines.append(f"  {dist.name:<28}{dist.version:<12}{dist.unzipped:>12,}{dist.zipped:>12,}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--with-powertools", action="store_true", help="also bundle aws-lambda-powertools")
+    group.add_argument("--all", action="store_true", help="build both variants")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    parser.add_argument("--source", type=Path, default=REPO_ROOT, help="checkout to build (default: this one)")
+    args = parser.parse_args(argv)
+    variants = [False, True] if args.all else [args.with_powertools]
+    out = args.out.resolve()
+    try:
+        with tempfile.TemporaryDirectory(prefix="statsig-lite-layer-") as tmp:
+            workdir = Path(tmp)
+            source = copy_sources(args.source.resolve(), workdir / "src")
+            wheel = build_wheel(source, workdir)
+            results = [build_layer(v, out, workdir, source, wheel) for v in variants]
+    except BuildError as exc:
+        print(f"layers/build.py: {exc}", file=sys.stderr)
+        return 1
+    print("\n\n".join(report(r) for r in results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
