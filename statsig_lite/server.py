@@ -155,7 +155,18 @@ class StatsigServer:
     # --- checks -------------------------------------------------------------------------------------
 
     def check_gate(self, user: StatsigUser, gate: str, log_exposure: bool = True) -> bool:
-        return self.get_feature_gate(user, gate, log_exposure).value
+        # the hot path: the same steps as get_feature_gate, without building a result object
+        try:
+            override = self._override(self._gate_overrides, gate, user) if self._gate_overrides else None
+            ev = self._evaluate("gates", gate, user, override_value=override, gate=True)
+            if ev is None:
+                return False
+            if log_exposure and gate:
+                self._log(ex.GATE_EXPOSURE, gate, ev, user)
+            return bool(ev.value)
+        except Exception as exc:
+            self._problem("error", gate, exc)
+            return False
 
     def get_feature_gate(self, user: StatsigUser, gate: str, log_exposure: bool = True) -> FeatureGate:
         try:
@@ -323,6 +334,9 @@ class StatsigServer:
         tier = self._options.tier_name
         if tier is not None:
             return {"tier": tier}
+        if user._statsig_environment is None:
+            default = snapshot.default_environment
+            return None if default is None else {"tier": default}
         env = user.environment()
         if env is None and snapshot.default_environment is not None:
             return {"tier": snapshot.default_environment}
@@ -345,7 +359,7 @@ class StatsigServer:
         if loaded is None:
             self._problem("Uninitialized", name, None)
             return None
-        if not isinstance(user, StatsigUser):
+        if type(user) is not StatsigUser and not isinstance(user, StatsigUser):
             raise StatsigValueError(f"expected a StatsigUser, got {type(user).__name__}")
         snapshot = loaded.snapshot
         now = self._now_ms()

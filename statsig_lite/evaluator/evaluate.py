@@ -9,6 +9,7 @@ official SDKs has been compiled into the snapshot (see ``store/compile.py``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ..constants import MAX_RECURSION_DEPTH
@@ -30,6 +31,7 @@ from .operators import OperatorError
 from .user_fields import unit_id
 
 Exposure = dict[str, str]
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 GateOverrides = Mapping[str, Mapping[str | None, bool]]
 
 # reasons
@@ -46,32 +48,24 @@ class RecursionLimitError(Exception):
 class Evaluation:
     """Result of one check, and the context it was computed in."""
 
-    __slots__ = (
-        "allocated_experiment",
-        "depth",
-        "environment",
-        "explicit_parameters",
-        "forward_all_exposures",
-        "gate_overrides",
-        "group_name",
-        "id_type",
-        "is_experiment_group",
-        "json_value",
-        "now_ms",
-        "reason",
-        "rule_id",
-        "sampling_rate",
-        "secondary_exposures",
-        "seen_analytical_gates",
-        "snapshot",
-        "spec",
-        "target_app_id",
-        "undelegated",
-        "unsupported",
-        "user",
-        "value",
-        "version",
-    )
+    # Result fields start as class-level defaults: a check writes only what its rules touch.
+    value: bool = False
+    json_value: Mapping[str, Any] = _EMPTY
+    rule_id: str = ""
+    id_type: str = ""
+    version: int | None = None
+    undelegated: list[Exposure] | None = None  # None: the same list as secondary_exposures
+    allocated_experiment: str | None = None
+    explicit_parameters: tuple[str, ...] = ()
+    is_experiment_group: bool = False
+    group_name: str | None = None
+    sampling_rate: int | None = None
+    forward_all_exposures: bool = False
+    seen_analytical_gates: bool = False
+    spec: Spec | None = None
+    reason: str = RECOGNIZED
+    unsupported: bool = False
+    depth: int = 0
 
     def __init__(
         self,
@@ -88,25 +82,22 @@ class Evaluation:
         self.now_ms = now_ms
         self.target_app_id = target_app_id
         self.gate_overrides = gate_overrides
-        self.depth = 0
-        self.spec: Spec | None = None
-        self.reason = RECOGNIZED
-        self.unsupported = False
-        self._reset()
+        self.secondary_exposures: list[Exposure] = []
 
     def _reset(self) -> None:
+        """What the legacy SDK does to its shared result when a nested gate is unknown."""
         self.value = False
-        self.json_value: Mapping[str, Any] = {}
+        self.json_value = _EMPTY
         self.rule_id = ""
         self.id_type = ""
-        self.version: int | None = None
-        self.secondary_exposures: list[Exposure] = []
-        self.undelegated: list[Exposure] | None = None  # None: same list as secondary_exposures
-        self.allocated_experiment: str | None = None
-        self.explicit_parameters: tuple[str, ...] = ()
+        self.version = None
+        self.secondary_exposures = []
+        self.undelegated = None
+        self.allocated_experiment = None
+        self.explicit_parameters = ()
         self.is_experiment_group = False
-        self.group_name: str | None = None
-        self.sampling_rate: int | None = None
+        self.group_name = None
+        self.sampling_rate = None
         self.forward_all_exposures = False
         self.seen_analytical_gates = False
 
@@ -194,15 +185,17 @@ class Evaluation:
 
     def _rule_matches(self, rule: Rule) -> bool:
         check = self._condition
-        if rule.short_circuit:
-            for condition in rule.conditions:
-                if not check(condition, rule):
-                    return False
-            return True
         matched = True
-        for condition in rule.conditions:  # every condition runs: nested gates add exposures
-            if not check(condition, rule):
-                matched = False
+        for condition in rule.conditions:
+            if condition.kind == VALUE:  # the common case, inline: one call fewer per condition
+                value = condition.get(self)  # type: ignore[misc]
+                ok = False if value is None and condition.missing_fails else condition.test(value)  # type: ignore[misc]
+            else:
+                ok = check(condition, rule)
+            if not ok:
+                if rule.short_circuit:
+                    return False
+                matched = False  # keep going: later nested gates still add their exposures
         return matched
 
     def _passes_percentage(self, rule: Rule) -> bool:

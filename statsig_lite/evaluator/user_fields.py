@@ -32,12 +32,17 @@ _LEGACY_ALIASES = {
 _CORE_TRAILING_ALIASES = {"user_id": "user_id", "app_version": "app_version", "user_agent": "user_agent"}
 
 
+_MISSING = object()
+
+
 def _lookup(mapping: object, field: str, folded: str) -> object:
-    if not isinstance(mapping, Mapping):
+    # `type(...) is dict` first: an ABC isinstance check costs more than the lookup itself
+    if mapping is None or (type(mapping) is not dict and not isinstance(mapping, Mapping)):
         return None
-    if field in mapping:
-        return mapping[field]
-    return mapping.get(folded)
+    value = mapping.get(field, _MISSING)
+    if value is _MISSING:  # a key present with null stops the search, as in the official SDKs
+        return mapping.get(folded)
+    return value
 
 
 def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None) -> Getter:
@@ -66,7 +71,7 @@ def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | No
         user = ctx.user
         if attr:
             value = getattr(user, attr)
-            if isinstance(value, str) and value:
+            if value and type(value) is str:
                 return value
         value = _lookup(user.custom, field, folded)
         if value is None and global_custom:
@@ -85,7 +90,7 @@ def unit_id(user: Any, id_type: str | None) -> object:
     if id_type is None or id_type.lower() == "userid":
         return user.user_id
     ids = user.custom_ids
-    if not isinstance(ids, Mapping):
+    if ids is None or (type(ids) is not dict and not isinstance(ids, Mapping)):
         return None
     value = ids.get(id_type)
     if value is None:
