@@ -255,9 +255,7 @@ class Evaluation:
                     self.rule_id = "error"  # the legacy SDK reports the nested gate as errored, and goes on
                 value, rule_id = self.value, self.rule_id
         if condition.record:
-            self.secondary_exposures.append(
-                {"gate": name, "gateValue": "true" if value else "false", "ruleID": rule_id}
-            )
+            self.secondary_exposures.append(_exposure(name, value, rule_id))
         if condition.analytical and rule.sampling_rate is None:
             self.seen_analytical_gates = True
         return value != condition.negate
@@ -271,7 +269,7 @@ class Evaluation:
             self._reset()
             self.undelegated = []  # the reset gave the undelegated exposures a list of their own
             value, rule_id = False, ""
-        self.secondary_exposures.append({"gate": name, "gateValue": "true" if value else "false", "ruleID": rule_id})
+        self.secondary_exposures.append(_exposure(name, value, rule_id))
         return value != condition.negate
 
     def _multi_gate_condition(self, condition: Condition) -> bool:
@@ -298,9 +296,7 @@ class Evaluation:
                     except OperatorError:
                         inner.rule_id = "error"
                     value, rule_id = inner.value, inner.rule_id
-            self.secondary_exposures.append(
-                {"gate": name, "gateValue": "true" if value else "false", "ruleID": rule_id}
-            )
+            self.secondary_exposures.append(_exposure(name, value, rule_id))
             passed = passed or (value if not condition.negate else not value)
             if passed:
                 break
@@ -314,6 +310,11 @@ class Evaluation:
             self._evaluate(spec)
         finally:
             self.depth -= 1
+
+
+def _exposure(gate: str, value: bool, rule_id: str) -> Exposure:
+    """A secondary exposure: the gate value is the string "true"/"false" on the wire."""
+    return {"gate": gate, "gateValue": "true" if value else "false", "ruleID": rule_id}
 
 
 def lookup_override(overrides: Mapping[str | None, Any], user: Any) -> Any:
