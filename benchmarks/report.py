@@ -296,8 +296,9 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         out += [
             f"## {preset.capitalize()} spec",
             "",
-            f"{c['gates']} gates + {c['segments']} segments + {c['holdouts']} holdouts, {c['configs']} configs, "
-            f"{c['experiments']} experiments, {c['layers']} layers ({c['conditions_v2']:,} distinct conditions); "
+            f"{c['gates']} feature gates + {c['segments']} segment(s) + {c['holdouts']} holdout(s), "
+            f"{c['configs']} configs, {c['experiments']} experiments, {c['layers']} layers "
+            f"({c['conditions_v2']:,} distinct conditions); "
             f"v1 {c['bytes_v1'] / 1024:,.0f} KiB, v2 {c['bytes_v2'] / 1024:,.0f} KiB.",
             "",
             *table(preset, by_label),
