@@ -37,7 +37,7 @@ _LEGACY_ERRORS = (ValueError, TypeError, OverflowError, OSError, re.error, Attri
 
 def core_text(value: object) -> str | None:
     """statsig-python-core's string form of a JSON value (None for null, arrays and objects)."""
-    if isinstance(value, str):
+    if type(value) is str or isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -144,13 +144,22 @@ def _core_version(cmp: Callable[[int], bool]) -> Factory:
 
 def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
     def factory(target: object) -> Predicate:
-        texts = {core_text(t) for t in _target_items(target)}
-        texts.discard(None)
-        keys = frozenset(t for t in texts if t is not None) if case_sensitive else frozenset(
-            t.lower() for t in texts if t is not None
-        )
+        keys: frozenset[str] | None = None
+
+        def build() -> frozenset[str]:
+            # built on first use: target lists can be long (allocated buckets), and a cold start
+            # evaluates few of them, so the load stays cheap
+            texts: set[str] = set()
+            for item in _target_items(target):
+                text = item if type(item) is str else core_text(item)
+                if text is not None:
+                    texts.add(text if case_sensitive else text.lower())
+            return frozenset(texts)
 
         def pred(value: object) -> bool:
+            nonlocal keys
+            if keys is None:
+                keys = build()
             v = core_text(value)
             if v is None:
                 v = ""
@@ -424,11 +433,14 @@ def _legacy_membership(case_sensitive: bool, negate: bool) -> Factory:
     def factory(target: object) -> Predicate:
         if not isinstance(target, list):
             return lambda value: negate
-        keys = frozenset(str(t) if case_sensitive else str(t).casefold() for t in target)
+        keys: frozenset[str] | None = None  # built on first use, as in the core table
 
         def pred(value: object) -> bool:
+            nonlocal keys
             if value is None:
                 return negate
+            if keys is None:
+                keys = frozenset(str(t) if case_sensitive else str(t).casefold() for t in target)
             v = str(value)
             return ((v if case_sensitive else v.casefold()) in keys) != negate
 

@@ -78,6 +78,12 @@ class Compiler:
         self.id_lists = id_lists
         self.app_id = app_id
         self.global_custom = global_custom
+        self._compiled: dict[int, Condition] = {}  # by id() of the raw condition, alive while compiling
+
+    def forget_gates_except(self, gate_names: frozenset[str]) -> None:
+        """Recompile against fewer gates (the legacy SDK dropped some): cached conditions no longer hold."""
+        self.gate_names = gate_names
+        self._compiled.clear()
 
     # --- specs and rules ---------------------------------------------------------------------------
 
@@ -159,6 +165,15 @@ class Compiler:
     # --- conditions ---------------------------------------------------------------------------------
 
     def condition(self, raw: object, path: str) -> Condition:
+        # v2 rules share condition objects through condition_map: compile each one once
+        cached = self._compiled.get(id(raw))
+        if cached is not None:
+            return cached
+        compiled = self._condition(raw, path)
+        self._compiled[id(raw)] = compiled
+        return compiled
+
+    def _condition(self, raw: object, path: str) -> Condition:
         if not isinstance(raw, Mapping):
             raise SpecFormatError(path, "condition is not an object")
         ctype = raw.get("type")
