@@ -9,6 +9,9 @@ first invocation (interpreter start-up is the same for all and left out):
             check_gate and the flush to a loopback log_event sink
   lite+b3L  the same in a function that already imports boto3 and a Powertools Logger
   base+b3L  that function without an SDK
+  core+b3L  statsig-python-core in that function, initialized at import from the same (v2) snapshot through
+            a data store, one check and its flush to the loopback sink
+All variants run in the benchmark's own venv (benchmarks/benchenv.py), which holds both SDKs and boto3.
 Usage: python benchmarks/cold_start.py [runs]
 """
 
@@ -44,6 +47,29 @@ LITE_HANDLER = (
     "handler({}, Ctx())\n"
 )
 
+CORE_HANDLER = textwrap.dedent(
+    """
+    import os
+    from importlib import resources
+    import statsig_python_core as core
+    SPEC = resources.files("statsig_lite").joinpath("data/example_snapshot.json").read_text()
+    class Store(core.DataStore):
+        def get(self, key):
+            return core.DataStoreResponse(result=SPEC, time=None)
+    API = os.environ["STATSIG_API_URL"]
+    statsig = core.Statsig("secret-cold", core.StatsigOptions(
+        data_store=Store(), specs_url=API.replace("/v1/", "/v2/") + "download_config_specs",
+        log_event_url=API + "log_event", id_lists_url=API + "get_id_lists", specs_sync_interval_ms=3600000,
+        output_log_level="error"))
+    statsig.initialize().wait()
+    def handler(e, c):
+        on = statsig.check_gate(core.StatsigUser("u1"), "new_checkout")
+        statsig.flush_events().wait()
+        return {"on": on}
+    handler({}, None)
+    """
+)
+
 VARIANTS = {
     "empty": "import json\ndef handler(e, c):\n    return {'ok': True}\nhandler({}, None)\n",
     "deps": "import json\nimport urllib3, http.client, ssl\n"
@@ -56,6 +82,8 @@ VARIANTS = {
     "lite+b3L": "import json\nimport boto3\nfrom aws_lambda_powertools import Logger\nlogger = Logger()\n"
     "from statsig_lite import StatsigUser, statsig, statsig_handler\n" + CONTEXT
     + LITE_HANDLER,
+    "core+b3L": "import json\nimport boto3\nfrom aws_lambda_powertools import Logger\nlogger = Logger()\n"
+    + CORE_HANDLER,
 }
 
 
@@ -63,14 +91,18 @@ def _sink() -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "statsig_lite.demo_sink"], stdout=subprocess.PIPE, text=True)
 
 
-def run_once(source: str, env: dict[str, str]) -> float:
-    out = subprocess.run([sys.executable, "-c", PRELUDE + source + EPILOGUE], capture_output=True, text=True,
+def run_once(python: str, source: str, env: dict[str, str]) -> float:
+    out = subprocess.run([python, "-c", PRELUDE + source + EPILOGUE], capture_output=True, text=True,
                          env=env, check=True, cwd="/tmp").stdout
     return float(json.loads(out.strip().splitlines()[-1])["ms"])
 
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from benchenv import ensure_venv
+
+    python = str(ensure_venv())
     # every dependency in the venv has byte code from pip; give ours the same (this machine sets
     # PYTHONDONTWRITEBYTECODE, which would otherwise make us compile from source in every run)
     compileall.compile_dir(str(REPO / "statsig_lite"), quiet=1)
@@ -83,11 +115,11 @@ def main() -> None:
         results = {}
         for _ in range(2):  # warm the file system cache and byte code
             for source in VARIANTS.values():
-                run_once(source, env)
+                run_once(python, source, env)
         samples: dict[str, list[float]] = {name: [] for name in VARIANTS}
         for _ in range(runs):  # interleaved, so machine noise hits every variant alike
             for name, source in VARIANTS.items():
-                samples[name].append(run_once(source, env))
+                samples[name].append(run_once(python, source, env))
         results = {name: statistics.median(values) for name, values in samples.items()}
     finally:
         sink.terminate()
@@ -96,7 +128,10 @@ def main() -> None:
         print(f"{name:9s} {value:7.1f} ms (median of {runs})")
     print(f"added by statsig_lite over its dependencies: {results['lite'] - results['deps']:.1f} ms"
           f" (target <= 15 ms)")
-    print(f"added by statsig_lite in a boto3+Logger function: {results['lite+b3L'] - results['base+b3L']:.1f} ms")
+    lite_added = results["lite+b3L"] - results["base+b3L"]
+    core_added = results["core+b3L"] - results["base+b3L"]
+    print(f"added in a boto3+Logger function: statsig_lite {lite_added:.1f} ms, statsig-python-core "
+          f"{core_added:.1f} ms, ratio {lite_added / core_added:.2f} (target <= 0.5)")
 
 
 if __name__ == "__main__":

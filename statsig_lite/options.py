@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
 from . import constants as c
+from ._record import Record
 from .errors import ConfigurationError
 
 
@@ -28,8 +28,7 @@ _TRUTHY = {"1", "true", "yes", "on", "y"}
 _FALSY = {"0", "false", "no", "off", "n", ""}
 
 
-@dataclass(frozen=True)
-class StatsigOptions:
+class StatsigOptions(Record):
     """Options for `StatsigServer.initialize`.
 
     Official names kept: ``api``, ``api_for_download_config_specs``, ``api_for_get_id_lists``,
@@ -41,35 +40,96 @@ class StatsigOptions:
     initialising from a raw payload with an ``api``; default on).
     """
 
-    api: str | None = None
-    api_for_download_config_specs: str | None = None
-    api_for_get_id_lists: str | None = None
-    api_for_log_event: str | None = None
-    tier: str | StatsigEnvironmentTier | None = None
-    environment: str | None = None
-    init_timeout: float | None = None
-    timeout: float | None = None
-    local_mode: bool | None = None
-    bootstrap_values: str | bytes | None = None
-    event_queue_size: int = c.DEFAULT_EVENT_QUEUE_SIZE
-    disable_all_logging: bool = False
-    global_custom_fields: Mapping[str, Any] | None = None
-    disable_ua_parser: bool = False
-    disable_country_lookup: bool = False
-    service_name: str | None = None
-    # statsig_lite options
-    spec_source: str | None = None
-    spec_max_age_seconds: float | None = None
-    spill_target: str | None = None
-    flush_margin_ms: int | None = None
-    metrics_enabled: bool | None = None
-    max_buffered_events: int = c.DEFAULT_MAX_BUFFERED_EVENTS
-    id_lists: bool = True
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    # Event delivery (pipeline.py): how long DynamoDB keeps a spilled batch (its `expires_at` TTL), and
-    # how often flush() looks for spilled batches to replay (replay_spilled() always looks).
-    spill_retention_seconds: float = c.DEFAULT_SPILL_RETENTION_SECONDS
-    spill_replay_interval_seconds: float = c.DEFAULT_SPILL_REPLAY_INTERVAL_SECONDS
+    __slots__ = (
+        "api",
+        "api_for_download_config_specs",
+        "api_for_get_id_lists",
+        "api_for_log_event",
+        "bootstrap_values",
+        "disable_all_logging",
+        "disable_country_lookup",
+        "disable_ua_parser",
+        "environment",
+        "event_queue_size",
+        "extra",
+        "flush_margin_ms",
+        "global_custom_fields",
+        "id_lists",
+        "init_timeout",
+        "local_mode",
+        "max_buffered_events",
+        "metrics_enabled",
+        "service_name",
+        "spec_max_age_seconds",
+        "spec_source",
+        "spill_replay_interval_seconds",
+        "spill_retention_seconds",
+        "spill_target",
+        "tier",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        api: str | None = None,
+        api_for_download_config_specs: str | None = None,
+        api_for_get_id_lists: str | None = None,
+        api_for_log_event: str | None = None,
+        tier: str | StatsigEnvironmentTier | None = None,
+        environment: str | None = None,
+        init_timeout: float | None = None,
+        timeout: float | None = None,
+        local_mode: bool | None = None,
+        bootstrap_values: str | bytes | None = None,
+        event_queue_size: int = c.DEFAULT_EVENT_QUEUE_SIZE,
+        disable_all_logging: bool = False,
+        global_custom_fields: Mapping[str, Any] | None = None,
+        disable_ua_parser: bool = False,
+        disable_country_lookup: bool = False,
+        service_name: str | None = None,
+        spec_source: str | None = None,
+        spec_max_age_seconds: float | None = None,
+        spill_target: str | None = None,
+        flush_margin_ms: int | None = None,
+        metrics_enabled: bool | None = None,
+        max_buffered_events: int = c.DEFAULT_MAX_BUFFERED_EVENTS,
+        id_lists: bool = True,
+        extra: Mapping[str, Any] | None = None,
+        spill_retention_seconds: float = c.DEFAULT_SPILL_RETENTION_SECONDS,
+        spill_replay_interval_seconds: float = c.DEFAULT_SPILL_REPLAY_INTERVAL_SECONDS,
+    ) -> None:
+        self.api = api
+        self.api_for_download_config_specs = api_for_download_config_specs
+        self.api_for_get_id_lists = api_for_get_id_lists
+        self.api_for_log_event = api_for_log_event
+        self.tier = tier
+        self.environment = environment
+        self.init_timeout = init_timeout
+        self.timeout = timeout
+        self.local_mode = local_mode
+        self.bootstrap_values = bootstrap_values
+        self.event_queue_size = event_queue_size
+        self.disable_all_logging = disable_all_logging
+        self.global_custom_fields = global_custom_fields
+        self.disable_ua_parser = disable_ua_parser
+        self.disable_country_lookup = disable_country_lookup
+        self.service_name = service_name
+        self.spec_source = spec_source
+        self.spec_max_age_seconds = spec_max_age_seconds
+        self.spill_target = spill_target
+        self.flush_margin_ms = flush_margin_ms
+        self.metrics_enabled = metrics_enabled
+        self.max_buffered_events = max_buffered_events
+        self.id_lists = id_lists
+        self.extra = {} if extra is None else extra
+        self.spill_retention_seconds = spill_retention_seconds
+        self.spill_replay_interval_seconds = spill_replay_interval_seconds
+
+    def replace(self, **changes: Any) -> StatsigOptions:
+        """A copy with some options changed (the options object itself is not modified)."""
+        values = {name: getattr(self, name) for name in self.__slots__}
+        values.update(changes)
+        return StatsigOptions(**values)
 
     @property
     def tier_name(self) -> str | None:
@@ -139,7 +199,7 @@ def resolve_options(options: StatsigOptions | None, environ: Mapping[str, str] |
     if (raw := pick("local_mode", c.ENV_LOCAL_MODE)) is not None:
         updates["local_mode"] = parse_bool(c.ENV_LOCAL_MODE, raw)
 
-    resolved = replace(opts, **updates) if updates else opts
+    resolved = opts.replace(**updates) if updates else opts
     defaults: dict[str, Any] = {}
     if resolved.spec_max_age_seconds is None:
         defaults["spec_max_age_seconds"] = c.DEFAULT_SPEC_MAX_AGE_SECONDS
@@ -151,4 +211,4 @@ def resolve_options(options: StatsigOptions | None, environ: Mapping[str, str] |
         defaults["local_mode"] = False
     if resolved.event_queue_size <= 0:
         raise ConfigurationError(f"event_queue_size={resolved.event_queue_size} must be positive")
-    return replace(resolved, **defaults) if defaults else resolved
+    return resolved.replace(**defaults) if defaults else resolved

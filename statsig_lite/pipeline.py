@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import random
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -177,7 +177,7 @@ class EventPipeline:
             {
                 "sdkType": c.SDK_TYPE,
                 "sdkVersion": c.SDK_VERSION,
-                "languageVersion": platform.python_version(),
+                "languageVersion": ".".join(str(part) for part in sys.version_info[:3]),
                 "sessionID": session_id,
             }
         )

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,6 +88,12 @@ class BundledSource:
         if path is not None:
             self._file = SnapshotFile(path, f"bundled:{path}")
             return
+        on_disk = Path(__file__).resolve().parent.parent / _PACKAGE_DEFAULT
+        if on_disk.is_file():  # the usual case (a layer or site-packages): no importlib.resources to load
+            self._file = SnapshotFile(on_disk, f"bundled:{on_disk}")
+            return
+        from importlib import resources  # a zipped install
+
         resource = resources.files("statsig_lite").joinpath(_PACKAGE_DEFAULT)
         if isinstance(resource, Path):  # an installed package on disk: use the stat-cached reader
             self._file = SnapshotFile(resource, f"bundled:{resource}")

@@ -31,8 +31,8 @@ from .base import Fetched, SpecSource
 
 __all__ = ["parse_spec_source"]
 
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
-_TABLE = re.compile(r"[A-Za-z0-9_.\-]{3,255}")
+_BUCKET = r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]"  # compiled (and cached by re) on first use
+_TABLE = r"[A-Za-z0-9_.\-]{3,255}"
 _FORMS = "bundled, file:///abs/path, s3://bucket/key, dynamodb://table/key, statsig or https://..."
 
 
@@ -81,7 +81,7 @@ def _one(entry: str, spec: str, secret_key: str, api_base: str | None, boto3_ses
         return FileSource(path)
     if scheme == "s3":
         bucket, key = split.netloc, split.path[1:]
-        if not _BUCKET.fullmatch(bucket):
+        if not re.fullmatch(_BUCKET, bucket):
             raise _bad(spec, f"{entry!r}: {bucket!r} is not an S3 bucket name")
         if not key or key.endswith("/"):
             raise _bad(spec, f"{entry!r}: use s3://bucket/key (the key of the snapshot object)")
@@ -90,7 +90,7 @@ def _one(entry: str, spec: str, secret_key: str, api_base: str | None, boto3_ses
         return S3Source(bucket, key, boto3_session=boto3_session)
     if scheme == "dynamodb":
         table, key = split.netloc, split.path[1:]
-        if not _TABLE.fullmatch(table):
+        if not re.fullmatch(_TABLE, table):
             raise _bad(spec, f"{entry!r}: {table!r} is not a DynamoDB table name")
         if not key:
             raise _bad(spec, f"{entry!r}: use dynamodb://table/key (the item's pk)")
