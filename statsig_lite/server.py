@@ -17,7 +17,6 @@ from .constants import SDK_TYPE, SDK_VERSION
 from .details import HashingAlgorithm, InitializeDetails
 from .errors import SpecError, StatsigValueError
 from .evaluator.evaluate import Evaluation, evaluate, lookup_override
-from .evaluator.gcir import client_initialize_response
 from .loader import Loaded, RulesLoader
 from .options import StatsigOptions, resolve_options
 from .results import (
@@ -281,6 +280,8 @@ class StatsigServer:
         if loaded is None or loaded.snapshot.time == 0:
             return None
         try:
+            from .evaluator.gcir import client_initialize_response  # not on a Lambda's cold path
+
             algo = hash.value if isinstance(hash, HashingAlgorithm) else hash
             return client_initialize_response(
                 loaded.snapshot, user, self._logged_user(user), self._environment(user, loaded.snapshot),

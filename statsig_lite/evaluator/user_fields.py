@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..store.model import EvalInput, Getter
-from . import country, user_agent
 from .hashing import eval_hash
 
 _TOP_LEVEL = {
@@ -142,6 +141,8 @@ def target_app_getter(default_app: str | None) -> Getter:
 
 def ip_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None) -> Getter:
     explicit = field_getter(field, legacy, global_custom)
+    from . import country  # the module, not its table: that loads on the first lookup
+
     ip_field = field_getter("ip", legacy, global_custom)
     is_country = field == "country" if legacy else field.lower() == "country"
 
@@ -161,6 +162,8 @@ def ip_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None)
 
 def ua_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None) -> Getter:
     explicit = field_getter(field, legacy, global_custom)
+    from . import user_agent  # only payloads with ua_based conditions need it
+
     ua_field = field_getter("userAgent", legacy, global_custom)
     part = user_agent.part_for_field(field)
 
