@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import gzip
 import json
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
+from ._ids import new_id
 from ._record import Record
 from .errors import StatsigValueError
 
@@ -93,7 +93,7 @@ def _raw_body(events: Sequence[bytes], metadata_json: bytes) -> bytes:
 def make_batch(events: Sequence[bytes], metadata_json: bytes, created_at_ms: int, batch_id: str | None = None) -> Batch:
     """A batch of already-encoded events; a new uuid4 id unless ``batch_id`` is given (a replay)."""
     body = gzip.compress(_raw_body(events, metadata_json), compresslevel=_GZIP_LEVEL, mtime=0)
-    return Batch(batch_id or str(uuid.uuid4()), created_at_ms, tuple(events), body)
+    return Batch(batch_id or new_id(), created_at_ms, tuple(events), body)
 
 
 def cut_batches(
@@ -133,6 +133,8 @@ def split_batch(batch: Batch, metadata_json: bytes) -> list[Batch]:
     Their ids derive from the parent's, so splitting the same batch again (a replay whose spill record
     could not be updated) gives the same two ids and the halves stay recognisable as resends.
     """
+    import uuid  # only when a batch is split (413)
+
     half = len(batch.events) // 2
     try:
         parent = uuid.UUID(batch.batch_id)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import exposures as ex
+from ._ids import new_id
 from .constants import SDK_TYPE, SDK_VERSION
 from .details import HashingAlgorithm, InitializeDetails
 from .errors import SpecError, StatsigValueError
@@ -54,7 +54,7 @@ class StatsigServer:
         self._loader: RulesLoader | None = None
         self._options = StatsigOptions()
         self._secret_key = ""
-        self._session_id = str(uuid.uuid4())
+        self._session_id = new_id()
         self._pipeline: EventPipeline | None = event_pipeline
         self._deduper = ex.ExposureDeduper()
         self._sampling_seen = ex.ExposureDeduper()

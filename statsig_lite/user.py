@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
+import time as _time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from ._record import Record
 from .errors import StatsigValueError
 from .options import StatsigEnvironmentTier
 
@@ -25,8 +25,7 @@ _USER_KEYS = {
 }
 
 
-@dataclass
-class StatsigUser:
+class StatsigUser(Record):
     """A user to evaluate for.
 
     As in the legacy SDK, `user_id` and custom ID values are turned into strings when the user is built;
@@ -34,19 +33,45 @@ class StatsigUser:
     statsig-python-core) a user without any ID is accepted: its unit ID hashes as the empty string.
     """
 
-    user_id: str | None = None
-    email: str | None = None
-    ip: str | None = None
-    user_agent: str | None = None
-    country: str | None = None
-    locale: str | None = None
-    app_version: str | None = None
-    custom: Mapping[str, Any] | None = None
-    private_attributes: Mapping[str, Any] | None = None
-    custom_ids: dict[str, str] | None = None
-    _statsig_environment: Mapping[str, Any] | None = None
+    __slots__ = (
+        "_statsig_environment",
+        "app_version",
+        "country",
+        "custom",
+        "custom_ids",
+        "email",
+        "ip",
+        "locale",
+        "private_attributes",
+        "user_agent",
+        "user_id",
+    )
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        user_id: str | None = None,
+        email: str | None = None,
+        ip: str | None = None,
+        user_agent: str | None = None,
+        country: str | None = None,
+        locale: str | None = None,
+        app_version: str | None = None,
+        custom: Mapping[str, Any] | None = None,
+        private_attributes: Mapping[str, Any] | None = None,
+        custom_ids: dict[str, str] | None = None,
+        _statsig_environment: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.user_id = user_id
+        self.email = email
+        self.ip = ip
+        self.user_agent = user_agent
+        self.country = country
+        self.locale = locale
+        self.app_version = app_version
+        self.custom = custom
+        self.private_attributes = private_attributes
+        self.custom_ids = custom_ids
+        self._statsig_environment = _statsig_environment
         if self.user_id is not None:
             self.user_id = str(self.user_id)
         if self.custom_ids is not None:
@@ -98,17 +123,24 @@ class StatsigUser:
         return out
 
 
-@dataclass
-class StatsigEvent:
+class StatsigEvent(Record):
     """A custom event for `log_event`. `value` is a str, int or float; metadata a JSON object."""
 
-    user: StatsigUser | None
-    event_name: str
-    value: str | int | float | None = None
-    metadata: Mapping[str, Any] | None = None
-    time: int = field(default_factory=lambda: round(time.time() * 1000))
+    __slots__ = ("event_name", "metadata", "time", "user", "value")
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        user: StatsigUser | None,
+        event_name: str,
+        value: str | int | float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        time: int | None = None,
+    ) -> None:
+        self.user = user
+        self.event_name = event_name
+        self.value = value
+        self.metadata = metadata
+        self.time = round(_time.time() * 1000) if time is None else time
         if not isinstance(self.event_name, str) or not self.event_name:
             raise StatsigValueError("StatsigEvent.event_name must be a non-empty str")
         if self.value is not None and (isinstance(self.value, bool) or not isinstance(self.value, (str, int, float))):

@@ -18,11 +18,11 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import uuid
 import zlib
 from collections.abc import Sequence
 from typing import Protocol
 
+from .._ids import new_id
 from .._record import Record
 from ..buffer import Batch, encode_json, make_batch
 from ..errors import DeliveryError, SpillError
@@ -154,7 +154,7 @@ class SpillRecord(Record):
 
     @classmethod
     def new(cls, batches: Sequence[Batch], metadata_json: bytes, created_at_ms: int) -> SpillRecord:
-        return cls(str(uuid.uuid4()), created_at_ms, metadata_json, tuple(batches))
+        return cls(new_id(), created_at_ms, metadata_json, tuple(batches))
 
     @property
     def name(self) -> str:
@@ -167,7 +167,7 @@ class SpillRecord(Record):
     def with_batches(self, batches: Sequence[Batch]) -> SpillRecord:
         """The same record (same creation time, so the same place in the replay order) with fewer batches,
         under a new spill id: it is written before the old one is deleted."""
-        return SpillRecord(str(uuid.uuid4()), self.created_at_ms, self.metadata_json, tuple(batches))
+        return SpillRecord(new_id(), self.created_at_ms, self.metadata_json, tuple(batches))
 
     def to_bytes(self) -> bytes:
         parts = [

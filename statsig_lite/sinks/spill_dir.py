@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from pathlib import Path
 
+from .._ids import new_id
 from ..errors import SpillError
 from .base import SpillRecord, SpillRef, parse_record_name
 
@@ -29,7 +29,7 @@ class DirSpillStore:
 
     def write(self, record: SpillRecord) -> None:
         data = record.to_bytes()
-        tmp = self._dir / f"{_TMP_PREFIX}{uuid.uuid4()}"
+        tmp = self._dir / f"{_TMP_PREFIX}{new_id()}"
         try:
             self._dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
