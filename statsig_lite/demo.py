@@ -1,62 +1,93 @@
-"""`python -m statsig_lite demo`: evaluate the bundled example snapshot and deliver its events locally.
+"""`python -m statsig_lite demo`: a Lambda-style handler on the bundled example snapshot, events to a local sink.
 
-No AWS account and no Statsig account: rules come from the snapshot shipped in the package, and events
-go to a local stand-in for Statsig's log_event endpoint started (as a child process) by the demo.
+No AWS account and no Statsig account: the handler is served through `@statsig_handler`, configured only by
+environment variables as a Lambda function would be; rules come from the snapshot shipped in the package,
+and each invocation's events are flushed, before it returns, to a local stand-in for Statsig's log_event
+endpoint that the demo starts as a child process.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.request
-from importlib import resources
 from typing import Any
 
-from .options import StatsigOptions
-from .server import StatsigServer
-from .user import StatsigEvent, StatsigUser
-
-USERS = [
-    StatsigUser(user_id="alice", email="alice@example.com", country="US", app_version="2.3.0"),
-    StatsigUser(user_id="bob", country="US", app_version="1.9.4"),
-    StatsigUser(user_id="carol", country="CA", custom_ids={"stableID": "device-42"}),
-    StatsigUser(user_id="dmitri", country="DE", app_version="2.0.0"),
+USERS: list[dict[str, Any]] = [
+    {"user_id": "alice", "email": "alice@example.com", "country": "US", "app_version": "2.3.0"},
+    {"user_id": "bob", "country": "US", "app_version": "1.9.4"},
+    {"user_id": "carol", "country": "CA", "custom_ids": {"stableID": "device-42"}},
+    {"user_id": "dmitri", "country": "DE", "app_version": "2.0.0"},
 ]
 
 
-def example_snapshot() -> str:
-    return resources.files("statsig_lite").joinpath("data/example_snapshot.json").read_text()
+class _Context:
+    """What the Lambda runtime passes as `context`, as far as the decorator reads it."""
+
+    function_name = "statsig-lite-demo"
+    memory_limit_in_mb = 128
+    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:statsig-lite-demo"
+
+    def __init__(self, request_id: str) -> None:
+        self.aws_request_id = request_id
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 3000
+
+
+def _received(events_url: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(events_url, timeout=5) as resp:
+        events: list[dict[str, Any]] = json.load(resp)["events"]
+    return events
 
 
 def run(out: Any = sys.stdout) -> int:
-    sink = subprocess.Popen(
-        [sys.executable, "-m", "statsig_lite.demo_sink"], stdout=subprocess.PIPE, text=True
-    )
+    sink = subprocess.Popen([sys.executable, "-m", "statsig_lite.demo_sink"], stdout=subprocess.PIPE, text=True)
     try:
         assert sink.stdout is not None
         api = sink.stdout.readline().strip()
-        server = StatsigServer()
-        details = server.initialize("secret-demo-key", StatsigOptions(bootstrap_values=example_snapshot(), api=api))
-        print(f"initialized from {details.source} in {details.duration} ms; events go to {api}log_event", file=out)
-        print(f"{'user':8} {'new_checkout':22} {'modern_app':10} {'checkout_copy.headline':24} layer color", file=out)
-        for user in USERS:
-            gate = server.get_feature_gate(user, "new_checkout")
-            modern = server.check_gate(user, "modern_app")
-            headline = server.get_config(user, "checkout_copy").get("headline")
-            layer = server.get_layer(user, "checkout_layer")
-            color = layer.get("color")
-            print(f"{user.user_id:8} {gate.value!s:5} ({gate.rule_id:15}) {modern!s:10} {headline:24} "
-                  f"{color} ({layer.group_name or layer.rule_id})", file=out)
-            server.log_event(StatsigEvent(user, "checkout_viewed", value=1, metadata={"page": "cart"}))
-        result = server.shutdown(timeout=5.0)
-        print(f"flush: sent={result.sent} kept={result.kept} spilled={result.spilled}", file=out)
-        with urllib.request.urlopen(api.replace("/v1/", "/events"), timeout=5) as resp:
-            received = json.load(resp)["events"]
+        events_url = api.replace("/v1/", "/events")
+        # configuration the way a function gets it: environment variables only
+        os.environ.update({"STATSIG_SERVER_SECRET": "secret-demo-key", "STATSIG_SPEC_SOURCE": "bundled",
+                           "STATSIG_API_URL": api})
+        from . import statsig
+        from .lambda_handler import statsig_handler
+        from .user import StatsigEvent, StatsigUser
+
+        @statsig_handler
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            user = StatsigUser(**event["user"])
+            gate = statsig.get_feature_gate(user, "new_checkout")
+            layer = statsig.get_layer(user, "checkout_layer")
+            statsig.log_event(StatsigEvent(user, "checkout_viewed", value=1, metadata={"page": "cart"}))
+            return {
+                "new_checkout": gate.value,
+                "rule": gate.rule_id,
+                "modern_app": statsig.check_gate(user, "modern_app"),
+                "headline": statsig.get_config(user, "checkout_copy").get("headline"),
+                "color": layer.get("color"),
+                "group": layer.group_name or layer.rule_id,
+            }
+
+        details = statsig.get_instance()
+        print(f"handler initialized from the bundled snapshot; events go to {api}log_event", file=out)
+        print(f"{'user':8} {'new_checkout':24} {'modern_app':10} {'headline':18} {'layer color':24} sent",
+              file=out)
+        for n, user in enumerate(USERS):
+            before = len(_received(events_url))
+            result = handler({"user": user}, _Context(f"demo-{n}"))
+            sent = len(_received(events_url)) - before  # delivered before the handler returned
+            print(f"{user['user_id']:8} {result['new_checkout']!s:5} ({result['rule']:16}) "
+                  f"{result['modern_app']!s:10} {result['headline']:18} {result['color']:5} "
+                  f"({result['group']:16}) {sent}", file=out)
+        received = _received(events_url)
         names: dict[str, int] = {}
         for event in received:
             names[event["eventName"]] = names.get(event["eventName"], 0) + 1
         print(f"local sink received {len(received)} events: {json.dumps(names, sort_keys=True)}", file=out)
+        details.shutdown(timeout=2.0)
         return 0
     finally:
         sink.terminate()
