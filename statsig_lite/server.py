@@ -53,6 +53,7 @@ class StatsigServer:
         self._loaded: Loaded | None = None
         self._loader: RulesLoader | None = None
         self._options = StatsigOptions()
+        self._tier: str | None = None
         self._secret_key = ""
         self._session_id = new_id()
         self._pipeline: EventPipeline | None = event_pipeline
@@ -73,6 +74,7 @@ class StatsigServer:
         Raises only ConfigurationError (bad options); a source or payload problem leaves defaults."""
         started = self._now_ms()
         self._options = resolve_options(options)
+        self._tier = self._options.tier_name  # read on every check: resolve once
         self._secret_key = secret_key
         if self._pipeline is None:
             self._pipeline = _build_pipeline(self._options, secret_key, self._session_id)
@@ -332,7 +334,7 @@ class StatsigServer:
         return lookup_override(overrides, user) if overrides else None
 
     def _environment(self, user: StatsigUser, snapshot: Snapshot) -> dict[str, str] | None:
-        tier = self._options.tier_name
+        tier = self._tier
         if tier is not None:
             return {"tier": tier}
         if user._statsig_environment is None:
@@ -404,7 +406,7 @@ class StatsigServer:
         assert loaded is not None
         first_of_rule = self._sampling_seen.first_time(ex.sampling_set_key(kind, name, ev, api), now)
         should_log, sampling_meta = ex.sampling_decision(
-            ev, loaded.snapshot.sdk_configs, self._options.tier_name, first_of_rule,
+            ev, loaded.snapshot.sdk_configs, self._tier, first_of_rule,
             ex.sampling_key(kind, name, ev, user, parameter),
         )
         if not should_log:

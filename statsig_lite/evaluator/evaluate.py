@@ -359,4 +359,5 @@ def evaluate(
     """Evaluate `name` in `section` ("gates", "configs" or "layers") for `user` at `now_ms`."""
     specs: Mapping[str, Spec] = getattr(snapshot, section)
     evaluation = Evaluation(snapshot, user, environment, now_ms, target_app_id, gate_overrides)
-    return evaluation.run(specs.get(name), name in snapshot.unsupported)
+    spec = specs.get(name)
+    return evaluation.run(spec, spec is None and name in snapshot.unsupported)
