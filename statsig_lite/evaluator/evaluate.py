@@ -131,10 +131,10 @@ class Evaluation:
             return self
         if spec.reports_own_version:
             self.version = spec.version
-        if self.snapshot.dialect.dedupe_exposures:
+        if self.secondary_exposures and self.snapshot.dialect.dedupe_exposures:
             self.secondary_exposures = clean_exposures(self.secondary_exposures)
-            if self.undelegated is not None:
-                self.undelegated = clean_exposures(self.undelegated)
+        if self.undelegated and self.snapshot.dialect.dedupe_exposures:
+            self.undelegated = clean_exposures(self.undelegated)
         return self
 
     # --- specs and rules ----------------------------------------------------------------------------
