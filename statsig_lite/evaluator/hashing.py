@@ -24,6 +24,7 @@ def id_list_hash(unit_id: str) -> str:
     return b64encode(sha256(unit_id.encode("utf-8")).digest()).decode("ascii")[:8]
 
 
+@lru_cache(maxsize=16384)  # GCIR hashes every spec and gate name on every call
 def djb2(text: str) -> str:
     h = 0
     for ch in text:
@@ -31,6 +32,7 @@ def djb2(text: str) -> str:
     return str(h)
 
 
+@lru_cache(maxsize=16384)
 def sha256_b64(text: str) -> str:
     return b64encode(sha256(text.encode("utf-8")).digest()).decode("ascii")
 
