@@ -118,10 +118,6 @@ class StatsigServer:
         loaded = self._loaded
         return None if loaded is None else max(0, self._now_ms() - loaded.checked_at_ms)
 
-    def load_payload(self, payload: bytes | str | Mapping[str, Any]) -> Snapshot:
-        """Parse a payload (or our snapshot) with this client's options, without installing it."""
-        return RulesLoader(self._options, self._secret_key, self._now_ms).parse(payload)
-
     def _sync_id_lists(self, snapshot: Snapshot) -> int:
         from .sources.id_lists import fetch_id_lists
 

@@ -239,21 +239,23 @@ class Evaluation:
         value = lookup_override(overrides, self.user)
         return None if value is None else bool(value)
 
-    def _gate_condition(self, condition: Condition, rule: Rule) -> bool:
-        name = condition.gate
+    def _gate_value(self, name: str, into: Evaluation) -> tuple[bool, str]:
+        """A nested gate's value and rule id: a local override, else the gate evaluated into `into`."""
         override = self._override(name)
         if override is not None:
-            value, rule_id = override, "override"
-        else:
-            spec = self.snapshot.gates.get(name)
-            if spec is None:
-                value, rule_id = False, ""
-            else:
-                try:
-                    self._nested(spec)
-                except OperatorError:  # only legacy comparisons raise it
-                    self.rule_id = "error"  # the legacy SDK reports the nested gate as errored, and goes on
-                value, rule_id = self.value, self.rule_id
+            return override, "override"
+        spec = self.snapshot.gates.get(name)
+        if spec is None:
+            return False, ""
+        try:
+            into._nested(spec)
+        except OperatorError:  # only legacy comparisons raise it: the gate reports an error, the parent goes on
+            into.rule_id = "error"
+        return into.value, into.rule_id
+
+    def _gate_condition(self, condition: Condition, rule: Rule) -> bool:
+        name = condition.gate
+        value, rule_id = self._gate_value(name, self)  # shares this result, as both official SDKs do
         if condition.record:
             self.secondary_exposures.append(_exposure(name, value, rule_id))
         if condition.analytical and rule.sampling_rate is None:
@@ -279,23 +281,12 @@ class Evaluation:
             raise RecursionLimitError(condition.gates[0])
         passed = False
         for name in condition.gates:
+            # a fresh result for each listed gate, as the legacy SDK uses for these
             inner = Evaluation(
                 self.snapshot, self.user, self.environment, self.now_ms, self.target_app_id, self.gate_overrides
             )
-            inner.depth = self.depth + 1
-            override = self._override(name)
-            if override is not None:
-                value, rule_id = override, "override"
-            else:
-                spec = self.snapshot.gates.get(name)
-                if spec is None:
-                    value, rule_id = False, ""
-                else:
-                    try:
-                        inner._evaluate(spec)  # a fresh result, as the legacy SDK uses for these
-                    except OperatorError:
-                        inner.rule_id = "error"
-                    value, rule_id = inner.value, inner.rule_id
+            inner.depth = self.depth
+            value, rule_id = self._gate_value(name, inner)
             self.secondary_exposures.append(_exposure(name, value, rule_id))
             passed = passed or (value if not condition.negate else not value)
             if passed:

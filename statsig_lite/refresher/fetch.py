@@ -56,10 +56,6 @@ class StatsigFetcher:
             dcs_base, secret_key, pool_manager=pool, session_id=self._session_id, wall_clock=wall_clock
         )
 
-    @property
-    def dcs_endpoint(self) -> str:
-        return self._dcs.name
-
     def dcs(self, since_time: int | None, timeout_s: float) -> Downloaded | None:
         """The current payload; None when Statsig says nothing changed since ``since_time``.
 
