@@ -1,6 +1,6 @@
 """Refresher tests: the loopback Statsig API, moto (S3 + DynamoDB) and the refresher wired to both.
 
-One boto3 client per module and service (building one costs ~0.1-0.3 s); each test still starts from an
+One boto3 client per module and service (tests/servers/module_clients.py); each test still starts from an
 emptied moto (``aws_endpoint_url``) with the bucket and table created.
 """
 
@@ -12,30 +12,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.refresher.helpers import BUCKET, TABLE, create_stores
+from tests.servers.module_clients import _module_dynamodb_client, _module_s3_client, dynamodb_client, s3_client
 from tests.servers.statsig_api import FakeStatsigAPI
 
 if TYPE_CHECKING:
     from tests.servers.moto_server import MotoServer
-
-
-@pytest.fixture(scope="module")
-def _module_s3_client(moto_server: MotoServer) -> Any:
-    return moto_server.s3_client()
-
-
-@pytest.fixture(scope="module")
-def _module_dynamodb_client(moto_server: MotoServer) -> Any:
-    return moto_server.dynamodb_client()
-
-
-@pytest.fixture
-def s3_client(aws_endpoint_url: str, _module_s3_client: Any) -> Any:
-    return _module_s3_client
-
-
-@pytest.fixture
-def dynamodb_client(aws_endpoint_url: str, _module_dynamodb_client: Any) -> Any:
-    return _module_dynamodb_client
 
 
 @pytest.fixture
@@ -63,4 +44,6 @@ def reset_stores(moto_server: MotoServer, s3_client: Any, dynamodb_client: Any) 
     return reset
 
 
-__all__ = ["BUCKET", "TABLE"]
+__all__ = [
+    "BUCKET", "TABLE", "_module_dynamodb_client", "_module_s3_client", "dynamodb_client", "s3_client",
+]
