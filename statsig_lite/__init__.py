@@ -5,7 +5,6 @@ Drop-in for the legacy `statsig` package: `from statsig_lite import statsig, Sta
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from . import statsig
@@ -55,9 +54,6 @@ __all__ = [
     "statsig",
     "statsig_handler",
 ]
-
-logging.getLogger(__name__).addHandler(logging.NullHandler())
-
 
 
 def __getattr__(name: str) -> Any:

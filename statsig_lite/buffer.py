@@ -9,8 +9,8 @@ of a batch that Statsig may already have accepted recognisable.
 
 from __future__ import annotations
 
-import gzip
 import json
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 
 from ._ids import new_id
@@ -86,13 +86,24 @@ class Batch(Record):
         return len(self.events)
 
 
+def gzip_compress(data: bytes, level: int) -> bytes:
+    """A gzip member with mtime 0, as ``gzip.compress(data, level, mtime=0)``, without importing gzip."""
+    packer = zlib.compressobj(level, zlib.DEFLATED, 31)  # wbits 16 + 15: gzip header and trailer
+    return packer.compress(data) + packer.flush()
+
+
+def gzip_decompress(data: bytes) -> bytes:
+    """One gzip member, as written by `gzip_compress` (zlib.error if it is not one)."""
+    return zlib.decompress(data, 31)
+
+
 def _raw_body(events: Sequence[bytes], metadata_json: bytes) -> bytes:
     return b"".join((b'{"events":[', b",".join(events), b'],"statsigMetadata":', metadata_json, b"}"))
 
 
 def make_batch(events: Sequence[bytes], metadata_json: bytes, created_at_ms: int, batch_id: str | None = None) -> Batch:
     """A batch of already-encoded events; a new uuid4 id unless ``batch_id`` is given (a replay)."""
-    body = gzip.compress(_raw_body(events, metadata_json), compresslevel=_GZIP_LEVEL, mtime=0)
+    body = gzip_compress(_raw_body(events, metadata_json), _GZIP_LEVEL)
     return Batch(batch_id or new_id(), created_at_ms, tuple(events), body)
 
 

@@ -8,10 +8,10 @@ it replaces the current one, so checks already running finish on the rules they 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._log import get_logger
 from ._record import Record
 from .errors import SpecError, SpecFormatError
 from .options import StatsigOptions
@@ -21,7 +21,7 @@ from .store.envelope import split_snapshot
 from .store.model import Snapshot
 from .store.snapshot import load_snapshot
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _SOURCE_KINDS = {
     "s3": DataSource.S3,

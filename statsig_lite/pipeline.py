@@ -25,8 +25,6 @@ next ``FlushResult.dropped``. Without a spill store, batches Statsig refused are
 from __future__ import annotations
 
 import json
-import logging
-import random
 import sys
 import time
 from collections import deque
@@ -34,6 +32,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import constants as c
+from ._log import get_logger
 from ._record import Record
 from .buffer import Batch, EventBuffer, encode_event, encode_json, split_batch
 from .errors import ConfigurationError, SpillError
@@ -45,11 +44,17 @@ from .sinks.retry import Outcome, RetryPolicy, send_with_retries
 
 __all__ = ["DeliveryPolicy", "EventPipeline", "RetryPolicy", "build_pipeline"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _MAX_ERRORS = 20
 _MAX_REMEMBERED_IDS = 10_000
 
+
+
+def _random() -> float:
+    import random  # retry jitter only: most processes never retry
+
+    return random.random()
 
 class DeliveryPolicy(Record):
     """Sizes and timings of delivery (seconds); ``retry`` is the per-batch backoff."""
@@ -153,7 +158,7 @@ class EventPipeline:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        jitter: Callable[[], float] = random.random,
+        jitter: Callable[[], float] | None = None,
     ) -> None:
         base = policy or DeliveryPolicy()
         self._policy = DeliveryPolicy(
@@ -172,7 +177,7 @@ class EventPipeline:
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
-        self._jitter = jitter
+        self._jitter = jitter or _random
         self._metadata_json = encode_json(
             {
                 "sdkType": c.SDK_TYPE,

@@ -6,13 +6,13 @@ value with a reason in its EvaluationDetails and logs the problem once per (reas
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import exposures as ex
 from ._ids import new_id
+from ._log import get_logger
 from .constants import SDK_TYPE, SDK_VERSION
 from .details import HashingAlgorithm, InitializeDetails
 from .errors import SpecError, StatsigValueError
@@ -35,7 +35,7 @@ from .user import StatsigEvent, StatsigUser
 if TYPE_CHECKING:
     from .pipeline import EventPipeline  # built lazily in initialize(): delivery is not on the import path
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 _MAX_LOGGED_PROBLEMS = 1000
 _REASONS = {
     "": EvaluationReason.none,

@@ -8,7 +8,6 @@ until it is used.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from .. import constants as c
 from ..errors import ConfigurationError
@@ -58,6 +57,8 @@ def open_spill_store(
 
     Makes no connection and imports no AWS library. Raises ConfigurationError naming STATSIG_SPILL_TARGET.
     """
+    from urllib.parse import unquote, urlsplit
+
     parts = urlsplit(target.strip())
     scheme = parts.scheme.lower()
     if scheme == "file" and parts.netloc in ("", "localhost") and parts.path not in ("", "/"):

@@ -15,7 +15,6 @@ No request headers are stored, so a record never contains the server secret. Sto
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import zlib
@@ -24,7 +23,7 @@ from typing import Protocol
 
 from .._ids import new_id
 from .._record import Record
-from ..buffer import Batch, encode_json, make_batch
+from ..buffer import Batch, encode_json, gzip_compress, gzip_decompress, make_batch
 from ..errors import DeliveryError, SpillError
 
 __all__ = [
@@ -194,13 +193,13 @@ class SpillRecord(Record):
                 b"]}",
             ]
         parts.append(b"]}")
-        return gzip.compress(b"".join(parts), compresslevel=6, mtime=0)
+        return gzip_compress(b"".join(parts), 6)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, where: str) -> SpillRecord:
         """Parse a stored record; SpillError naming ``where`` if it is not one."""
         try:
-            doc = json.loads(gzip.decompress(data))
+            doc = json.loads(gzip_decompress(data))
             if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
                 raise ValueError("not a spill record (format 1)")
             metadata_json = encode_json(doc["statsigMetadata"])

@@ -8,10 +8,10 @@ Replay stops at the first batch that could not be sent (Statsig unavailable, or 
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Callable, Container, MutableSet
 
+from .._log import get_logger
 from .._record import Record
 from ..buffer import Batch, split_batch
 from ..errors import SpillError
@@ -20,7 +20,7 @@ from .retry import Outcome
 
 __all__ = ["ReplayReport", "replay_store"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 class ReplayReport(Record):

@@ -7,18 +7,18 @@ before the deadline. A final 4xx ends at once; a 413 on a batch of more than one
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from enum import Enum
 
 from .. import constants as c
+from .._log import get_logger
 from .._record import Record
 from ..buffer import Batch
 from .base import EventSink, SendError
 
 __all__ = ["Outcome", "RetryPolicy", "SendResult", "send_with_retries"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 class RetryPolicy(Record):

@@ -6,14 +6,13 @@ HTTP attempt (urllib3's own retries are off): the pipeline owns retries, backoff
 
 from __future__ import annotations
 
-import email.utils
 import json
-import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import constants as c
+from .._log import get_logger
 from ..buffer import Batch
 from .base import SendError
 
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RETRYABLE_STATUSES", "StatsigHTTPSink"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 RETRYABLE_STATUSES = frozenset({408, 429})
 """Besides every 5xx: statuses after which the same batch may be accepted later."""
@@ -137,6 +136,8 @@ def _retry_after_s(value: str | None, now: float) -> float | None:
     except ValueError:
         pass
     try:
+        import email.utils  # HTTP dates in Retry-After are rare: not worth loading the email package early
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None

@@ -16,11 +16,11 @@ Sources return bytes; the client validates them. `check_fetched` (cheap: JSON, e
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .._log import get_logger
 from ..errors import SpecError, SpecFormatError, SpecSourceError
 from ..store.envelope import split_snapshot
 from ..store.model import Snapshot
@@ -29,7 +29,7 @@ from .base import Fetched, SpecSource
 
 __all__ = ["MIN_SHARE_S", "ChainSource", "check_fetched", "load_fetched"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 MIN_SHARE_S = 0.05
 

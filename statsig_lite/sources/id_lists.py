@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 from typing import Any
 
+from .._log import get_logger
 from ..errors import SpecSourceError
 from ..store.id_lists import apply_file
 from ..store.model import IdList
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 def fetch_id_lists(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import statsig_lite.evaluator as evaluator_pkg
 import statsig_lite.store as store_pkg
 
@@ -65,3 +67,41 @@ def test_importing_the_package_loads_no_heavy_dependency() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_import_and_local_init_load_no_logging_openssl_or_email() -> None:
+    """The cold path: a process that never logs, posts or retries never pays for those modules."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json, statsig_lite\n"
+        "from statsig_lite import statsig, StatsigOptions, StatsigUser\n"
+        "gate = {'name': 'g', 'type': 'feature_gate', 'salt': 's', 'enabled': True, 'defaultValue': False,"
+        " 'rules': [{'id': 'r', 'passPercentage': 100, 'returnValue': True, 'conditions': ["
+        "{'type': 'user_field', 'field': 'email', 'operator': 'str_contains_any', 'targetValue': ['@x.io']}]}]}\n"
+        "spec = {'time': 1, 'feature_gates': [gate], 'dynamic_configs': [], 'layer_configs': []}\n"
+        "statsig.initialize('secret-k', StatsigOptions(bootstrap_values=json.dumps(spec), local_mode=True))\n"
+        "assert statsig.check_gate(StatsigUser('u', email='a@x.io'), 'g')\n"
+        "print(','.join(m for m in ('logging', '_hashlib', 'ssl', 'email', 'gzip', 'random', 'typing_extensions')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
+
+
+def test_lazy_loggers_emit_through_logging_with_the_callers_location(caplog: pytest.LogCaptureFixture) -> None:
+    from statsig_lite._log import get_logger
+
+    log = get_logger("statsig_lite.test_purity")
+    with caplog.at_level("INFO", logger="statsig_lite"):
+        log.info("hello %s", "there", extra={"source": "t"})
+        log.exception("boom")
+    first, second = caplog.records
+    assert (first.name, first.getMessage(), first.source, first.funcName) == (  # type: ignore[attr-defined]
+        "statsig_lite.test_purity",
+        "hello there",
+        "t",
+        "test_lazy_loggers_emit_through_logging_with_the_callers_location",
+    )
+    assert second.levelname == "ERROR" and second.filename == "test_purity.py"

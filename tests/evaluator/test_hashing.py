@@ -1,0 +1,45 @@
+"""The hashes Statsig defines, computed without OpenSSL, against hashlib and known values."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+
+from statsig_lite.evaluator import hashing
+
+TEXTS = ["", "a", "user-123", "salt.rule.user-ünïcode-🙂", "x" * 1000]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_hashes_match_hashlib(text: str) -> None:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    hashing.eval_hash.cache_clear()
+    assert hashing.eval_hash(text) == int.from_bytes(digest[:8], "big")
+    assert hashing.sha256_b64(text) == base64.b64encode(digest).decode("ascii")
+    assert hashing.id_list_hash(text) == base64.b64encode(digest).decode("ascii")[:8]
+
+
+def test_known_values() -> None:
+    # djb2 as the client SDKs compute it, and a signed hash that wraps past 2**63
+    assert hashing.djb2("a") == "97"
+    assert hashing.djb2("test_gate") == str(_djb2_reference("test_gate"))
+    n = hashing.eval_hash("salt.1")
+    assert hashing.signed_hash("salt.1") == (n - (1 << 64) if n >= 1 << 63 else n)
+
+
+def test_import_does_not_load_openssl() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, statsig_lite.evaluator.hashing; print('_hashlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def _djb2_reference(text: str) -> int:
+    h = 0
+    for b in text.encode("utf-16-be")[1::2]:  # ASCII names: one code unit per character
+        h = ((h << 5) - h + b) & 0xFFFFFFFF
+    return h
