@@ -123,7 +123,10 @@ class Lite(Legacy):
         self.sdk, self.options_cls, self.user_cls, self.hashing = statsig, StatsigOptions, StatsigUser, HashingAlgorithm
 
     def init(self, spec_text: str, server: str) -> dict[str, Any]:
-        details = self.sdk.initialize(SECRET, self.options_cls(bootstrap_values=spec_text, local_mode=True))
+        # exposures are built, buffered and posted to the loopback server (at shutdown: statsig_lite sends
+        # at flush, as its Lambda decorator does at the end of an invocation); no ID-list fetch, like core
+        options = self.options_cls(bootstrap_values=spec_text, api=f"{server}/v1/", id_lists=False)
+        details = self.sdk.initialize(SECRET, options)
         return {"source": str(getattr(details, "source", "")), "init_success": getattr(details, "init_success", None)}
 
     def version(self) -> str:

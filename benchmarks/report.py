@@ -284,8 +284,10 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         ".wait()`; it initialises from the data store (`source: Adapter(DataStore)`), the in-process equivalent "
         "of bootstrap. Logging off: `FeatureGateEvaluationOptions(disable_exposure_logging=True)` and friends.",
         "- **statsig_lite**: `statsig.initialize(key, StatsigOptions(bootstrap_values=<v1 or v2 text>, "
-        "local_mode=True))` through its legacy-compatible module facade; run once on each payload. "
-        "In local mode it makes no requests: exposures are built and buffered, not posted.",
+        "api=<loopback>, id_lists=False))` through its legacy-compatible module facade; run once on each "
+        "payload. Exposures are built and buffered during the calls and posted to the loopback server by "
+        "the flush in `shutdown` (no background thread: on Lambda its decorator flushes at the end of each "
+        "invocation), so their delivery is in the *shutdown* row, not in the call latencies.",
         "",
         "Ratios: `lite(v2) / core` compares runs on the same v2 payload, `lite(v1) / legacy` on the same v1 "
         "payload. A target passes when **both** lite runs (v1 and v2 payload) are within it relative to core.",
@@ -339,8 +341,9 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         "the network namespace guarantees it cannot leave the machine. It loads its country lookup table in a "
         "background task after `initialize` returns, so its *RSS after init* excludes that; the row measured "
         "0.5 s after the first check includes it.",
-        "- statsig_lite in `local_mode` makes no requests at all; its exposure events are built and buffered "
-        "in memory only, so its logging-on figures exclude any delivery cost.",
+        "- statsig_lite makes no request until `shutdown` flushes the buffered exposures (the core posts from "
+        "a background thread while the calls run). `id_lists=False` skips its ID-list fetch at init, as the "
+        "core does by default; the specs use no ID lists.",
         "",
         "## Method",
         "",

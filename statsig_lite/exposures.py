@@ -33,22 +33,24 @@ class ExposureDeduper:
         if now_ms - self._started_ms >= self._ttl_ms or len(self._keys) >= self._max_keys:
             self._keys.clear()
             self._started_ms = now_ms
-        if key in self._keys:
-            return False
-        self._keys.add(key)
+        try:
+            if key in self._keys:
+                return False
+            self._keys.add(key)
+        except TypeError:  # an unhashable ID value (a list, say): log it each time rather than fail the check
+            pass
         return True
 
     def reset(self) -> None:
         self._keys.clear()
 
 
-def user_key(user: Any) -> tuple[object, ...]:
+def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user: Any) -> tuple[object, ...]:
+    """What makes an exposure a repeat: the check, its result and the user's IDs. Custom IDs count in their
+    insertion order: the same IDs in another order log once more, which is harmless."""
     ids = user.custom_ids
-    return (user.user_id, tuple(sorted(ids.items())) if isinstance(ids, Mapping) else ())
-
-
-def _details(evaluation: Evaluation, reason: str, received_at: int) -> dict[str, str]:
-    return {"reason": reason, "lcut": str(evaluation.snapshot.time), "receivedAt": str(received_at)}
+    ids_key = tuple(ids.items()) if ids and type(ids) is dict else ids
+    return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, ids_key)
 
 
 def _sampling_key_user(user: Any) -> str:
@@ -56,6 +58,14 @@ def _sampling_key_user(user: Any) -> str:
     if isinstance(user.custom_ids, Mapping):
         key += "".join(f"{k}:{v};" for k, v in user.custom_ids.items())
     return key
+
+
+def sampling_applies(sdk_configs: Mapping[str, Any], tier: str | None, production_only: bool) -> bool:
+    """Whether server-driven sampling is on at all: when it is not, every exposure is logged as built and
+    neither the sampling key nor the first-of-rule bookkeeping is needed (a check's common case)."""
+    if not sdk_configs:
+        return False
+    return sdk_configs.get("sampling_mode") in ("on", "shadow") and not (production_only and tier != "production")
 
 
 def sampling_decision(
@@ -90,10 +100,28 @@ def sampling_decision(
 def gate_exposure(
     name: str, evaluation: Evaluation, logged_user: Mapping[str, Any], reason: str, now_ms: int
 ) -> dict[str, Any]:
-    metadata = {"gate": name, "gateValue": "true" if evaluation.value else "false", "ruleID": evaluation.rule_id}
-    if evaluation.version is not None:
-        metadata["configVersion"] = str(evaluation.version)
-    metadata.update(_details(evaluation, reason, now_ms))
+    received = str(now_ms)
+    version = evaluation.version
+    metadata = (
+        {
+            "gate": name,
+            "gateValue": "true" if evaluation.value else "false",
+            "ruleID": evaluation.rule_id,
+            "reason": reason,
+            "lcut": str(evaluation.snapshot.time),
+            "receivedAt": received,
+        }
+        if version is None
+        else {
+            "gate": name,
+            "gateValue": "true" if evaluation.value else "false",
+            "ruleID": evaluation.rule_id,
+            "configVersion": str(version),
+            "reason": reason,
+            "lcut": str(evaluation.snapshot.time),
+            "receivedAt": received,
+        }
+    )
     return {
         "eventName": GATE_EXPOSURE,
         "user": logged_user,
@@ -113,7 +141,9 @@ def config_exposure(
     }
     if evaluation.version is not None:
         metadata["configVersion"] = str(evaluation.version)
-    metadata.update(_details(evaluation, reason, now_ms))
+    metadata["reason"] = reason
+    metadata["lcut"] = str(evaluation.snapshot.time)
+    metadata["receivedAt"] = str(now_ms)
     return {
         "eventName": CONFIG_EXPOSURE,
         "user": logged_user,
@@ -141,7 +171,9 @@ def layer_exposure(
     }
     if evaluation.version is not None:
         metadata["configVersion"] = str(evaluation.version)
-    metadata.update(_details(evaluation, reason, now_ms))
+    metadata["reason"] = reason
+    metadata["lcut"] = str(evaluation.snapshot.time)
+    metadata["receivedAt"] = str(now_ms)
     exposures: list[dict[str, str]] | None = (
         evaluation.secondary_exposures if explicit else evaluation.undelegated_secondary_exposures
     )

@@ -211,8 +211,14 @@ class EventPipeline:
         encoded = encode_event(event)
         if not self._enabled:
             return
-        self._buffer.add(encoded)
-        if len(self._buffer) >= self._policy.max_buffered_events:
+        if self._buffer.add(encoded) >= self._policy.max_buffered_events:
+            self._relieve_pressure()
+
+    def enqueue_exposure(self, event: Mapping[str, object]) -> None:
+        """Buffer an exposure the client built: encoded with its batch at flush, not on the check's time."""
+        if not self._enabled:
+            return
+        if self._buffer.add(event) >= self._policy.max_buffered_events:
             self._relieve_pressure()
 
     def pending(self) -> list[Mapping[str, object]]:

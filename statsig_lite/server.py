@@ -43,6 +43,7 @@ _REASONS = {
     "Unsupported": EvaluationReason.unsupported,
     "error": EvaluationReason.error,
 }
+_SOURCE_TEXT = {source: source.value for source in DataSource}  # Enum.value is a property: slow per event
 
 
 class StatsigServer:
@@ -54,6 +55,7 @@ class StatsigServer:
         self._loader: RulesLoader | None = None
         self._options = StatsigOptions()
         self._tier: str | None = None
+        self._quiet = False  # local_mode or disable_all_logging: no exposure is built
         self._secret_key = ""
         self._session_id = new_id()
         self._pipeline: EventPipeline | None = event_pipeline
@@ -75,6 +77,7 @@ class StatsigServer:
         started = self._now_ms()
         self._options = resolve_options(options)
         self._tier = self._options.tier_name  # read on every check: resolve once
+        self._quiet = bool(self._options.local_mode or self._options.disable_all_logging)
         self._secret_key = secret_key
         if self._pipeline is None:
             self._pipeline = _build_pipeline(self._options, secret_key, self._session_id)
@@ -371,8 +374,11 @@ class StatsigServer:
             else:
                 ev.json_value = override_value
             return ev
-        ev = evaluate(snapshot, section, name, user, self._environment(user, snapshot), now,
-                      gate_overrides=self._gate_overrides or None)
+        if self._tier is None and user._statsig_environment is None and snapshot.default_environment is None:
+            environment = None  # the common case, without a call
+        else:
+            environment = self._environment(user, snapshot)
+        ev = evaluate(snapshot, section, name, user, environment, now, gate_overrides=self._gate_overrides or None)
         if ev.reason:
             self._problem(ev.reason, name, None)
         return ev
@@ -391,23 +397,29 @@ class StatsigServer:
     def _log(self, kind: str, name: str, ev: Evaluation, user: StatsigUser, parameter: str = "",
              manual: bool = False, api: str = "") -> None:
         pipeline = self._pipeline
-        if pipeline is None or self._options.local_mode or self._options.disable_all_logging:
+        if pipeline is None or self._quiet:
             return
-        now = self._now_ms()
-        value: object = parameter if kind == ex.LAYER_EXPOSURE else ev.value
-        key = (kind, name, ev.rule_id, value, ev.allocated_experiment, ex.user_key(user))
-        if not manual and not self._deduper.first_time(key, now):
+        value: object
+        if kind == ex.LAYER_EXPOSURE:
+            now, value = self._now_ms(), parameter  # a layer logs when a parameter is read, not when evaluated
+        else:
+            now, value = ev.now_ms, ev.value
+        if not manual and not self._deduper.first_time(ex.dedupe_key(kind, name, ev, value, user), now):
             return
         loaded = self._loaded
         assert loaded is not None
-        first_of_rule = self._sampling_seen.first_time(ex.sampling_set_key(kind, name, ev, api), now)
-        should_log, sampling_meta = ex.sampling_decision(
-            ev, loaded.snapshot.sdk_configs, self._tier, first_of_rule,
-            ex.sampling_key(kind, name, ev, user, parameter),
-        )
-        if not should_log:
-            return
-        reason = self._eval_details(ev).detailed_reason()
+        snapshot = loaded.snapshot
+        sampling_meta: dict[str, object] = {}
+        if ex.sampling_applies(snapshot.sdk_configs, self._tier, snapshot.dialect.sampling_production_only):
+            first_of_rule = self._sampling_seen.first_time(ex.sampling_set_key(kind, name, ev, api), now)
+            should_log, sampling_meta = ex.sampling_decision(
+                ev, snapshot.sdk_configs, self._tier, first_of_rule,
+                ex.sampling_key(kind, name, ev, user, parameter),
+            )
+            if not should_log:
+                return
+        source = _SOURCE_TEXT[loaded.source]
+        reason = f"{source}:{ev.reason}" if ev.reason else source  # EvaluationDetails.detailed_reason()
         logged = self._logged_user(user)
         if kind == ex.GATE_EXPOSURE:
             event = ex.gate_exposure(name, ev, logged, reason, now)
@@ -418,7 +430,7 @@ class StatsigServer:
         if manual:
             event["metadata"]["isManualExposure"] = "true"
         event["statsigMetadata"] = sampling_meta
-        pipeline.enqueue(event)
+        pipeline.enqueue_exposure(event)
 
     def _layer_logger(self, user: StatsigUser, ev: Evaluation) -> Callable[[Layer, str], None]:
         def log_parameter(layer: Layer, parameter: str) -> None:

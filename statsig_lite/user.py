@@ -98,23 +98,25 @@ class StatsigUser(Record):
 
     def to_dict(self, for_evaluation: bool = False) -> dict[str, Any]:
         """The user as logged: private attributes only when `for_evaluation` is true."""
+        # unrolled: this runs for every exposure a check logs
         out: dict[str, Any] = {}
-        for key, attr in (
-            ("userID", "user_id"),
-            ("email", "email"),
-            ("ip", "ip"),
-            ("userAgent", "user_agent"),
-            ("country", "country"),
-            ("locale", "locale"),
-            ("appVersion", "app_version"),
-        ):
-            value = getattr(self, attr)
-            if value is not None:
-                out[key] = str(value)
+        if (v := self.user_id) is not None:
+            out["userID"] = v if type(v) is str else str(v)
+        if (v := self.email) is not None:
+            out["email"] = v if type(v) is str else str(v)
+        if (v := self.ip) is not None:
+            out["ip"] = v if type(v) is str else str(v)
+        if (v := self.user_agent) is not None:
+            out["userAgent"] = v if type(v) is str else str(v)
+        if (v := self.country) is not None:
+            out["country"] = v if type(v) is str else str(v)
+        if (v := self.locale) is not None:
+            out["locale"] = v if type(v) is str else str(v)
+        if (v := self.app_version) is not None:
+            out["appVersion"] = v if type(v) is str else str(v)
         if self.custom is not None:
             out["custom"] = dict(self.custom) if isinstance(self.custom, Mapping) else self.custom
-        env = self.environment()
-        if env is not None:
+        if self._statsig_environment is not None and (env := self.environment()) is not None:
             out["statsigEnvironment"] = env
         if self.custom_ids is not None:
             out["customIDs"] = dict(self.custom_ids)

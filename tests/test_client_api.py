@@ -31,6 +31,8 @@ class Capture:
     def enqueue(self, event: Any) -> None:
         self.events.append(event)
 
+    enqueue_exposure = enqueue
+
     def flush(self, timeout_s: float | None = None) -> None:
         return None
 

@@ -27,7 +27,7 @@ from ..store.model import (
     Spec,
 )
 from .hashing import eval_hash
-from .operators import OperatorError
+from .operators import EVALUATION_ERRORS, OperatorError
 from .user_fields import unit_id
 
 Exposure = dict[str, str]
@@ -115,7 +115,7 @@ class Evaluation:
         self.spec = spec
         try:
             self._evaluate(spec)
-        except OperatorError:
+        except EVALUATION_ERRORS:
             self.reason = ERROR_REASON
             self.rule_id = "error"
             return self
@@ -141,7 +141,20 @@ class Evaluation:
 
     def _evaluate(self, spec: Spec) -> None:
         for rule in spec.rules:
-            passed = self._rule_matches(rule)
+            checks = rule.checks
+            if checks is None:
+                passed = self._rule_matches(rule)
+            else:  # value tests only, the common case: inline, one call per getter and predicate
+                passed = True
+                if rule.short_circuit:
+                    for get, test in checks:
+                        if not test(get(self)):
+                            passed = False
+                            break
+                else:
+                    for get, test in checks:
+                        if not test(get(self)):
+                            passed = False
             self.value = passed  # the official SDKs keep the last rule's match in the shared result
             if self.unsupported:
                 return
@@ -187,11 +200,8 @@ class Evaluation:
         check = self._condition
         matched = True
         for condition in rule.conditions:
-            if condition.kind == VALUE:  # the common case, inline: one call fewer per condition
-                value = condition.get(self)  # type: ignore[misc]
-                ok = False if value is None and condition.missing_fails else condition.test(value)  # type: ignore[misc]
-            else:
-                ok = check(condition, rule)
+            # a value test inline (one call fewer); nested gates and the rest through _condition
+            ok = condition.test(condition.get(self)) if condition.kind == VALUE else check(condition, rule)  # type: ignore[misc]
             if not ok:
                 if rule.short_circuit:
                     return False
@@ -199,24 +209,22 @@ class Evaluation:
         return matched
 
     def _passes_percentage(self, rule: Rule) -> bool:
-        pct = rule.pass_percentage
-        if pct == 100.0:
+        threshold = rule.pass_threshold
+        if threshold == 10000.0:
             return True
-        if pct == 0.0:
+        if threshold == 0.0:
             return False
-        unit = unit_id(self.user, rule.id_type)
-        text = "" if unit is None or unit == "" else str(unit)
-        return eval_hash(rule.hash_prefix + text) % 10000 < pct * 100
+        unit = self.user.user_id if rule.by_user_id else unit_id(self.user, rule.id_type)
+        if type(unit) is not str:
+            unit = "" if unit is None else str(unit)
+        return eval_hash(rule.hash_prefix + unit) % 10000 < threshold
 
     # --- conditions ---------------------------------------------------------------------------------
 
     def _condition(self, condition: Condition, rule: Rule) -> bool:
         kind = condition.kind
         if kind == VALUE:
-            value = condition.get(self)  # type: ignore[misc]
-            if value is None and condition.missing_fails:
-                return False
-            return condition.test(value)  # type: ignore[misc]
+            return condition.test(condition.get(self))  # type: ignore[misc]
         if kind == PUBLIC:
             return True
         if kind == GATE:
@@ -249,7 +257,7 @@ class Evaluation:
             return False, ""
         try:
             into._nested(spec)
-        except OperatorError:  # only legacy comparisons raise it: the gate reports an error, the parent goes on
+        except EVALUATION_ERRORS:  # only legacy comparisons raise: the gate reports an error, the parent goes on
             into.rule_id = "error"
         return into.value, into.rule_id
 
@@ -348,7 +356,7 @@ def evaluate(
     gate_overrides: GateOverrides | None = None,
 ) -> Evaluation:
     """Evaluate `name` in `section` ("gates", "configs" or "layers") for `user` at `now_ms`."""
-    specs: Mapping[str, Spec] = getattr(snapshot, section)
-    evaluation = Evaluation(snapshot, user, environment, now_ms, target_app_id, gate_overrides)
+    specs: Mapping[str, Spec] = snapshot.gates if section == "gates" else getattr(snapshot, section)
     spec = specs.get(name)
+    evaluation = Evaluation(snapshot, user, environment, now_ms, target_app_id, gate_overrides)
     return evaluation.run(spec, spec is None and name in snapshot.unsupported)

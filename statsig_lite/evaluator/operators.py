@@ -6,7 +6,8 @@ predicate over the resolved user value. A missing table entry means the operator
 Two dialects exist because the official SDKs disagree (protocol doc, section 9):
 - ``CORE``: how statsig-python-core compares (the reference for v2 payloads).
 - ``LEGACY``: how the legacy ``statsig`` SDK compares (the reference for v1 payloads). Where the legacy SDK
-  raises inside a comparison, the predicate raises ``OperatorError`` and the evaluation ends in ``error``.
+  raises inside a comparison, the predicate raises too (one of ``EVALUATION_ERRORS``) and the evaluation
+  ends in ``error``; predicates are not wrapped in a handler each, the evaluator catches these.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ class OperatorError(Exception):
     """A comparison failed in a way the legacy SDK reports as an evaluation error."""
 
 
-_LEGACY_ERRORS = (ValueError, TypeError, OverflowError, OSError, re.error, AttributeError)
+# What a legacy comparison may raise (and OperatorError for conditions that cannot be evaluated at all).
+EVALUATION_ERRORS: Final = (OperatorError, ValueError, TypeError, OverflowError, OSError, re.error, AttributeError)
 
 
 # --- string forms -------------------------------------------------------------------------------------
@@ -370,18 +372,6 @@ SEGMENT_OPERATORS: Final = {
 # --- LEGACY -------------------------------------------------------------------------------------------
 
 
-def _legacy(pred: Predicate) -> Predicate:
-    """Turn the exceptions the legacy SDK would raise into OperatorError."""
-
-    def guarded(value: object) -> bool:
-        try:
-            return pred(value)
-        except _LEGACY_ERRORS as exc:
-            raise OperatorError(str(exc)) from exc
-
-    return guarded
-
-
 def _legacy_float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
@@ -393,7 +383,7 @@ def _legacy_numeric(cmp: Callable[[float, float], bool]) -> Factory:
             t = _legacy_float(target)
             return v is not None and t is not None and cmp(v, t)
 
-        return _legacy(pred)
+        return pred
 
     return factory
 
@@ -424,7 +414,7 @@ def _legacy_version(cmp: Callable[[int], bool]) -> Factory:
             result = _legacy_version_cmp(v, t)
             return result is not None and cmp(result)
 
-        return _legacy(pred)
+        return pred
 
     return factory
 
@@ -444,7 +434,7 @@ def _legacy_membership(case_sensitive: bool, negate: bool) -> Factory:
             v = str(value)
             return ((v if case_sensitive else v.casefold()) in keys) != negate
 
-        return _legacy(pred)
+        return pred
 
     return factory
 
@@ -458,7 +448,7 @@ def _legacy_string_match(test: Callable[[str, str], bool], negate: bool) -> Fact
             found = any(test(v, str(m).casefold()) for m in target if m is not None)  # type: ignore[attr-defined]
             return found != negate
 
-        return _legacy(pred)
+        return pred
 
     return factory
 
@@ -469,7 +459,7 @@ def _legacy_str_matches(target: object) -> Predicate:
             return False
         return re.search(str(target), str(value)) is not None
 
-    return _legacy(pred)
+    return pred
 
 
 def _legacy_date(value: object) -> datetime | None:
@@ -490,7 +480,7 @@ def _legacy_time(cmp: Callable[[datetime, datetime], bool]) -> Factory:
             a, b = _legacy_date(value), _legacy_date(target)
             return a is not None and b is not None and cmp(a, b)
 
-        return _legacy(pred)
+        return pred
 
     return factory
 
@@ -521,7 +511,7 @@ def _legacy_array(mode: str) -> Factory:
             has_all = all(not (i not in value and s not in value) for s, i in wanted)
             return has_all if mode == "all" else not has_all
 
-        return _legacy(pred)
+        return pred
 
     return factory
 

@@ -253,9 +253,9 @@ class Compiler:
                     return Condition(kind=ERROR)
                 return Condition(kind=VALUE, get=getter, test=test, side_effects=False)
         cond = self._with_operator(op, target, getter, ctype)
-        if legacy and ctype == "ip_based" and cond.kind == VALUE:
-            return Condition(kind=VALUE, get=cond.get, test=cond.test, missing_fails=True,
-                             side_effects=cond.side_effects)
+        if legacy and ctype == "ip_based" and cond.kind == VALUE and cond.test is not None:
+            # the legacy SDK fails an ip condition whose value is missing before it compares
+            return Condition(kind=VALUE, get=cond.get, test=_unless_missing(cond.test), side_effects=cond.side_effects)
         return cond
 
     def _with_operator(self, op: str | None, target: object, getter: Getter, ctype: str) -> Condition:
@@ -272,6 +272,10 @@ class Compiler:
             test = factory(target)
         # legacy comparisons can raise: such a condition must run even after an earlier one failed
         return Condition(kind=VALUE, get=getter, test=test, side_effects=self.legacy)
+
+
+def _unless_missing(test: ops.Predicate) -> ops.Predicate:
+    return lambda value: value is not None and test(value)
 
 
 def _none(ctx: object) -> object:

@@ -42,7 +42,6 @@ class Condition:
         "gates",
         "get",
         "kind",
-        "missing_fails",
         "negate",
         "record",
         "side_effects",
@@ -55,7 +54,6 @@ class Condition:
         kind: int,
         get: Getter | None = None,
         test: Predicate | None = None,
-        missing_fails: bool = False,
         gate: str = "",
         gates: tuple[str, ...] = (),
         negate: bool = False,
@@ -66,7 +64,6 @@ class Condition:
         self.kind = kind
         self.get = get
         self.test = test
-        self.missing_fails = missing_fails  # the condition fails without testing when the value is None
         self.gate = gate  # GATE / UNKNOWN_GATE: the nested gate
         self.gates = gates  # MULTI_GATE
         self.negate = negate  # fail_gate / multi_fail_gate
@@ -79,6 +76,8 @@ class Rule:
     """One compiled rule."""
 
     __slots__ = (
+        "by_user_id",
+        "checks",
         "conditions",
         "config_delegate",
         "gate_on_pass",
@@ -88,6 +87,7 @@ class Rule:
         "id_type",
         "is_experiment_group",
         "pass_percentage",
+        "pass_threshold",
         "return_value",
         "sampling_rate",
         "short_circuit",
@@ -121,6 +121,20 @@ class Rule:
         self.is_experiment_group = is_experiment_group
         self.config_delegate = config_delegate
         self.sampling_rate = sampling_rate
+        # derived for the evaluator's hot loop
+        self.checks = _value_checks(conditions)
+        self.pass_threshold = pass_percentage * 100  # against the unit's hash % 10000
+        self.by_user_id = id_type is None or id_type.lower() == "userid"
+
+
+def _value_checks(conditions: tuple[Condition, ...]) -> tuple[tuple[Getter, Predicate], ...] | None:
+    """(getter, predicate) pairs when every condition is a plain value test, else None."""
+    checks = []
+    for c in conditions:
+        if c.kind != VALUE or c.get is None or c.test is None:
+            return None
+        checks.append((c.get, c.test))
+    return tuple(checks)
 
 
 class Spec:
