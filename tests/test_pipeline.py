@@ -64,6 +64,22 @@ def test_flush_delivers_every_event_in_batches_of_event_queue_size(statsig_api: 
     assert len(pipeline) == 0 and pipeline.flush(1.0).sent == 0
 
 
+def test_built_exposures_are_encoded_at_flush_and_an_unencodable_one_is_reported(
+    statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    pipeline = make_pipeline(statsig_api)
+    events = make_events(3)
+    bad = {**events[1], "user": {"userID": "u", "custom": {"when": object()}}}
+    for event in (events[0], bad, events[2]):
+        pipeline.enqueue_exposure(event)
+    assert len(pipeline) == 3
+    with caplog.at_level(logging.ERROR, logger="statsig_lite"):
+        result = pipeline.flush(5.0)
+    assert result.sent == 2 and len(pipeline) == 0
+    assert [e for r in statsig_api.log_event_requests() for e in r.json["events"]] == [events[0], events[2]]
+    assert "cannot be sent and is dropped" in caplog.text and "not JSON-serialisable" in caplog.text
+
+
 def test_5xx_is_retried_under_the_same_batch_id(statsig_api: FakeStatsigAPI) -> None:
     statsig_api.inject("log_event", 503, times=2)
     pipeline = make_pipeline(statsig_api)
