@@ -1,6 +1,8 @@
 """Exposure events in Statsig's wire format, with dedupe and the legacy SDK's sampling.
 
-Built on the caller's thread when a check logs an exposure; handed to the event pipeline as plain dicts.
+A check that logs decides on its thread whether to (dedupe, sampling) and records what it saw as a
+`PendingExposure`; the event pipeline builds the wire-format dict from it when it flushes, so a check pays
+for the decision and a copy of the user's fields, not for building and encoding the event.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 from .constants import EXPOSURE_DEDUPE_MAX_KEYS, EXPOSURE_DEDUPE_TTL_MS
 from .evaluator.evaluate import Evaluation
 from .evaluator.hashing import signed_hash
+from .user import LogFields, logged_user_dict
 
 GATE_EXPOSURE = "statsig::gate_exposure"
 CONFIG_EXPOSURE = "statsig::config_exposure"
@@ -43,6 +46,56 @@ class ExposureDeduper:
 
     def reset(self) -> None:
         self._keys.clear()
+
+
+class PendingExposure:
+    """One logged exposure, as its check saw it: `wire()` builds the event (at flush)."""
+
+    __slots__ = ("environment", "evaluation", "kind", "manual", "name", "now_ms", "parameter", "reason",
+                 "sampling_meta", "user", "user_id_blank")
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        evaluation: Evaluation,
+        user: LogFields,
+        environment: dict[str, str] | None,
+        user_id_blank: bool,
+        reason: str,
+        now_ms: int,
+        parameter: str,
+        manual: bool,
+        sampling_meta: dict[str, object],
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        self.evaluation = evaluation  # not changed once its check returned
+        self.user = user
+        self.environment = environment  # the tier the check ran in, when there is one
+        self.user_id_blank = user_id_blank  # core logs a missing userID as ""
+        self.reason = reason
+        self.now_ms = now_ms
+        self.parameter = parameter
+        self.manual = manual
+        self.sampling_meta = sampling_meta
+
+    def wire(self) -> dict[str, Any]:
+        logged = logged_user_dict(self.user)
+        if self.user_id_blank and self.user[0] is None:
+            logged = {"userID": "", **logged}
+        if self.environment is not None:
+            logged["statsigEnvironment"] = self.environment
+        if self.kind == GATE_EXPOSURE:
+            event = gate_exposure(self.name, self.evaluation, logged, self.reason, self.now_ms)
+        elif self.kind == CONFIG_EXPOSURE:
+            event = config_exposure(self.name, self.evaluation, logged, self.reason, self.now_ms)
+        else:
+            event = layer_exposure(self.name, self.parameter, self.evaluation, logged, self.reason, self.now_ms)
+        if self.manual:
+            event["metadata"]["isManualExposure"] = "true"
+        event["statsigMetadata"] = self.sampling_meta
+        return event
 
 
 def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user: Any) -> tuple[object, ...]:

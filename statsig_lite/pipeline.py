@@ -34,7 +34,7 @@ from typing import Any
 from . import constants as c
 from ._log import get_logger
 from ._record import Record
-from .buffer import Batch, EventBuffer, encode_event, encode_json, split_batch
+from .buffer import Batch, DeferredEvent, EventBuffer, encode_event, encode_json, split_batch
 from .errors import ConfigurationError, SpillError
 from .options import StatsigOptions
 from .results import FlushResult
@@ -214,7 +214,7 @@ class EventPipeline:
         if self._buffer.add(encoded) >= self._policy.max_buffered_events:
             self._relieve_pressure()
 
-    def enqueue_exposure(self, event: Mapping[str, object]) -> None:
+    def enqueue_exposure(self, event: DeferredEvent) -> None:
         """Buffer an exposure the client built: encoded with its batch at flush, not on the check's time."""
         if not self._enabled:
             return

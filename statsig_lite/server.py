@@ -16,7 +16,7 @@ from ._log import get_logger
 from .constants import SDK_TYPE, SDK_VERSION
 from .details import HashingAlgorithm, InitializeDetails
 from .errors import SpecError, StatsigValueError
-from .evaluator.evaluate import Evaluation, evaluate, lookup_override
+from .evaluator.evaluate import Evaluation, lookup_override
 from .loader import Loaded, RulesLoader
 from .options import StatsigOptions, resolve_options
 from .results import (
@@ -364,7 +364,7 @@ class StatsigServer:
         if type(user) is not StatsigUser and not isinstance(user, StatsigUser):
             raise StatsigValueError(f"expected a StatsigUser, got {type(user).__name__}")
         snapshot = loaded.snapshot
-        now = self._now_ms()
+        now = int(self._clock() * 1000)
         if override_value is not None:
             ev = Evaluation(snapshot, user, None, now)
             ev.rule_id = "override"
@@ -378,7 +378,10 @@ class StatsigServer:
             environment = None  # the common case, without a call
         else:
             environment = self._environment(user, snapshot)
-        ev = evaluate(snapshot, section, name, user, environment, now, gate_overrides=self._gate_overrides or None)
+        # evaluator.evaluate() inlined: this runs on every check
+        spec = (snapshot.gates if gate else snapshot.configs if section == "configs" else snapshot.layers).get(name)
+        ev = Evaluation(snapshot, user, environment, now, None, self._gate_overrides or None)
+        ev.run(spec, spec is None and name in snapshot.unsupported)
         if ev.reason:
             self._problem(ev.reason, name, None)
         return ev
@@ -420,17 +423,16 @@ class StatsigServer:
                 return
         source = _SOURCE_TEXT[loaded.source]
         reason = f"{source}:{ev.reason}" if ev.reason else source  # EvaluationDetails.detailed_reason()
-        logged = self._logged_user(user)
-        if kind == ex.GATE_EXPOSURE:
-            event = ex.gate_exposure(name, ev, logged, reason, now)
-        elif kind == ex.CONFIG_EXPOSURE:
-            event = ex.config_exposure(name, ev, logged, reason, now)
+        if self._tier is None and user._statsig_environment is None and snapshot.default_environment is None:
+            environment = None
         else:
-            event = ex.layer_exposure(name, parameter, ev, logged, reason, now)
-        if manual:
-            event["metadata"]["isManualExposure"] = "true"
-        event["statsigMetadata"] = sampling_meta
-        pipeline.enqueue_exposure(event)
+            environment = self._environment(user, snapshot)
+        pipeline.enqueue_exposure(
+            ex.PendingExposure(
+                kind, name, ev, user.log_fields(), environment, snapshot.dialect.log_missing_user_id,
+                reason, now, parameter, manual, sampling_meta,
+            )
+        )
 
     def _layer_logger(self, user: StatsigUser, ev: Evaluation) -> Callable[[Layer, str], None]:
         def log_parameter(layer: Layer, parameter: str) -> None:

@@ -88,41 +88,62 @@ class StatsigUser(Record):
         return cls(**kwargs)
 
     def environment(self) -> dict[str, str] | None:
-        env = self._statsig_environment
-        if not isinstance(env, Mapping) or env.get("tier") is None:
-            return None
-        tier = env["tier"]
-        if isinstance(tier, StatsigEnvironmentTier):
-            return {"tier": tier.value}
-        return {"tier": tier} if isinstance(tier, str) else None
+        return _environment(self._statsig_environment)
 
     def to_dict(self, for_evaluation: bool = False) -> dict[str, Any]:
         """The user as logged: private attributes only when `for_evaluation` is true."""
-        # unrolled: this runs for every exposure a check logs
-        out: dict[str, Any] = {}
-        if (v := self.user_id) is not None:
-            out["userID"] = v if type(v) is str else str(v)
-        if (v := self.email) is not None:
-            out["email"] = v if type(v) is str else str(v)
-        if (v := self.ip) is not None:
-            out["ip"] = v if type(v) is str else str(v)
-        if (v := self.user_agent) is not None:
-            out["userAgent"] = v if type(v) is str else str(v)
-        if (v := self.country) is not None:
-            out["country"] = v if type(v) is str else str(v)
-        if (v := self.locale) is not None:
-            out["locale"] = v if type(v) is str else str(v)
-        if (v := self.app_version) is not None:
-            out["appVersion"] = v if type(v) is str else str(v)
-        if self.custom is not None:
-            out["custom"] = dict(self.custom) if isinstance(self.custom, Mapping) else self.custom
-        if self._statsig_environment is not None and (env := self.environment()) is not None:
-            out["statsigEnvironment"] = env
-        if self.custom_ids is not None:
-            out["customIDs"] = dict(self.custom_ids)
+        out = logged_user_dict(self.log_fields())
         if for_evaluation and self.private_attributes is not None:
             out["privateAttributes"] = dict(self.private_attributes)
         return out
+
+    def log_fields(self) -> LogFields:
+        """What an exposure logs of this user, copied now: the official SDKs serialise the user when they
+        log, so a later change to the user (or to its custom dict) must not reach an event already logged.
+        Cheaper than the JSON object, which `logged_user_dict` builds when the event is sent."""
+        custom, ids = self.custom, self.custom_ids
+        return (
+            self.user_id,
+            self.email,
+            self.ip,
+            self.user_agent,
+            self.country,
+            self.locale,
+            self.app_version,
+            dict(custom) if isinstance(custom, Mapping) else custom,
+            None if ids is None else dict(ids),
+            self._statsig_environment,
+        )
+
+
+# user_id, email, ip, user_agent, country, locale, app_version, custom, custom_ids, statsig_environment
+LogFields = tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any]
+_LOGGED_KEYS = ("userID", "email", "ip", "userAgent", "country", "locale", "appVersion")
+
+
+def logged_user_dict(fields: LogFields) -> dict[str, Any]:
+    """A user's JSON object as exposures and events carry it (no private attributes)."""
+    out: dict[str, Any] = {}
+    for key, value in zip(_LOGGED_KEYS, fields, strict=False):  # the first seven fields
+        if value is not None:
+            out[key] = value if type(value) is str else str(value)
+    custom, ids, raw_env = fields[7], fields[8], fields[9]
+    if custom is not None:
+        out["custom"] = custom
+    if raw_env is not None and (env := _environment(raw_env)) is not None:
+        out["statsigEnvironment"] = env
+    if ids is not None:
+        out["customIDs"] = ids
+    return out
+
+
+def _environment(env: object) -> dict[str, str] | None:
+    if not isinstance(env, Mapping) or env.get("tier") is None:
+        return None
+    tier = env["tier"]
+    if isinstance(tier, StatsigEnvironmentTier):
+        return {"tier": tier.value}
+    return {"tier": tier} if isinstance(tier, str) else None
 
 
 class StatsigEvent(Record):

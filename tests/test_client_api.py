@@ -31,7 +31,8 @@ class Capture:
     def enqueue(self, event: Any) -> None:
         self.events.append(event)
 
-    enqueue_exposure = enqueue
+    def enqueue_exposure(self, event: Any) -> None:
+        self.enqueue(event.wire())
 
     def flush(self, timeout_s: float | None = None) -> None:
         return None

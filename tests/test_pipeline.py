@@ -64,14 +64,22 @@ def test_flush_delivers_every_event_in_batches_of_event_queue_size(statsig_api: 
     assert len(pipeline) == 0 and pipeline.flush(1.0).sent == 0
 
 
-def test_built_exposures_are_encoded_at_flush_and_an_unencodable_one_is_reported(
+class Recorded:
+    def __init__(self, event: dict[str, Any]) -> None:
+        self.event = event
+
+    def wire(self) -> dict[str, Any]:
+        return self.event
+
+
+def test_recorded_exposures_are_encoded_at_flush_and_an_unencodable_one_is_reported(
     statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     pipeline = make_pipeline(statsig_api)
     events = make_events(3)
     bad = {**events[1], "user": {"userID": "u", "custom": {"when": object()}}}
     for event in (events[0], bad, events[2]):
-        pipeline.enqueue_exposure(event)
+        pipeline.enqueue_exposure(Recorded(event))
     assert len(pipeline) == 3
     with caplog.at_level(logging.ERROR, logger="statsig_lite"):
         result = pipeline.flush(5.0)

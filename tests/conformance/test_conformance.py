@@ -33,7 +33,8 @@ class CapturePipeline:
     def enqueue(self, event: Mapping[str, Any]) -> None:
         self.events.append(json.loads(json.dumps(event)))  # as it would go on the wire
 
-    enqueue_exposure = enqueue
+    def enqueue_exposure(self, event: Any) -> None:
+        self.enqueue(event.wire())
 
     def flush(self, timeout_s: float | None = None) -> Any:
         return None
