@@ -586,7 +586,7 @@ LEGACY_SEGMENT_OPERATORS: Final = {
 
 def legacy_bucket_any(target: object, negate: bool) -> Predicate:
     """Legacy user_bucket any/none: an int set built from the target list."""
-    buckets = frozenset(int(v) for v in target) if isinstance(target, Iterable) else frozenset()
+    buckets = frozenset(map(int, target)) if isinstance(target, Iterable) else frozenset()
 
     def pred(value: object) -> bool:
         found = isinstance(value, int) and value in buckets

@@ -61,8 +61,16 @@ _GATE_TYPES: Final = frozenset({"public", "fail_gate", "pass_gate", "multi_pass_
 _ALWAYS_PASSES: Final = Condition(kind=PUBLIC, side_effects=False)
 
 
+# A v2 rule naming a key missing from condition_map: unsupported in the core SDK.
+_MISSING_CONDITION: Final = {"type": "__missing_condition__"}
+
+
 class Compiler:
-    """Compiles specs of one payload: knows the dialect, the gate names present and the options."""
+    """Compiles specs of one payload: knows the dialect, the gate names present and the options.
+
+    Error paths (``feature_gates.x.rules[0].conditions[1]``) are built only when a problem is found: the
+    compile methods raise with the part of the path they know and their callers prefix theirs.
+    """
 
     def __init__(
         self,
@@ -71,6 +79,7 @@ class Compiler:
         id_lists: Callable[[str], frozenset[str] | None],
         app_id: str | None,
         global_custom: Mapping[str, Any] | None,
+        condition_map: Mapping[str, Any] | None = None,
     ) -> None:
         self.dialect = dialect
         self.legacy = dialect is LEGACY
@@ -78,6 +87,7 @@ class Compiler:
         self.id_lists = id_lists
         self.app_id = app_id
         self.global_custom = global_custom
+        self.condition_map = condition_map  # v2: rules name their conditions by key
         self._compiled: dict[int, Condition] = {}  # by id() of the raw condition, alive while compiling
 
     def forget_gates_except(self, gate_names: frozenset[str]) -> None:
@@ -92,17 +102,25 @@ class Compiler:
         if not isinstance(kind, str):
             raise SpecFormatError(path, "type missing")
         rules_raw = raw.get("rules", [])
-        if not isinstance(rules_raw, list):
+        if type(rules_raw) is not list:
             raise SpecFormatError(f"{path}.rules", "not a list")
         salt = _text(raw.get("salt", ""))
         enabled = raw.get("enabled", False) is True if self.legacy else bool(raw.get("enabled", False))
         default = raw.get("defaultValue")
         is_gate = kind == "feature_gate"
         # legacy: a disabled spec skips its rules; core evaluates them and only names the miss "disabled"
-        rules = tuple(self.rule(r, salt, is_gate, f"{path}.rules[{i}]") for i, r in enumerate(rules_raw))
-        unsupported = any(c.kind == UNSUPPORTED for r in rules for c in r.conditions)
+        rules = []
+        unsupported = False
+        for i, rule_raw in enumerate(rules_raw):
+            try:
+                rule = self.rule(rule_raw, salt, is_gate)
+            except SpecFormatError as exc:
+                raise SpecFormatError(_join(f"{path}.rules[{i}]", exc.path), exc.problem) from None
+            if not unsupported and rule.checks is None:
+                unsupported = any(c.kind == UNSUPPORTED for c in rule.conditions)
+            rules.append(rule)
         if self.legacy and not enabled:
-            rules = ()
+            rules = []
         version = raw.get("version")
         id_type = raw.get("idType")
         target_apps = raw.get("targetAppIDs")
@@ -112,7 +130,7 @@ class Compiler:
             type=kind,
             entity=_text(raw.get("entity", "")),
             id_type=id_type if isinstance(id_type, str) else "",
-            rules=rules,
+            rules=tuple(rules),
             default_value=default if isinstance(default, Mapping) else {},
             default_gate=False if self.legacy else default is True,
             no_match_rule_id="default" if enabled else "disabled",
@@ -128,35 +146,47 @@ class Compiler:
             reports_own_version=not self.legacy,
         )
 
-    def rule(self, raw: object, spec_salt: str, is_gate: bool, path: str) -> Rule:
-        if not isinstance(raw, Mapping):
-            raise SpecFormatError(path, "rule is not an object")
+    def rule(self, raw: object, spec_salt: str, is_gate: bool) -> Rule:
+        if type(raw) is not dict and not isinstance(raw, Mapping):
+            raise SpecFormatError("", "rule is not an object")
         rule_id = raw.get("id")
-        if not isinstance(rule_id, str):
-            raise SpecFormatError(path, "id missing")
+        if type(rule_id) is not str:
+            raise SpecFormatError("", "id missing")
         conds_raw = raw.get("conditions", [])
-        if not isinstance(conds_raw, list):
-            raise SpecFormatError(f"{path}.conditions", "not a list")
-        conditions = tuple(self.condition(c, f"{path}.conditions[{i}]") for i, c in enumerate(conds_raw))
+        if type(conds_raw) is not list:
+            raise SpecFormatError("conditions", "not a list")
+        conditions = []
+        cmap = self.condition_map
+        for j, cond_raw in enumerate(conds_raw):
+            if cmap is not None and type(cond_raw) is str:
+                cond_raw = cmap.get(cond_raw, _MISSING_CONDITION)
+            elif cmap is not None and not isinstance(cond_raw, Mapping):
+                raise SpecFormatError(f"conditions[{j}]", "condition key is not a string")
+            try:
+                conditions.append(self.condition(cond_raw))
+            except SpecFormatError as exc:
+                raise SpecFormatError(_join(f"conditions[{j}]", exc.path), exc.problem) from None
         pct = raw.get("passPercentage", 0)
         if isinstance(pct, bool) or not isinstance(pct, (int, float)):
-            raise SpecFormatError(f"{path}.passPercentage", f"not a number: {pct!r}")
+            raise SpecFormatError("passPercentage", f"not a number: {pct!r}")
         rule_salt = _text(raw["salt"]) if "salt" in raw else rule_id
         return_value = raw.get("returnValue")
         delegate = raw.get("configDelegate")
         sampling = raw.get("samplingRate")
         rule_id_type = raw.get("idType", "userID")
+        group_name = raw.get("groupName")
+        compiled = tuple(conditions)
         return Rule(
             id=rule_id,
-            conditions=conditions,
-            short_circuit=not any(c.side_effects for c in conditions),
+            conditions=compiled,
+            short_circuit=not any(c.side_effects for c in compiled),
             pass_percentage=float(pct),
             hash_prefix=f"{spec_salt}.{rule_salt}.",
             id_type=rule_id_type if isinstance(rule_id_type, str) else None,
             return_value=return_value if isinstance(return_value, Mapping) else {},
             # legacy: a gate is true exactly when a rule matched and passed; core reads the literal values
             gate_on_pass=True if self.legacy else return_value is not False,
-            group_name=raw.get("groupName") if isinstance(raw.get("groupName"), str) else None,
+            group_name=group_name if isinstance(group_name, str) else None,
             is_experiment_group=raw.get("isExperimentGroup") is True,
             config_delegate=delegate if isinstance(delegate, str) and delegate else None,
             sampling_rate=sampling if isinstance(sampling, int) and not isinstance(sampling, bool) else None,
@@ -164,21 +194,21 @@ class Compiler:
 
     # --- conditions ---------------------------------------------------------------------------------
 
-    def condition(self, raw: object, path: str) -> Condition:
+    def condition(self, raw: object) -> Condition:
         # v2 rules share condition objects through condition_map: compile each one once
         cached = self._compiled.get(id(raw))
         if cached is not None:
             return cached
-        compiled = self._condition(raw, path)
+        compiled = self._condition(raw)
         self._compiled[id(raw)] = compiled
         return compiled
 
-    def _condition(self, raw: object, path: str) -> Condition:
-        if not isinstance(raw, Mapping):
-            raise SpecFormatError(path, "condition is not an object")
+    def _condition(self, raw: object) -> Condition:
+        if type(raw) is not dict and not isinstance(raw, Mapping):
+            raise SpecFormatError("", "condition is not an object")
         ctype = raw.get("type")
         if not isinstance(ctype, str):
-            raise SpecFormatError(path, "type missing")
+            raise SpecFormatError("", "type missing")
         ctype = ctype.lower()
         target = raw.get("targetValue")
         op = raw.get("operator")
@@ -284,6 +314,10 @@ def _none(ctx: object) -> object:
 
 def _never(value: object) -> bool:
     return False
+
+
+def _join(prefix: str, path: str) -> str:
+    return f"{prefix}.{path}" if path and not path.startswith("[") else prefix + path
 
 
 def _text(value: object) -> str:

@@ -27,6 +27,11 @@ def iter_specs(payload: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[s
             yield section, name, spec, f"{section}.{name}"
 
 
+def condition_map(payload: Mapping[str, Any]) -> None:
+    """v1 rules carry their conditions inline."""
+    return None
+
+
 def experiment_to_layer(payload: Mapping[str, Any]) -> dict[str, str]:
     layers = payload.get("layers") or {}
     if not isinstance(layers, Mapping):

@@ -77,7 +77,12 @@ def _load(
     holder = IdListHolder(id_lists)
     app_id = data.get("app_id")
     compiler = Compiler(
-        dialect, gate_names, holder.ids, app_id if isinstance(app_id, str) else None, global_custom
+        dialect,
+        gate_names,
+        holder.ids,
+        app_id if isinstance(app_id, str) else None,
+        global_custom,
+        parser.condition_map(data),
     )
 
     sections: dict[str, dict[str, Spec]] = {"gates": {}, "configs": {}, "layers": {}}
