@@ -13,8 +13,10 @@ Two dialects exist because the official SDKs disagree (protocol doc, section 9):
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Final
 
 from .hashing import id_list_hash
@@ -93,6 +95,9 @@ def _core_numeric(cmp: Callable[[float, float], bool]) -> Factory:
             return _never
 
         def pred(value: object) -> bool:
+            kind = type(value)
+            if kind is int or kind is float:  # the common case (bools are neither), without a call
+                return cmp(float(value), t)  # type: ignore[arg-type]  # f64, as the core compares
             v = _core_number(value)
             return v is not None and cmp(v, t)
 
@@ -101,10 +106,13 @@ def _core_numeric(cmp: Callable[[float, float], bool]) -> Factory:
     return factory
 
 
-def _core_version_parts(value: object) -> list[int] | None:
-    text = core_text(value)
-    if text is None:
-        return None
+def _core_version_parts(value: object) -> tuple[int, ...] | None:
+    text = value if type(value) is str else core_text(value)
+    return None if text is None else _parse_version(text)
+
+
+@lru_cache(maxsize=4096)  # a project's users report a handful of app versions, checked over and over
+def _parse_version(text: str) -> tuple[int, ...] | None:
     dash = text.find("-")
     if dash >= 0:
         text = text[:dash]
@@ -117,10 +125,10 @@ def _core_version_parts(value: object) -> list[int] | None:
             parts.append(int(part))
         except ValueError:
             return None
-    return parts
+    return tuple(parts)
 
 
-def _compare_parts(a: list[int], b: list[int]) -> int:
+def _compare_parts(a: tuple[int, ...], b: tuple[int, ...]) -> int:
     for i in range(max(len(a), len(b))):
         x = a[i] if i < len(a) else 0
         y = b[i] if i < len(b) else 0
@@ -129,7 +137,7 @@ def _compare_parts(a: list[int], b: list[int]) -> int:
     return 0
 
 
-def _core_version(cmp: Callable[[int], bool]) -> Factory:
+def _core_version(cmp: Callable[[int, int], bool]) -> Factory:
     def factory(target: object) -> Predicate:
         t = _core_version_parts(target)
         if t is None:
@@ -137,7 +145,7 @@ def _core_version(cmp: Callable[[int], bool]) -> Factory:
 
         def pred(value: object) -> bool:
             v = _core_version_parts(value)
-            return v is not None and cmp(_compare_parts(v, t))
+            return v is not None and cmp(_compare_parts(v, t), 0)
 
         return pred
 
@@ -162,9 +170,7 @@ def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
             nonlocal keys
             if keys is None:
                 keys = build()
-            v = core_text(value)
-            if v is None:
-                v = ""
+            v = value if type(value) is str else (core_text(value) or "")
             found = (v if case_sensitive else v.lower()) in keys
             return found != negate
 
@@ -334,16 +340,16 @@ def _never(value: object) -> bool:
 
 
 CORE: Final[Mapping[str, Factory]] = {
-    "gt": _core_numeric(lambda a, b: a > b),
-    "gte": _core_numeric(lambda a, b: a >= b),
-    "lt": _core_numeric(lambda a, b: a < b),
-    "lte": _core_numeric(lambda a, b: a <= b),
-    "version_gt": _core_version(lambda r: r > 0),
-    "version_gte": _core_version(lambda r: r >= 0),
-    "version_lt": _core_version(lambda r: r < 0),
-    "version_lte": _core_version(lambda r: r <= 0),
-    "version_eq": _core_version(lambda r: r == 0),
-    "version_neq": _core_version(lambda r: r != 0),
+    "gt": _core_numeric(operator.gt),
+    "gte": _core_numeric(operator.ge),
+    "lt": _core_numeric(operator.lt),
+    "lte": _core_numeric(operator.le),
+    "version_gt": _core_version(operator.gt),
+    "version_gte": _core_version(operator.ge),
+    "version_lt": _core_version(operator.lt),
+    "version_lte": _core_version(operator.le),
+    "version_eq": _core_version(operator.eq),
+    "version_neq": _core_version(operator.ne),
     "any": _core_membership(case_sensitive=False, negate=False),
     "none": _core_membership(case_sensitive=False, negate=True),
     "any_case_sensitive": _core_membership(case_sensitive=True, negate=False),
@@ -372,6 +378,9 @@ SEGMENT_OPERATORS: Final = {
 # --- LEGACY -------------------------------------------------------------------------------------------
 
 
+_CONVERSION_ERRORS = (ValueError, TypeError, OverflowError)
+
+
 def _legacy_float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
@@ -383,7 +392,17 @@ def _legacy_numeric(cmp: Callable[[float, float], bool]) -> Factory:
             t = _legacy_float(target)
             return v is not None and t is not None and cmp(v, t)
 
-        return pred
+        try:
+            t = _legacy_float(target)
+        except _CONVERSION_ERRORS:
+            return pred  # the legacy SDK raises on every evaluation: so does pred
+        if t is None:
+            return pred
+
+        def pred_number(value: object) -> bool:  # the target converted once
+            return value is not None and cmp(float(value), t)  # type: ignore[arg-type]
+
+        return pred_number
 
     return factory
 
@@ -401,7 +420,7 @@ def _legacy_version_cmp(v1: str, v2: str) -> int | None:
     return 0
 
 
-def _legacy_version(cmp: Callable[[int], bool]) -> Factory:
+def _legacy_version(cmp: Callable[[int, int], bool]) -> Factory:
     def factory(target: object) -> Predicate:
         def pred(value: object) -> bool:
             v, t = legacy_text(value), legacy_text(target)
@@ -412,7 +431,7 @@ def _legacy_version(cmp: Callable[[int], bool]) -> Factory:
             if (d := t.find("-")) > 0:
                 t = t[:d]
             result = _legacy_version_cmp(v, t)
-            return result is not None and cmp(result)
+            return result is not None and cmp(result, 0)
 
         return pred
 
@@ -524,16 +543,16 @@ def _legacy_equals(negate: bool) -> Factory:
 
 
 LEGACY: Final[Mapping[str, Factory]] = {
-    "gt": _legacy_numeric(lambda a, b: a > b),
-    "gte": _legacy_numeric(lambda a, b: a >= b),
-    "lt": _legacy_numeric(lambda a, b: a < b),
-    "lte": _legacy_numeric(lambda a, b: a <= b),
-    "version_gt": _legacy_version(lambda r: r > 0),
-    "version_gte": _legacy_version(lambda r: r >= 0),
-    "version_lt": _legacy_version(lambda r: r < 0),
-    "version_lte": _legacy_version(lambda r: r <= 0),
-    "version_eq": _legacy_version(lambda r: r == 0),
-    "version_neq": _legacy_version(lambda r: r != 0),
+    "gt": _legacy_numeric(operator.gt),
+    "gte": _legacy_numeric(operator.ge),
+    "lt": _legacy_numeric(operator.lt),
+    "lte": _legacy_numeric(operator.le),
+    "version_gt": _legacy_version(operator.gt),
+    "version_gte": _legacy_version(operator.ge),
+    "version_lt": _legacy_version(operator.lt),
+    "version_lte": _legacy_version(operator.le),
+    "version_eq": _legacy_version(operator.eq),
+    "version_neq": _legacy_version(operator.ne),
     "any": _legacy_membership(case_sensitive=False, negate=False),
     "none": _legacy_membership(case_sensitive=False, negate=True),
     "any_case_sensitive": _legacy_membership(case_sensitive=True, negate=False),

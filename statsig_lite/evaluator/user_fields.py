@@ -57,7 +57,13 @@ def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | No
             user = ctx.user
             value = getattr(user, attr) if attr else None
             if value is None or value == "":
-                value = _lookup(user.custom, field, folded)
+                custom = user.custom
+                if type(custom) is dict:  # _lookup inline: the common case
+                    value = custom.get(field, _MISSING)
+                    if value is _MISSING:
+                        value = custom.get(folded)
+                else:
+                    value = _lookup(custom, field, folded)
             if (value is None or value == "") and global_custom:
                 value = _lookup(global_custom, field, folded)
             if value is None or value == "":
@@ -72,7 +78,13 @@ def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | No
             value = getattr(user, attr)
             if value and type(value) is str:
                 return value
-        value = _lookup(user.custom, field, folded)
+        custom = user.custom
+        if type(custom) is dict:  # _lookup inline: the common case
+            value = custom.get(field, _MISSING)
+            if value is _MISSING:
+                value = custom.get(folded)
+        else:
+            value = _lookup(custom, field, folded)
         if value is None and global_custom:
             value = _lookup(global_custom, field, folded)
         if value is None:
@@ -103,6 +115,13 @@ def unit_id_getter(id_type: str | None) -> Getter:
 
 def bucket_getter(salt: str, id_type: str | None) -> Getter:
     prefix = salt + "."
+    if id_type is None or id_type.lower() == "userid":
+
+        def get_by_user_id(ctx: EvalInput) -> object:
+            unit = ctx.user.user_id
+            return eval_hash(prefix + (unit if type(unit) is str else ("" if unit is None else str(unit)))) % 1000
+
+        return get_by_user_id
 
     def get(ctx: EvalInput) -> object:
         unit = unit_id(ctx.user, id_type)
