@@ -128,9 +128,12 @@ class Rule:
 
 
 def _value_checks(conditions: tuple[Condition, ...]) -> tuple[tuple[Getter, Predicate], ...] | None:
-    """(getter, predicate) pairs when every condition is a plain value test, else None."""
+    """(getter, predicate) pairs when every condition is a plain value test (public ones always pass and
+    need no pair), else None."""
     checks = []
     for c in conditions:
+        if c.kind == PUBLIC:
+            continue
         if c.kind != VALUE or c.get is None or c.test is None:
             return None
         checks.append((c.get, c.test))
