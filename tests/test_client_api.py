@@ -169,3 +169,22 @@ def test_bad_payload_leaves_defaults_not_a_crash() -> None:
     details = server.initialize("secret-test", StatsigOptions(bootstrap_values="{broken"))
     assert not details.init_success and details.error is not None
     assert server.check_gate(STAFF, "new_checkout") is False
+
+
+def test_first_load_freezes_the_rules_out_of_the_collector_and_leaves_it_running() -> None:
+    import gc
+
+    gc.unfreeze()
+    try:
+        make_server()
+        assert gc.get_freeze_count() > 0 and gc.isenabled()
+        gc.unfreeze()
+        gc.disable()  # an application that manages the collector itself keeps it as it was
+        make_server()
+        assert not gc.isenabled()
+        gc.enable()
+        StatsigServer().initialize("secret-test", StatsigOptions(bootstrap_values="{broken"))
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
