@@ -7,7 +7,9 @@ from `logging.getLogger(name)`: same names, levels, `extra`, and the caller's fi
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class LazyLogger:

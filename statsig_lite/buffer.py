@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
 
 from ._ids import new_id
 from ._log import get_logger
+from ._protocol import Protocol
 from ._record import Record
 from .errors import StatsigValueError
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 
 logger = get_logger(__name__)
 

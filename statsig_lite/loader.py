@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from ._log import get_logger
 from ._record import Record
@@ -21,6 +20,10 @@ from .sources.base import Fetched, SpecSource
 from .store.envelope import split_snapshot
 from .store.model import Snapshot
 from .store.snapshot import load_snapshot
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
+if TYPE_CHECKING:
+    from typing import Any
 
 logger = get_logger(__name__)
 

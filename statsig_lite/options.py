@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any
 
 from . import constants as c
 from ._record import Record
 from .errors import ConfigurationError
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class StatsigEnvironmentTier(str, Enum):

@@ -32,7 +32,6 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from . import constants as c
 from ._log import get_logger
@@ -44,6 +43,10 @@ from .results import FlushResult
 from .sinks import EventSink, SendError, SpillRecord, SpillStore, StatsigHTTPSink, open_spill_store
 from .sinks.replay import replay_store
 from .sinks.retry import Outcome, RetryPolicy, SendResult, send_with_retries
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["DeliveryPolicy", "EventPipeline", "RetryPolicy", "build_pipeline"]
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
 
 from . import exposures as ex
 from ._ids import new_id
@@ -32,7 +31,10 @@ from .sources.base import SpecSource
 from .store.model import Snapshot
 from .user import StatsigEvent, StatsigUser
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .pipeline import EventPipeline  # built lazily in initialize(): delivery is not on the import path
 
 logger = get_logger(__name__)

@@ -7,13 +7,16 @@ Building the shared instance does no work (nothing happens at import time).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from .details import HashingAlgorithm, InitializeDetails
 from .options import StatsigOptions
 from .results import DynamicConfig, FeatureGate, FlushResult, Layer
 from .server import StatsigServer
 from .user import StatsigEvent, StatsigUser
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
+if TYPE_CHECKING:
+    from typing import Any
 
 _instance = StatsigServer()
 

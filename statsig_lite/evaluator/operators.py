@@ -17,12 +17,13 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
-from typing import TYPE_CHECKING, Final
 
 from .hashing import id_list_hash
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
     from datetime import datetime
+    from typing import Final
 
 Predicate = Callable[[object], bool]
 Factory = Callable[[object], Predicate]

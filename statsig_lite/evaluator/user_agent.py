@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ua_parser.core import OS, Matcher, UserAgent
 
 _FIELDS = {

@@ -7,10 +7,13 @@ operator compares. Which lookups apply (aliases, empty-string fall-through) is c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ..store.model import EvalInput, Getter
 from .hashing import eval_hash
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
+if TYPE_CHECKING:
+    from typing import Any
 
 _TOP_LEVEL = {
     "userid": "user_id",

@@ -7,14 +7,15 @@ until it is used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .. import constants as c
 from ..errors import ConfigurationError
 from .base import EventSink, SendError, SpillRecord, SpillRef, SpillStore
 from .statsig_http import StatsigHTTPSink
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .spill_dir import DirSpillStore
     from .spill_dynamodb import DynamoDBSpillStore
     from .spill_s3 import S3SpillStore

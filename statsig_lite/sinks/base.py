@@ -19,12 +19,14 @@ import json
 import re
 import zlib
 from collections.abc import Sequence
-from typing import Protocol
 
 from .._ids import new_id
+from .._protocol import Protocol
 from .._record import Record
 from ..buffer import Batch, encode_json, gzip_compress, gzip_decompress, make_batch
 from ..errors import DeliveryError, SpillError
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 
 __all__ = [
     "EventSink",

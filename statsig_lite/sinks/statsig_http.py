@@ -12,13 +12,13 @@ import _thread  # a lock is all the sink needs; `threading` would cost about a m
 import json
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from .. import constants as c
 from .._log import get_logger
 from ..buffer import Batch
 from .base import SendError
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
     import urllib3
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
+from .._protocol import Protocol
 from .._record import Record
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 
 
 class Fetched(Record):

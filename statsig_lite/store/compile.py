@@ -9,7 +9,6 @@ which dialect it runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final
 
 from ..errors import SpecFormatError
 from ..evaluator import operators as ops
@@ -28,6 +27,10 @@ from .model import (
     Rule,
     Spec,
 )
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 LEGACY: Final = Dialect(
     name="legacy",

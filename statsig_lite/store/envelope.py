@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
 
 from ..errors import SpecFormatError
 from .model import IdList
 from .snapshot import decode_payload
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
+if TYPE_CHECKING:
+    from typing import Any
 
 ENVELOPE_KEY = "statsig_lite_snapshot"
 ENVELOPE_VERSION = 1

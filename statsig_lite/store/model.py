@@ -8,7 +8,12 @@ classes with ``__slots__``: cheap to define at cold start and to build by the th
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Protocol
+
+from .._protocol import Protocol
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 # Condition kinds (ints: the evaluator dispatches on them in the hot loop).
 PUBLIC: Final = 0

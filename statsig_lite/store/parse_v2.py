@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 from ..errors import SpecFormatError
 from .parse_v1 import SECTIONS
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def iter_specs(payload: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any], str]]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Mapping
-from typing import Any
 
 from ..errors import SpecFormatError
 from . import parse_v1, parse_v2
 from .compile import CORE, LEGACY, Compiler
 from .model import IdList, IdListHolder, Snapshot, Spec
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
+if TYPE_CHECKING:
+    from typing import Any
 
 _SECTION_KIND = {"feature_gates": "gates", "dynamic_configs": "configs", "layer_configs": "layers"}
 

@@ -69,7 +69,7 @@ def test_importing_the_package_loads_no_heavy_dependency() -> None:
     assert out == ""
 
 
-def test_import_and_local_init_load_no_logging_openssl_or_email() -> None:
+def test_import_and_local_init_load_no_logging_openssl_email_or_typing() -> None:
     """The cold path: a process that never logs, posts or retries never pays for those modules."""
     import subprocess
     import sys
@@ -83,7 +83,7 @@ def test_import_and_local_init_load_no_logging_openssl_or_email() -> None:
         "spec = {'time': 1, 'feature_gates': [gate], 'dynamic_configs': [], 'layer_configs': []}\n"
         "statsig.initialize('secret-k', StatsigOptions(bootstrap_values=json.dumps(spec), local_mode=True))\n"
         "assert statsig.check_gate(StatsigUser('u', email='a@x.io'), 'g')\n"
-        "print(','.join(m for m in ('logging', '_hashlib', 'ssl', 'email', 'gzip', 'random', 'typing_extensions')"
+        "print(','.join(m for m in ('logging', '_hashlib', 'ssl', 'email', 'gzip', 'random', 'typing', 'threading')"
         " if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
