@@ -303,8 +303,37 @@ class Compiler:
             if factory is None:
                 return Condition(kind=UNSUPPORTED)
             test = factory(target)
-        # legacy comparisons can raise: such a condition must run even after an earlier one failed
-        return Condition(kind=VALUE, get=getter, test=test, side_effects=self.legacy)
+        # The legacy SDK runs every condition of a rule, so one that can raise must run even after an earlier
+        # one failed; a condition that cannot raise may be skipped then, which is what lets a rule stop early.
+        return Condition(
+            kind=VALUE, get=getter, test=test, side_effects=self.legacy and not _legacy_never_raises(ctype, op, target)
+        )
+
+
+# Legacy getters that only read the user and the evaluation context (ip and ua lookups may raise).
+_PLAIN_GETTERS: Final = frozenset({"user_field", "environment_field", "unit_id", "user_bucket", "target_app"})
+_TOTAL_OPERATORS: Final = frozenset({"any", "none", "any_case_sensitive", "none_case_sensitive", "eq", "neq"})
+_STRING_MATCH: Final = frozenset({"str_starts_with_any", "str_ends_with_any", "str_contains_any", "str_contains_none"})
+_NUMERIC: Final = frozenset({"gt", "gte", "lt", "lte"})
+
+
+def _legacy_never_raises(ctype: str, op: str, target: object) -> bool:
+    """Whether a legacy value condition can raise for no user: see operators.LEGACY for each case."""
+    if ctype not in _PLAIN_GETTERS:
+        return False
+    if op in _TOTAL_OPERATORS:  # str() and == on JSON values
+        return True
+    if op in _STRING_MATCH:  # iterates the target: fine unless it is not iterable
+        return target is None or isinstance(target, (list, str, dict))
+    if op in ("in_segment_list", "not_in_segment_list"):
+        return not isinstance(target, (list, dict))
+    if ctype == "user_bucket" and op in _NUMERIC:  # the value is an int bucket: only the target can fail
+        try:
+            float(target)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            return target is None
+        return True
+    return False
 
 
 def _unless_missing(test: ops.Predicate) -> ops.Predicate:
