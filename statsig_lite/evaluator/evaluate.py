@@ -252,14 +252,22 @@ class Evaluation:
 
     def _gate_value(self, name: str, into: Evaluation) -> tuple[bool, str]:
         """A nested gate's value and rule id: a local override, else the gate evaluated into `into`."""
-        override = self._override(name)
-        if override is not None:
-            return override, "override"
+        if self.gate_overrides:
+            override = self._override(name)
+            if override is not None:
+                return override, "override"
         spec = self.snapshot.gates.get(name)
         if spec is None:
             return False, ""
         try:
-            into._nested(spec)
+            # into._nested(spec), inline: nested gates are most of a large project's checks
+            into.depth += 1
+            if into.depth > MAX_RECURSION_DEPTH:
+                raise RecursionLimitError(spec.name)
+            try:
+                into._evaluate(spec)
+            finally:
+                into.depth -= 1
         except EVALUATION_ERRORS:  # only legacy comparisons raise: the gate reports an error, the parent goes on
             into.rule_id = "error"
         return into.value, into.rule_id
