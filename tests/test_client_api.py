@@ -18,6 +18,7 @@ from statsig_lite import (
     StatsigValueError,
     statsig,
 )
+from tests.servers.statsig_api import FakeStatsigAPI
 
 EXAMPLE = resources.files("statsig_lite").joinpath("data/example_snapshot.json").read_text()
 STAFF = StatsigUser(user_id="alice", email="alice@example.com", country="US")
@@ -188,3 +189,27 @@ def test_first_load_freezes_the_rules_out_of_the_collector_and_leaves_it_running
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_an_exposure_carries_the_user_as_it_was_at_the_check(statsig_api: FakeStatsigAPI) -> None:
+    """Exposures are built at flush from what the check recorded: later changes to the user do not leak in."""
+    server = StatsigServer()
+    server.initialize("secret-test", StatsigOptions(bootstrap_values=EXAMPLE, api=statsig_api.url, id_lists=False))
+    user = StatsigUser(user_id="carol", email="carol@example.com", custom={"plan": "pro"}, custom_ids={"org": "o1"})
+    server.check_gate(user, "new_checkout")
+    user.email = "changed@example.com"
+    user.custom["plan"] = "free"  # type: ignore[index]
+    user.custom_ids["org"] = "o2"  # type: ignore[index]
+    server.check_gate(user, "new_checkout")  # a new exposure: the user changed
+    assert server.flush(5.0).sent == 2
+    first, second = [e["user"] for e in statsig_api.accepted_events()]
+    assert (first["email"], first["custom"], first["customIDs"]) == (
+        "carol@example.com",
+        {"plan": "pro"},
+        {"org": "o1"},
+    )
+    assert (second["email"], second["custom"], second["customIDs"]) == (
+        "changed@example.com",
+        {"plan": "free"},
+        {"org": "o2"},
+    )

@@ -51,6 +51,10 @@ def test_both_formats_load_to_the_same_answer() -> None:
         (json.dumps(v1(feature_gates=[{"name": "g", **GATE, "rules": [
             {"id": "r", "passPercentage": "lots"}]}])).encode(), "feature_gates.g.rules[0].passPercentage",
          "not a number"),
+        (json.dumps(v2(feature_gates={"g": {**GATE, "rules": [{"id": "r", "conditions": ["c1", 7]}]}})).encode(),
+         "feature_gates.g.rules[0].conditions[1]", "condition key is not a string"),
+        (json.dumps(v2(condition_map={"c1": {"operator": "any"}})).encode(),
+         "feature_gates.g.rules[0].conditions[0]", "type missing"),
     ],
 )
 def test_malformed_payload_names_what_and_where(payload: bytes, path: str, problem: str) -> None:
@@ -79,3 +83,24 @@ def test_unknown_condition_type_is_unsupported_not_a_crash() -> None:
 def test_missing_condition_key_is_unsupported_in_v2() -> None:
     payload = v2(condition_map={})
     assert evaluate(load_snapshot(json.dumps(payload)), "gates", "g", None, None, 0).reason == "Unsupported"
+
+
+def _legacy_rule(*conditions: dict[str, Any]) -> Any:
+    gate = {"name": "g", **GATE, "rules": [{"id": "r", "passPercentage": 100, "conditions": list(conditions)}]}
+    return load_snapshot(json.dumps(v1(feature_gates=[gate])).encode()).gates["g"].rules[0]
+
+
+def test_legacy_rules_stop_early_only_when_no_condition_can_raise() -> None:
+    email = {"type": "user_field", "field": "email", "operator": "any", "targetValue": ["a@x.io"]}
+    bucket = {"type": "user_bucket", "operator": "lt", "targetValue": 50, "additionalValues": {"salt": "s"}}
+    age = {"type": "user_field", "field": "age", "operator": "gt", "targetValue": 5}
+    assert _legacy_rule(email, bucket).short_circuit
+    assert not _legacy_rule(email, age).short_circuit  # float("abc") raises in the legacy SDK: age must run
+    assert not _legacy_rule(email, {**bucket, "targetValue": "many"}).short_circuit
+    # and the error still surfaces after an earlier condition failed
+    from statsig_lite import StatsigUser
+
+    gate = {"name": "g", **GATE, "rules": [{"id": "r", "passPercentage": 100, "conditions": [email, age]}]}
+    snapshot = load_snapshot(json.dumps(v1(feature_gates=[gate])).encode())
+    result = evaluate(snapshot, "gates", "g", StatsigUser("u", email="b@y.io", custom={"age": "abc"}), None, 0)
+    assert (result.value, result.rule_id, result.reason) == (False, "error", "error")
