@@ -190,6 +190,9 @@ class EventBuffer:
     def __len__(self) -> int:
         return len(self._fresh) + sum(len(b) for b in self._batches)
 
+    def __bool__(self) -> bool:
+        return bool(self._fresh or self._batches)
+
     def add(self, event: bytes | DeferredEvent) -> int:
         """An encoded event, or one the client recorded (built and encoded when batches are cut).
         Returns how many events are held now."""

@@ -138,6 +138,9 @@ class _Tally(Record):
         self.dropped = dropped
         self.errors: list[str] = []
 
+    def idle(self) -> bool:
+        return not (self.sent or self.spilled or self.replayed or self.rejected or self.dropped or self.errors)
+
     def error(self, message: str) -> None:
         if len(self.errors) < _MAX_ERRORS:
             self.errors.append(message)
@@ -240,7 +243,10 @@ class EventPipeline:
 
     def flush(self, timeout_s: float | None = None) -> FlushResult:
         """Deliver what is buffered, spill what could not be delivered, then replay spilled records."""
-        tally, self._carry = self._carry, _Tally()
+        carried = self._carry
+        if not self._buffer and carried.idle() and (self._spill is None or not self._replay_due()):
+            return FlushResult()  # the end of most invocations: nothing to send or to report
+        tally, self._carry = carried, _Tally()
         if not self._enabled:
             return tally.result(kept=0)
         budget = self._budget(timeout_s)
