@@ -54,6 +54,8 @@ def client_initialize_response(
         return Evaluation(snapshot, user, environment, now_ms, app_id, gate_overrides).run(spec)
 
     def exposures(items: list[dict[str, str]]) -> list[dict[str, str]]:
+        if not items:  # most specs have no nested gate
+            return []
         cleaned = clean_exposures(items)
         return [{**e, "gate": hash_name(e["gate"])} for e in cleaned]
 
