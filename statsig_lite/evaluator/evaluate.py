@@ -147,6 +147,9 @@ class Evaluation:
             checks = rule.checks
             if checks is None:
                 passed = self._rule_matches(rule)
+                self.value = passed  # the official SDKs keep the last rule's match in the shared result
+                if self.unsupported:  # only a condition outside `checks` can set it
+                    return
             else:  # value tests only, the common case: inline, one call per getter and predicate
                 passed = True
                 if rule.short_circuit:
@@ -158,9 +161,7 @@ class Evaluation:
                     for get, test in checks:
                         if not test(get(self)):
                             passed = False
-            self.value = passed  # the official SDKs keep the last rule's match in the shared result
-            if self.unsupported:
-                return
+                self.value = passed
             if not passed:
                 continue
             if rule.config_delegate is not None:
@@ -171,7 +172,8 @@ class Evaluation:
                     self.explicit_parameters = delegate.explicit_parameters
                     self.allocated_experiment = delegate.name
                     return
-            self._finish(spec, rule, self._passes_percentage(rule))
+            threshold = rule.pass_threshold
+            self._finish(spec, rule, threshold == 10000.0 or (threshold != 0.0 and self._passes_percentage(rule)))
             return
         self._finish(spec, None, False)
 
@@ -212,11 +214,8 @@ class Evaluation:
         return matched
 
     def _passes_percentage(self, rule: Rule) -> bool:
+        """The unit's hash against a pass percentage strictly between 0 and 100."""
         threshold = rule.pass_threshold
-        if threshold == 10000.0:
-            return True
-        if threshold == 0.0:
-            return False
         unit = self.user.user_id if rule.by_user_id else unit_id(self.user, rule.id_type)
         if type(unit) is not str:
             unit = "" if unit is None else str(unit)
