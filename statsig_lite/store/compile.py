@@ -92,6 +92,7 @@ class Compiler:
         self.global_custom = global_custom
         self.condition_map = condition_map  # v2: rules name their conditions by key
         self._compiled: dict[int, Condition] = {}  # by id() of the raw condition, alive while compiling
+        self._getters: dict[tuple[str, str, str | None], Getter] = {}
 
     def forget_gates_except(self, gate_names: frozenset[str]) -> None:
         """Recompile against fewer gates (the legacy SDK dropped some): cached conditions no longer hold."""
@@ -257,21 +258,27 @@ class Compiler:
             return Condition(kind=ERROR) if self.legacy else self._with_operator(op, target, _none, ctype)
         fname = field if isinstance(field, str) else ""
         legacy, gc = self.legacy, self.global_custom
-        if ctype == "user_field":
-            getter = uf.field_getter(fname, legacy, gc)
-        elif ctype == "environment_field":
-            getter = uf.environment_getter(fname, legacy)
-        elif ctype == "ip_based":
-            getter = uf.ip_getter(fname, legacy, gc)
-        elif ctype == "ua_based":
-            getter = uf.ua_getter(fname, legacy, gc)
-        elif ctype == "current_time":
-            getter = uf.now_getter
-        elif ctype == "unit_id":
-            getter = uf.unit_id_getter(id_type)
-        elif ctype == "target_app":
-            getter = uf.target_app_getter(self.app_id)
-        else:  # user_bucket
+        if ctype != "user_bucket":
+            # a getter depends on its type, field and ID type only: share one across the payload's conditions
+            key = (ctype, fname, id_type)
+            getter = self._getters.get(key)
+            if getter is None:
+                if ctype == "user_field":
+                    getter = uf.field_getter(fname, legacy, gc)
+                elif ctype == "environment_field":
+                    getter = uf.environment_getter(fname, legacy)
+                elif ctype == "ip_based":
+                    getter = uf.ip_getter(fname, legacy, gc)
+                elif ctype == "ua_based":
+                    getter = uf.ua_getter(fname, legacy, gc)
+                elif ctype == "current_time":
+                    getter = uf.now_getter
+                elif ctype == "unit_id":
+                    getter = uf.unit_id_getter(id_type)
+                else:  # target_app
+                    getter = uf.target_app_getter(self.app_id)
+                self._getters[key] = getter
+        else:
             additional = raw.get("additionalValues", {})
             if not isinstance(additional, Mapping):
                 if self.legacy and "additionalValues" in raw:
