@@ -259,14 +259,7 @@ class Evaluation:
         if spec is None:
             return False, ""
         try:
-            # into._nested(spec), inline: nested gates are most of a large project's checks
-            into.depth += 1
-            if into.depth > MAX_RECURSION_DEPTH:
-                raise RecursionLimitError(spec.name)
-            try:
-                into._evaluate(spec)
-            finally:
-                into.depth -= 1
+            into._nested(spec)
         except EVALUATION_ERRORS:  # only legacy comparisons raise: the gate reports an error, the parent goes on
             into.rule_id = "error"
         return into.value, into.rule_id
