@@ -178,7 +178,7 @@ class EventBuffer:
     Order is delivery order: cut batches (oldest first) come before fresh events.
     """
 
-    __slots__ = ("_batches", "_fresh", "_metadata_json")
+    __slots__ = ("_batches", "_fresh", "_metadata_json", "unsendable")
 
     def __init__(self, metadata_json: bytes) -> None:
         self._metadata_json = metadata_json
@@ -186,6 +186,7 @@ class EventBuffer:
         # cut, so a check pays for neither (JSON alone is about 4 us an event, more than the check)
         self._fresh: list[bytes | DeferredEvent] = []
         self._batches: list[Batch] = []
+        self.unsendable = 0
 
     def __len__(self) -> int:
         return len(self._fresh) + sum(len(b) for b in self._batches)
@@ -202,16 +203,34 @@ class EventBuffer:
 
     def _encoded_fresh(self) -> list[bytes]:
         encoded: list[bytes] = []
+        failed = 0
+        first_error = ""
         for event in self._fresh:
             if isinstance(event, bytes):
                 encoded.append(event)
                 continue
             try:
                 encoded.append(encode_event(event.wire()))
-            except StatsigValueError as exc:  # e.g. a user whose custom field JSON cannot carry
-                logger.error("statsig_lite: exposure event cannot be sent and is dropped: %s", exc)
+            except Exception as exc:
+                # one bad event (a user field JSON cannot carry, a str() that raises) must not keep the
+                # others from being sent
+                failed += 1
+                first_error = first_error or f"{type(exc).__name__}: {exc}"
         self._fresh = list(encoded)
+        if failed:
+            self.unsendable += failed
+            logger.error(
+                "statsig_lite: %d exposure event(s) cannot be sent and are dropped (first: %s)",
+                failed,
+                first_error,
+                extra={"events": failed},
+            )
         return encoded
+
+    def take_unsendable(self) -> int:
+        """How many recorded events could not be encoded (and were dropped) since the last call."""
+        count, self.unsendable = self.unsendable, 0
+        return count
 
     def batches(self, now_ms: int, *, max_events: int, max_body_bytes: int) -> list[Batch]:
         """Cut the fresh events into batches and return every batch held, in delivery order."""

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 
+_freeze_pending = True  # the first load in this process freezes what is alive (see first_load)
+
 _SOURCE_KINDS = {
     "s3": DataSource.S3,
     "dynamodb": DataSource.DYNAMODB,
@@ -113,8 +115,13 @@ class RulesLoader:
                 loaded = self._loaded_from(source.fetch(self._options.init_timeout or 3.0), now)
             # The rules are long-lived and acyclic: frozen, the collector never scans them again (on a
             # large project its young, middle and first full collection after the load took 10-20 ms
-            # each). At the cold start nearly everything alive stays alive; `gc.unfreeze()` undoes it.
-            gc.freeze()
+            # each). Once per process, at its cold start, where nearly everything alive stays alive:
+            # cyclic garbage alive at that moment is never collected, so later loads do not freeze again.
+            # `gc.unfreeze()` undoes it.
+            global _freeze_pending
+            if _freeze_pending:
+                _freeze_pending = False
+                gc.freeze()
             return loaded
         finally:
             if collecting:

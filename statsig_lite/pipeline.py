@@ -296,6 +296,7 @@ class EventPipeline:
     def _flush_memory(self, deadline: float, budget: float, tally: _Tally) -> bool:
         """Send the buffered batches, then spill (or keep) the rest. False if Statsig seemed unavailable."""
         queue = deque(self._cut())
+        tally.dropped += self._buffer.take_unsendable()  # recorded events that could not be encoded
         if not queue or self._sink is None:
             return True
         send_deadline = deadline - (self._policy.spill_reserve_for(budget) if self._spill is not None else 0.0)
@@ -442,6 +443,7 @@ class EventPipeline:
         """The buffer reached max_buffered_events (policy in the module docstring)."""
         carry = self._carry
         if self._spill is not None and self._write_spill(self._cut(), carry):
+            carry.dropped += self._buffer.take_unsendable()
             return
         budget = self._policy.overflow_flush_timeout_s
         self._flush_memory(self._clock() + budget, budget, carry)

@@ -175,11 +175,16 @@ def test_bad_payload_leaves_defaults_not_a_crash() -> None:
 def test_first_load_freezes_the_rules_out_of_the_collector_and_leaves_it_running() -> None:
     import gc
 
+    from statsig_lite import loader
+
     gc.unfreeze()
+    loader._freeze_pending = True  # as in a fresh process
     try:
         make_server()
         assert gc.get_freeze_count() > 0 and gc.isenabled()
         gc.unfreeze()
+        make_server()  # later loads in the same process do not freeze again
+        assert gc.get_freeze_count() == 0
         gc.disable()  # an application that manages the collector itself keeps it as it was
         make_server()
         assert not gc.isenabled()
@@ -213,3 +218,29 @@ def test_an_exposure_carries_the_user_as_it_was_at_the_check(statsig_api: FakeSt
         {"plan": "free"},
         {"org": "o2"},
     )
+
+
+def test_empty_custom_ids_still_dedupe_exposures() -> None:
+    server, capture = make_server()
+    user = StatsigUser(user_id="dave", custom_ids={})
+    for _ in range(3):
+        server.check_gate(user, "new_checkout")
+    assert len(capture.events) == 1
+
+
+def test_an_exposure_that_cannot_be_built_is_dropped_counted_and_the_rest_are_sent(
+    statsig_api: FakeStatsigAPI,
+) -> None:
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    server = StatsigServer()
+    server.initialize("secret-test", StatsigOptions(bootstrap_values=EXAMPLE, api=statsig_api.url, id_lists=False))
+    server.check_gate(StatsigUser(user_id="erin"), "new_checkout")
+    server.check_gate(StatsigUser(user_id="fay", email=Unprintable()), "new_checkout")  # type: ignore[arg-type]
+    server.check_gate(StatsigUser(user_id="gus"), "new_checkout")
+    result = server.flush(5.0)
+    assert (result.sent, result.dropped) == (2, 1)
+    assert [e["user"]["userID"] for e in statsig_api.accepted_events()] == ["erin", "gus"]
+    assert server.flush(5.0).sent == 0  # nothing left behind to fail again

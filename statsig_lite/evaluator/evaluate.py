@@ -26,7 +26,7 @@ from ..store.model import (
     Spec,
 )
 from .hashing import eval_hash
-from .operators import EVALUATION_ERRORS, OperatorError
+from .operators import OperatorError
 from .user_fields import unit_id
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
@@ -118,7 +118,7 @@ class Evaluation:
         self.spec = spec
         try:
             self._evaluate(spec)
-        except EVALUATION_ERRORS:
+        except self.snapshot.dialect.evaluation_errors:
             self.reason = ERROR_REASON
             self.rule_id = "error"
             return self
@@ -260,7 +260,7 @@ class Evaluation:
             return False, ""
         try:
             into._nested(spec)
-        except EVALUATION_ERRORS:  # only legacy comparisons raise: the gate reports an error, the parent goes on
+        except self.snapshot.dialect.evaluation_errors:  # the gate reports an error, the parent goes on
             into.rule_id = "error"
         return into.value, into.rule_id
 

@@ -59,11 +59,17 @@ def legacy_text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+_F64_INT_LIMIT = 1 << 1023  # float() of an int this large raises OverflowError
+
+
 def _core_number(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # beyond f64: statsig-python-core reads no number
+            return None
     if isinstance(value, str):
         text = value  # Rust's float parse: no surrounding spaces, no digit separators
         if not text or "_" in text or text != text.strip():
@@ -97,7 +103,7 @@ def _core_numeric(cmp: Callable[[float, float], bool]) -> Factory:
 
         def pred(value: object) -> bool:
             kind = type(value)
-            if kind is int or kind is float:  # the common case (bools are neither), without a call
+            if kind is float or (kind is int and -_F64_INT_LIMIT < value < _F64_INT_LIMIT):  # type: ignore[operator]
                 return cmp(float(value), t)  # type: ignore[arg-type]  # f64, as the core compares
             v = _core_number(value)
             return v is not None and cmp(v, t)
@@ -109,7 +115,9 @@ def _core_numeric(cmp: Callable[[float, float], bool]) -> Factory:
 
 def _core_version_parts(value: object) -> tuple[int, ...] | None:
     text = value if type(value) is str else core_text(value)
-    return None if text is None else _parse_version(text)
+    if text is None:
+        return None
+    return _parse_version(text) if len(text) <= 64 else _parse_version.__wrapped__(text)  # cache stays small
 
 
 @lru_cache(maxsize=4096)  # a project's users report a handful of app versions, checked over and over
@@ -219,7 +227,9 @@ def _core_equals(target: object) -> Predicate:
     if isinstance(target, bool):
         return lambda value: isinstance(value, bool) and value is target
     if isinstance(target, (int, float)):
-        t = float(target)
+        t = _core_number(target)
+        if t is None:
+            return _never
 
         def number_eq(value: object) -> bool:
             v = _core_number(value)

@@ -40,6 +40,7 @@ LEGACY: Final = Dialect(
     gcir_passed_for_experiments=True,
     gcir_layer_id_type=False,
     gcir_generator=True,
+    evaluation_errors=ops.EVALUATION_ERRORS,
 )
 CORE: Final = Dialect(
     name="core",
@@ -52,6 +53,7 @@ CORE: Final = Dialect(
     log_missing_user_id=True,
     null_undelegated_exposures=True,
     sampling_production_only=False,
+    evaluation_errors=(ops.OperatorError,),  # core's comparisons are total: only an uncompilable condition
 )
 
 _SUPPORTED_TYPES: Final = frozenset(
@@ -106,7 +108,7 @@ class Compiler:
         if not isinstance(kind, str):
             raise SpecFormatError(path, "type missing")
         rules_raw = raw.get("rules", [])
-        if type(rules_raw) is not list:
+        if type(rules_raw) is not list and not isinstance(rules_raw, list):
             raise SpecFormatError(f"{path}.rules", "not a list")
         salt = _text(raw.get("salt", ""))
         enabled = raw.get("enabled", False) is True if self.legacy else bool(raw.get("enabled", False))
@@ -154,15 +156,15 @@ class Compiler:
         if type(raw) is not dict and not isinstance(raw, Mapping):
             raise SpecFormatError("", "rule is not an object")
         rule_id = raw.get("id")
-        if type(rule_id) is not str:
+        if type(rule_id) is not str and not isinstance(rule_id, str):
             raise SpecFormatError("", "id missing")
         conds_raw = raw.get("conditions", [])
-        if type(conds_raw) is not list:
+        if type(conds_raw) is not list and not isinstance(conds_raw, list):
             raise SpecFormatError("conditions", "not a list")
         conditions = []
         cmap = self.condition_map
         for j, cond_raw in enumerate(conds_raw):
-            if cmap is not None and type(cond_raw) is str:
+            if cmap is not None and (type(cond_raw) is str or isinstance(cond_raw, str)):
                 cond_raw = cmap.get(cond_raw, _MISSING_CONDITION)
             elif cmap is not None and not isinstance(cond_raw, Mapping):
                 raise SpecFormatError(f"conditions[{j}]", "condition key is not a string")
@@ -291,7 +293,7 @@ class Compiler:
                     test = ops.legacy_bucket_any(target, negate=op == "none")
                 except (ValueError, TypeError):
                     return Condition(kind=ERROR)
-                return Condition(kind=VALUE, get=getter, test=test, side_effects=False)
+                return Condition(kind=VALUE, get=getter, test=test)  # the hash can raise: see _PLAIN_GETTERS
         cond = self._with_operator(op, target, getter, ctype)
         if legacy and ctype == "ip_based" and cond.kind == VALUE and cond.test is not None:
             # the legacy SDK fails an ip condition whose value is missing before it compares
@@ -317,11 +319,11 @@ class Compiler:
         )
 
 
-# Legacy getters that only read the user and the evaluation context (ip and ua lookups may raise).
-_PLAIN_GETTERS: Final = frozenset({"user_field", "environment_field", "unit_id", "user_bucket", "target_app"})
+# Legacy getters that only read the user and the evaluation context. Not these: ip and ua lookups, and
+# user_bucket, whose hash UTF-8-encodes the unit ID (a lone surrogate from JSON raises there).
+_PLAIN_GETTERS: Final = frozenset({"user_field", "environment_field", "unit_id", "target_app"})
 _TOTAL_OPERATORS: Final = frozenset({"any", "none", "any_case_sensitive", "none_case_sensitive", "eq", "neq"})
 _STRING_MATCH: Final = frozenset({"str_starts_with_any", "str_ends_with_any", "str_contains_any", "str_contains_none"})
-_NUMERIC: Final = frozenset({"gt", "gte", "lt", "lte"})
 
 
 def _legacy_never_raises(ctype: str, op: str, target: object) -> bool:
@@ -332,15 +334,7 @@ def _legacy_never_raises(ctype: str, op: str, target: object) -> bool:
         return True
     if op in _STRING_MATCH:  # iterates the target: fine unless it is not iterable
         return target is None or isinstance(target, (list, str, dict))
-    if op in ("in_segment_list", "not_in_segment_list"):
-        return not isinstance(target, (list, dict))
-    if ctype == "user_bucket" and op in _NUMERIC:  # the value is an int bucket: only the target can fail
-        try:
-            float(target)  # type: ignore[arg-type]
-        except (TypeError, ValueError, OverflowError):
-            return target is None
-        return True
-    return False
+    return False  # numeric, version, time, array, regex and ID-list tests can raise on some value
 
 
 def _unless_missing(test: ops.Predicate) -> ops.Predicate:

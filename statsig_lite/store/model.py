@@ -248,6 +248,7 @@ class Dialect:
 
     __slots__ = (
         "dedupe_exposures",
+        "evaluation_errors",
         "gcir_default_hash",
         "gcir_generator",
         "gcir_layer_id_type",
@@ -272,8 +273,12 @@ class Dialect:
         log_missing_user_id: bool = False,
         null_undelegated_exposures: bool = False,
         sampling_production_only: bool = True,
+        evaluation_errors: tuple[type[BaseException], ...] = (),
     ) -> None:
         self.name = name
+        # what an evaluation turns into an "error" result (legacy: what its comparisons raise); anything
+        # else escapes to the client, which answers the default
+        self.evaluation_errors = evaluation_errors
         self.dedupe_exposures = dedupe_exposures  # legacy cleans secondary exposures after each evaluation
         self.gcir_default_hash = gcir_default_hash
         self.gcir_merge_layer_defaults = gcir_merge_layer_defaults

@@ -92,11 +92,12 @@ def _legacy_rule(*conditions: dict[str, Any]) -> Any:
 
 def test_legacy_rules_stop_early_only_when_no_condition_can_raise() -> None:
     email = {"type": "user_field", "field": "email", "operator": "any", "targetValue": ["a@x.io"]}
+    country = {"type": "user_field", "field": "country", "operator": "none", "targetValue": ["FR"]}
     bucket = {"type": "user_bucket", "operator": "lt", "targetValue": 50, "additionalValues": {"salt": "s"}}
     age = {"type": "user_field", "field": "age", "operator": "gt", "targetValue": 5}
-    assert _legacy_rule(email, bucket).short_circuit
+    assert _legacy_rule(email, country).short_circuit
     assert not _legacy_rule(email, age).short_circuit  # float("abc") raises in the legacy SDK: age must run
-    assert not _legacy_rule(email, {**bucket, "targetValue": "many"}).short_circuit
+    assert not _legacy_rule(email, bucket).short_circuit  # the bucket hash encodes the unit ID: it can raise
     # and the error still surfaces after an earlier condition failed
     from statsig_lite import StatsigUser
 
@@ -104,3 +105,33 @@ def test_legacy_rules_stop_early_only_when_no_condition_can_raise() -> None:
     snapshot = load_snapshot(json.dumps(v1(feature_gates=[gate])).encode())
     result = evaluate(snapshot, "gates", "g", StatsigUser("u", email="b@y.io", custom={"age": "abc"}), None, 0)
     assert (result.value, result.rule_id, result.reason) == (False, "error", "error")
+
+
+def test_a_unit_id_utf8_cannot_encode_is_an_error_in_v1_after_a_failed_condition() -> None:
+    """The legacy SDK hashes the unit ID of every bucket condition, even after an earlier one failed."""
+    from statsig_lite import StatsigUser
+
+    email = {"type": "user_field", "field": "email", "operator": "any", "targetValue": ["nomatch"]}
+    bucket = {"type": "user_bucket", "operator": "lt", "targetValue": 1000, "additionalValues": {"salt": "s"}}
+    gate = {"name": "g", **GATE, "rules": [{"id": "r", "passPercentage": 100, "conditions": [email, bucket]}]}
+    snapshot = load_snapshot(json.dumps(v1(feature_gates=[gate])).encode())
+    user = StatsigUser(json.loads('"a\\ud800b"'))
+    result = evaluate(snapshot, "gates", "g", user, None, 0)
+    assert (result.value, result.rule_id, result.reason) == (False, "error", "error")
+
+
+def test_core_numbers_beyond_f64_are_not_numbers_and_not_errors() -> None:
+    """statsig-python-core reads no number from an integer beyond f64: the comparison fails, nothing raises."""
+    from statsig_lite import StatsigUser
+
+    child = {**GATE, "rules": [{"id": "r_child", "passPercentage": 100, "returnValue": True, "conditions": ["n"]}]}
+    parent = {**GATE, "rules": [{"id": "r_parent", "passPercentage": 100, "returnValue": True, "conditions": ["f"]}]}
+    payload = {"time": 5, "response_format": "dcs-v2", "dynamic_configs": {}, "layer_configs": {},
+               "feature_gates": {"child": child, "parent": parent},
+               "condition_map": {"n": {"type": "user_field", "field": "n", "operator": "gt", "targetValue": 5},
+                                 "f": {"type": "fail_gate", "targetValue": "child"}}}
+    snapshot = load_snapshot(json.dumps(payload).encode())
+    user = StatsigUser("u", custom={"n": 10**400})
+    assert (evaluate(snapshot, "gates", "child", user, None, 0).rule_id) == "default"
+    parent_result = evaluate(snapshot, "gates", "parent", user, None, 0)
+    assert (parent_result.value, parent_result.rule_id, parent_result.reason) == (True, "r_parent", "")
