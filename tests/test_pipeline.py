@@ -87,7 +87,8 @@ def test_recorded_exposures_are_encoded_at_flush_and_an_unencodable_one_is_repor
         result = pipeline.flush(5.0)
     assert result.sent == 2 and len(pipeline) == 0
     assert [e for r in statsig_api.log_event_requests() for e in r.json["events"]] == [events[0], events[2]]
-    assert "cannot be sent and is dropped" in caplog.text and "not JSON-serialisable" in caplog.text
+    assert "cannot be sent and are dropped" in caplog.text and "not JSON-serialisable" in caplog.text
+    assert result.dropped == 1
 
 
 def test_5xx_is_retried_under_the_same_batch_id(statsig_api: FakeStatsigAPI) -> None:
