@@ -160,7 +160,7 @@ class StatsigServer:
         # the hot path: the same steps as get_feature_gate, without building a result object
         try:
             override = self._override(self._gate_overrides, gate, user) if self._gate_overrides else None
-            ev = self._evaluate("gates", gate, user, override_value=override, gate=True)
+            ev = self._evaluate("gates", gate, user, override, True)  # positional: cheaper than keywords
             if ev is None:
                 return False
             if log_exposure and gate:

@@ -42,7 +42,7 @@ def get_feature_gate(user: StatsigUser, gate: str, log_exposure: bool = True) ->
 
 
 def check_gate_with_exposure_logging_disabled(user: StatsigUser, gate: str) -> bool:
-    return _instance.check_gate(user, gate, log_exposure=False)
+    return _instance.check_gate(user, gate, False)
 
 
 def manually_log_gate_exposure(user: StatsigUser, gate: str) -> None:
