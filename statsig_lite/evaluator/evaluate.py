@@ -205,8 +205,14 @@ class Evaluation:
         check = self._condition
         matched = True
         for condition in rule.conditions:
-            # a value test inline (one call fewer); nested gates and the rest through _condition
-            ok = condition.test(condition.get(self)) if condition.kind == VALUE else check(condition, rule)  # type: ignore[misc]
+            # value tests inline and nested gates directly (one call fewer each); the rest through _condition
+            kind = condition.kind
+            if kind == VALUE:
+                ok = condition.test(condition.get(self))  # type: ignore[misc]
+            elif kind == GATE:
+                ok = self._gate_condition(condition, rule)
+            else:
+                ok = check(condition, rule)
             if not ok:
                 if rule.short_circuit:
                     return False
