@@ -47,7 +47,6 @@ EXPOSURE_DEDUPE_MAX_KEYS: Final = 100_000
 LOG_EVENT_ENDPOINT: Final = "log_event"
 HEADER_BATCH_ID: Final = "STATSIG-BATCH-ID"
 DEFAULT_FLUSH_TIMEOUT_S: Final = 3.0  # flush(None) budget when options.timeout is unset
-DEFAULT_MAX_IN_FLIGHT: Final = 4  # log_event requests one flush keeps in flight at once
 MAX_BATCH_BODY_BYTES: Final = 1_000_000  # gzip body cap per log_event request; bigger batches are split
 CONNECT_TIMEOUT_S: Final = 1.0  # upper bound on one connect; the read timeout is what the deadline leaves
 MIN_ATTEMPT_S: Final = 0.05  # do not start an HTTP attempt with less time than this left

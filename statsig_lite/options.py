@@ -40,8 +40,7 @@ class StatsigOptions(Record):
     ``disable_ua_parser``, ``disable_country_lookup``.
     Ours: ``spec_source`` (STATSIG_SPEC_SOURCE), ``spec_max_age_seconds``, ``spill_target``,
     ``flush_margin_ms``, ``metrics_enabled``, ``max_buffered_events``, ``id_lists`` (fetch ID lists when
-    initialising from a raw payload with an ``api``; default on), ``max_in_flight_batches`` (log_event requests
-    a flush keeps in flight at once; default 4).
+    initialising from a raw payload with an ``api``; default on).
     """
 
     __slots__ = (
@@ -62,7 +61,6 @@ class StatsigOptions(Record):
         "init_timeout",
         "local_mode",
         "max_buffered_events",
-        "max_in_flight_batches",
         "metrics_enabled",
         "service_name",
         "spec_max_age_seconds",
@@ -102,7 +100,6 @@ class StatsigOptions(Record):
         extra: Mapping[str, Any] | None = None,
         spill_retention_seconds: float = c.DEFAULT_SPILL_RETENTION_SECONDS,
         spill_replay_interval_seconds: float = c.DEFAULT_SPILL_REPLAY_INTERVAL_SECONDS,
-        max_in_flight_batches: int = c.DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         self.api = api
         self.api_for_download_config_specs = api_for_download_config_specs
@@ -130,7 +127,6 @@ class StatsigOptions(Record):
         self.extra = {} if extra is None else extra
         self.spill_retention_seconds = spill_retention_seconds
         self.spill_replay_interval_seconds = spill_replay_interval_seconds
-        self.max_in_flight_batches = max_in_flight_batches
 
     def replace(self, **changes: Any) -> StatsigOptions:
         """A copy with some options changed (the options object itself is not modified)."""

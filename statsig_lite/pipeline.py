@@ -1,16 +1,13 @@
 """Buffered events between the client and the sinks.
 
 The client hands over finished wire-format events (``enqueue``); delivery happens only when the caller
-flushes, within the time it gives (no background threads, timers or atexit: Lambda freezes them).
+flushes, on the caller's thread, within the time it gives (no threads, timers or atexit: Lambda freezes them).
 
 One flush:
 
 1. cuts the buffered events into batches (at most ``event_queue_size`` events and ``max_body_bytes`` of gzip
    body each; a bigger batch is split, never dropped) and POSTs them to log_event, retrying connection errors,
-   timeouts, 408, 429 (honouring Retry-After) and 5xx with exponential backoff and jitter while time is left.
-   Up to ``max_in_flight`` batches are in flight at once, each on a worker thread that only calls the sink;
-   the flushing thread settles every outcome and joins the workers before ``flush`` returns. Once a batch
-   could not be sent (Statsig unavailable, or out of time), no new batch is started;
+   timeouts, 408, 429 (honouring Retry-After) and 5xx with exponential backoff and jitter while time is left;
 2. writes whatever was not accepted, as ONE record, to the spill store (``spill_target``), keeping back part of
    the budget for that write. A batch Statsig refused with a final 4xx is logged at ERROR and spilled too;
 3. if Statsig answered, replays spilled records, oldest first, while time is left (at most every
@@ -42,7 +39,7 @@ from .options import StatsigOptions
 from .results import FlushResult
 from .sinks import EventSink, SendError, SpillRecord, SpillStore, StatsigHTTPSink, open_spill_store
 from .sinks.replay import replay_store
-from .sinks.retry import Outcome, RetryPolicy, SendResult, send_with_retries
+from .sinks.retry import Outcome, RetryPolicy, send_with_retries
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -63,15 +60,13 @@ def _random() -> float:
     return random.random()
 
 class DeliveryPolicy(Record):
-    """Sizes and timings of delivery (seconds); ``retry`` is the per-batch backoff, ``max_in_flight`` how many
-    log_event requests one flush keeps going at once (1: strictly one after another)."""
+    """Sizes and timings of delivery (seconds); ``retry`` is the per-batch backoff."""
 
     __slots__ = (
         "batch_size",
         "flush_timeout_s",
         "max_body_bytes",
         "max_buffered_events",
-        "max_in_flight",
         "overflow_flush_timeout_s",
         "replay_interval_s",
         "retry",
@@ -88,7 +83,6 @@ class DeliveryPolicy(Record):
         spill_reserve_s: float = c.SPILL_RESERVE_S,
         overflow_flush_timeout_s: float = c.OVERFLOW_FLUSH_TIMEOUT_S,
         retry: RetryPolicy | None = None,
-        max_in_flight: int = c.DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         self.batch_size = batch_size
         self.max_body_bytes = max_body_bytes
@@ -98,8 +92,7 @@ class DeliveryPolicy(Record):
         self.spill_reserve_s = spill_reserve_s
         self.overflow_flush_timeout_s = overflow_flush_timeout_s
         self.retry: RetryPolicy = retry if retry is not None else RetryPolicy()
-        self.max_in_flight = max_in_flight
-        for name in ("batch_size", "max_body_bytes", "max_buffered_events", "max_in_flight"):
+        for name in ("batch_size", "max_body_bytes", "max_buffered_events"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"{name}={getattr(self, name)} must be positive")
 
@@ -110,7 +103,6 @@ class DeliveryPolicy(Record):
             max_buffered_events=options.max_buffered_events,
             flush_timeout_s=options.timeout if options.timeout else c.DEFAULT_FLUSH_TIMEOUT_S,
             replay_interval_s=options.spill_replay_interval_seconds,
-            max_in_flight=options.max_in_flight_batches,
         )
 
     def spill_reserve_for(self, budget_s: float) -> float:
@@ -184,7 +176,6 @@ class EventPipeline:
             base.spill_reserve_s,
             base.overflow_flush_timeout_s,
             base.retry,
-            base.max_in_flight,
         )
         self._sink = sink
         self._spill = spill
@@ -300,14 +291,22 @@ class EventPipeline:
         if not queue or self._sink is None:
             return True
         send_deadline = deadline - (self._policy.spill_reserve_for(budget) if self._spill is not None else 0.0)
+        reachable = True
         rejected: list[Batch] = []
-        if self._policy.max_in_flight > 1 and len(queue) > 1:
-            reachable = self._send_concurrently(queue, send_deadline, rejected, tally)
-        else:  # one batch (the usual small invocation) or max_in_flight=1: no thread is worth starting
-            reachable = True
-            while queue and reachable:
-                batch = queue.popleft()
-                reachable = self._settle(batch, self._attempt(batch, send_deadline), queue, rejected, tally)
+        while queue and reachable:
+            batch = queue.popleft()
+            outcome = self._send(batch, send_deadline, tally)
+            if outcome is Outcome.SENT:
+                self._buffer.remove([batch])
+                tally.sent += len(batch)
+            elif outcome is Outcome.TOO_LARGE:
+                halves = split_batch(batch, self._metadata_json)
+                self._buffer.replace(batch, halves)
+                queue.extendleft(reversed(halves))
+            elif outcome is Outcome.REJECTED:
+                rejected.append(batch)
+            else:
+                reachable = False
         left = self._cut()
         if not left:
             return reachable
@@ -324,53 +323,10 @@ class EventPipeline:
             )
         return reachable
 
-    def _send_concurrently(self, queue: deque[Batch], deadline: float, rejected: list[Batch], tally: _Tally) -> bool:
-        """Keep up to ``max_in_flight`` batches in flight on worker threads; False if Statsig seemed unavailable.
-
-        Workers only run `_attempt` (the sink and the retry loop); outcomes are settled here, on the flushing
-        thread, because the buffer and the tally are not thread-safe. Leaving the ``with`` block joins every
-        worker, even on an exception: no thread outlives the flush (Lambda freezes the process afterwards).
-        """
-        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait  # only for 2+ batches
-
-        limit = self._policy.max_in_flight
-        reachable = True
-        in_flight: dict[Future[SendResult], Batch] = {}
-        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="statsig_lite-flush") as workers:
-            while True:
-                # Never more submitted than workers: nothing waits in the executor's queue, so once Statsig
-                # seems unavailable no new send starts; the ones in flight end by the same deadline.
-                while reachable and queue and len(in_flight) < limit:
-                    batch = queue.popleft()
-                    in_flight[workers.submit(self._attempt, batch, deadline)] = batch
-                if not in_flight:
-                    return reachable
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in [f for f in in_flight if f in done]:  # in order sent: stable logs and errors
-                    batch = in_flight.pop(future)
-                    if not self._settle(batch, future.result(), queue, rejected, tally):
-                        reachable = False
-
-    def _settle(
-        self, batch: Batch, result: SendResult, queue: deque[Batch], rejected: list[Batch], tally: _Tally
-    ) -> bool:
-        """Apply one batch's result to the buffer and the tally (flushing thread only). False: unavailable."""
-        outcome = self._account(batch, result, tally)
-        if outcome is Outcome.SENT:
-            self._buffer.remove([batch])
-            tally.sent += len(batch)
-        elif outcome is Outcome.TOO_LARGE:
-            halves = split_batch(batch, self._metadata_json)
-            self._buffer.replace(batch, halves)
-            queue.extendleft(reversed(halves))
-        elif outcome is Outcome.REJECTED:
-            rejected.append(batch)
-        return outcome is not Outcome.UNSENT
-
-    def _attempt(self, batch: Batch, deadline: float) -> SendResult:
-        """One batch, retried while the deadline allows. Safe on a worker thread: it touches only the sink."""
+    def _send(self, batch: Batch, deadline: float, tally: _Tally) -> Outcome:
+        """One batch, retried while the deadline allows; a refusal is logged and remembered."""
         assert self._sink is not None
-        return send_with_retries(
+        result = send_with_retries(
             self._sink,
             batch,
             deadline,
@@ -379,13 +335,6 @@ class EventPipeline:
             sleep=self._sleep,
             jitter=self._jitter,
         )
-
-    def _send(self, batch: Batch, deadline: float, tally: _Tally) -> Outcome:
-        """One batch, sent and accounted for on this thread (replay)."""
-        return self._account(batch, self._attempt(batch, deadline), tally)
-
-    def _account(self, batch: Batch, result: SendResult, tally: _Tally) -> Outcome:
-        """Log and count one batch's result; a refusal is remembered so this process does not replay it."""
         err = result.error
         if result.outcome is Outcome.REJECTED and err is not None:
             self._reject(batch, err, tally)
@@ -505,7 +454,6 @@ def build_pipeline(
         base_url=options.base_url(c.LOG_EVENT_ENDPOINT),
         pool_manager=pool_manager,
         service_name=options.service_name,
-        max_connections=policy.max_in_flight,
     )
     spill = None
     if options.spill_target:

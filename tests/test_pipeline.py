@@ -59,10 +59,8 @@ def test_flush_delivers_every_event_in_batches_of_event_queue_size(statsig_api: 
     result = pipeline.flush(5.0)
     assert (result.sent, result.kept, result.spilled, result.errors) == (2_500, 0, 0, ())
     requests = statsig_api.log_event_requests()
-    assert sorted(r.header("statsig-event-count") for r in requests) == ["1000", "1000", "500"]
-    # Batches travel concurrently, so they may arrive in any order; each is a run of events in enqueue order.
-    runs = sorted((r.json["events"] for r in requests), key=lambda run: seq_of(run[0]))
-    assert [e for run in runs for e in run] == events
+    assert [r.header("statsig-event-count") for r in requests] == ["1000", "1000", "500"]
+    assert [e for r in requests for e in r.json["events"]] == events
     assert len(pipeline) == 0 and pipeline.flush(1.0).sent == 0
 
 
@@ -136,8 +134,7 @@ def test_final_4xx_is_logged_loudly_and_spilled(
     assert (result.rejected, result.spilled, result.sent, result.dropped) == (50, 50, 0, 0)
     assert len(statsig_api.log_event_requests()) == 2  # one attempt per batch: a 400 is final
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-    # both batches are in flight together: their refusals may come back in either order
-    assert sorted((r.getMessage().count("HTTP 400"), r.__dict__["events"]) for r in errors) == [(1, 20), (1, 30)]
+    assert [(r.getMessage().count("HTTP 400"), r.__dict__["events"]) for r in errors] == [(1, 30), (1, 20)]
     assert all(KEY not in r.getMessage() for r in caplog.records)
 
     # This process does not resend what Statsig refused; a fresh one (after a fix) does.
@@ -358,7 +355,7 @@ def test_build_pipeline_follows_the_options(statsig_api: FakeStatsigAPI, tmp_pat
     enqueue_all(pipeline, make_events(10))
     assert pipeline.flush().sent == 10
     requests = statsig_api.log_event_requests()
-    assert sorted(r.header("statsig-event-count") for r in requests) == ["3", "7"]  # sent concurrently
+    assert [r.header("statsig-event-count") for r in requests] == ["7", "3"]
     assert requests[0].json["statsigMetadata"]["sessionID"] == SESSION
     assert requests[0].header("statsig-server-session-id") == SESSION
 
@@ -376,14 +373,10 @@ _DELIVERY_MODULES = [
     *sorted((REPO / "statsig_lite" / "sinks").glob("*.py")),
 ]
 _FORBIDDEN = {"threading", "_thread", "atexit", "sched", "asyncio", "concurrent", "multiprocessing", "signal"}
-# The two exceptions: a flush of several batches sends them from worker threads that it starts and joins itself
-# (imported inside that function; test_pipeline_concurrency.py checks that none outlives the flush), and the
-# HTTP sink guards its lazily built pool with a plain lock.
-_ALLOWED = {"pipeline.py": {"concurrent"}, "statsig_http.py": {"_thread"}}
 
 
 @pytest.mark.parametrize("path", _DELIVERY_MODULES, ids=lambda p: p.name)
-def test_delivery_code_uses_no_background_threads_timers_or_atexit(path: Path) -> None:
+def test_delivery_code_uses_no_threads_timers_or_atexit(path: Path) -> None:
     tree = ast.parse(path.read_text())
     imported = set()
     for node in ast.walk(tree):
@@ -391,14 +384,7 @@ def test_delivery_code_uses_no_background_threads_timers_or_atexit(path: Path) -
             imported |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             imported.add(node.module.split(".")[0])
-    assert not imported & (_FORBIDDEN - _ALLOWED.get(path.name, set()))
-    at_module_level = {
-        alias.name.split(".")[0] if isinstance(node, ast.Import) else (node.module or "").split(".")[0]
-        for node in tree.body
-        if isinstance(node, (ast.Import, ast.ImportFrom))
-        for alias in node.names
-    }
-    assert "concurrent" not in at_module_level  # the thread pool loads only when a flush needs one
+    assert not imported & _FORBIDDEN
 
 
 def test_importing_and_building_the_pipeline_loads_neither_urllib3_nor_boto3() -> None:

@@ -1,14 +1,11 @@
 """Statsig's log_event endpoint over one reused urllib3 PoolManager.
 
 urllib3 is imported on the first send, not when the package loads (cold start). Each call is exactly one
-HTTP attempt (urllib3's own retries are off): the pipeline owns retries, backoff and the deadline. A flush
-may call ``send`` from several threads at once (up to ``max_connections``); the pool keeps a connection for
-each of them.
+HTTP attempt (urllib3's own retries are off): the pipeline owns retries, backoff and the deadline.
 """
 
 from __future__ import annotations
 
-import _thread  # a lock is all the sink needs; `threading` would cost about a millisecond at import
 import json
 import time
 from collections.abc import Callable
@@ -43,7 +40,6 @@ class StatsigHTTPSink:
         wall_clock: Callable[[], float] = time.time,
         connect_timeout_s: float = c.CONNECT_TIMEOUT_S,
         service_name: str | None = None,
-        max_connections: int = c.DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         self._service = service_name or "unknown"
         base = base_url or c.DEFAULT_API
@@ -53,8 +49,6 @@ class StatsigHTTPSink:
         self._pool = pool_manager
         self._wall_clock = wall_clock
         self._connect_timeout_s = connect_timeout_s
-        self._max_connections = max(1, max_connections)
-        self._pool_lock = _thread.allocate_lock()
 
     @property
     def url(self) -> str:
@@ -64,16 +58,11 @@ class StatsigHTTPSink:
         return f"StatsigHTTPSink(url={self._url!r})"
 
     def _pool_manager(self) -> urllib3.PoolManager:
-        pool = self._pool
-        if pool is None:
-            with self._pool_lock:  # the first sends of a flush may arrive together: build one pool, not several
-                if self._pool is None:
-                    import urllib3
+        if self._pool is None:
+            import urllib3
 
-                    # maxsize: one kept-alive connection per concurrent send, or urllib3 discards the extras
-                    self._pool = urllib3.PoolManager(num_pools=2, maxsize=self._max_connections, retries=False)
-                pool = self._pool
-        return pool
+            self._pool = urllib3.PoolManager(num_pools=2, maxsize=1, retries=False)
+        return self._pool
 
     def send(self, batch: Batch, *, attempt: int, timeout_s: float) -> None:
         import urllib3

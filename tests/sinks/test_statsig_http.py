@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
-import threading
 import time
 from typing import Any
 
@@ -67,35 +65,6 @@ def test_one_pool_manager_is_reused(statsig_api: FakeStatsigAPI) -> None:
         sink.send(batch, attempt=attempt, timeout_s=5.0)
     assert len(pool.pools) == 1
     assert len(statsig_api.accepted_log_event_requests()) == 3
-
-
-def test_concurrent_sends_keep_a_connection_each_and_close_still_works(
-    statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture
-) -> None:
-    statsig_api.inject("log_event", delay(0.2), times=4)  # four requests overlap on four connections
-    sink = StatsigHTTPSink(KEY, SESSION, base_url=statsig_api.url, max_connections=4)
-    batches = [_batch(3)[0] for _ in range(4)]
-    errors: list[BaseException] = []
-
-    def send(batch: Batch) -> None:
-        try:
-            sink.send(batch, attempt=0, timeout_s=5.0)
-        except BaseException as exc:  # reported below: an exception in a thread would not fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=send, args=(b,)) for b in batches]
-    with caplog.at_level(logging.WARNING, logger="urllib3"):
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert errors == []
-    assert len(statsig_api.accepted_log_event_requests()) == 4
-    # with a pool smaller than the concurrency urllib3 throws the extra connections away, with this warning
-    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
-    sink.close()
-    sink.send(batches[0], attempt=1, timeout_s=5.0)  # closing released the connections, not the sink
-    assert len(statsig_api.accepted_log_event_requests()) == 5
 
 
 @pytest.mark.parametrize(
