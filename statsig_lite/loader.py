@@ -17,9 +17,9 @@ from .errors import SpecError, SpecFormatError
 from .options import StatsigOptions
 from .results import DataSource
 from .sources.base import Fetched, SpecSource
-from .store.envelope import split_snapshot
+from .store.envelope import load_envelope
 from .store.model import Snapshot
-from .store.snapshot import load_snapshot
+from .store.snapshot import PausedCollector
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -90,23 +90,12 @@ class RulesLoader:
         return self._source
 
     def parse(self, payload: bytes | str | Mapping[str, Any]) -> Snapshot:
-        # Decoding and compiling allocate hundreds of thousands of objects and no cycles: with the cyclic
-        # collector paused, it does not rescan the growing tree every few hundred allocations.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            dcs, id_lists = split_snapshot(payload)
-            return load_snapshot(dcs, id_lists=id_lists, global_custom=self._options.global_custom_fields)
-        finally:
-            if collecting:
-                gc.enable()
+        return load_envelope(payload, global_custom=self._options.global_custom_fields)
 
     def first_load(self) -> Loaded:
         """Bootstrap values if given, else the configured spec source (default: the bundled snapshot)."""
         now = self._now_ms()
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with PausedCollector():  # until the freeze below: no collection may scan the new rules first
             if self._options.bootstrap_values is not None:
                 snapshot = self.parse(self._options.bootstrap_values)
                 loaded = Loaded(snapshot, DataSource.BOOTSTRAP, "bootstrap", None, now, now)
@@ -123,9 +112,6 @@ class RulesLoader:
                 _freeze_pending = False
                 gc.freeze()
             return loaded
-        finally:
-            if collecting:
-                gc.enable()
 
     def refresh_if_stale(self, current: Loaded, budget_s: float) -> Loaded:
         """`current`, or newer rules if the source has them and they are valid and not older."""

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from ..errors import SpecError, SpecFormatError
 from ..evaluator.hashing import djb2
-from ..store.envelope import encode_snapshot, split_snapshot
+from ..store.envelope import encode_snapshot, load_envelope, split_snapshot
 from ..store.model import IdList, Snapshot
 from ..store.snapshot import load_snapshot
 from .fetch import StatsigFetcher
@@ -115,8 +115,7 @@ def build_snapshot(
     if isinstance(hashed, str) and hashed and hashed != djb2(secret_key):
         raise SpecFormatError("hashed_sdk_key_used", "the payload was made for another SDK key")
     payload = encode_snapshot(dcs, id_lists, created_at)
-    stored_dcs, stored_lists = split_snapshot(payload)
-    return payload, load_snapshot(stored_dcs, id_lists=stored_lists)
+    return payload, load_envelope(payload)
 
 
 class SnapshotRefresher:

@@ -22,9 +22,8 @@ from typing import Any
 
 from .._log import get_logger
 from ..errors import SpecError, SpecFormatError, SpecSourceError
-from ..store.envelope import split_snapshot
+from ..store.envelope import load_envelope, split_snapshot
 from ..store.model import Snapshot
-from ..store.snapshot import load_snapshot
 from .base import Fetched, SpecSource
 
 __all__ = ["MIN_SHARE_S", "ChainSource", "check_fetched", "load_fetched"]
@@ -49,8 +48,7 @@ def check_fetched(fetched: Fetched) -> None:
 
 def load_fetched(fetched: Fetched, *, global_custom: Mapping[str, Any] | None = None) -> Snapshot:
     """Parse and compile a fetched snapshot (with its ID lists when it is our envelope)."""
-    dcs, id_lists = split_snapshot(fetched.payload)
-    return load_snapshot(dcs, id_lists=id_lists, global_custom=global_custom)
+    return load_envelope(fetched.payload, global_custom=global_custom)
 
 
 class ChainSource:

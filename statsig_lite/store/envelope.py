@@ -12,8 +12,8 @@ import json
 from collections.abc import Mapping
 
 from ..errors import SpecFormatError
-from .model import IdList
-from .snapshot import decode_payload
+from .model import IdList, Snapshot
+from .snapshot import PausedCollector, decode_payload, load_snapshot
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -21,6 +21,15 @@ if TYPE_CHECKING:
 
 ENVELOPE_KEY = "statsig_lite_snapshot"
 ENVELOPE_VERSION = 1
+
+
+def load_envelope(
+    raw: bytes | str | Mapping[str, Any], *, global_custom: Mapping[str, Any] | None = None
+) -> Snapshot:
+    """Decode and compile a snapshot (our envelope or a raw payload), with the collector paused throughout."""
+    with PausedCollector():
+        dcs, id_lists = split_snapshot(raw)
+        return load_snapshot(dcs, id_lists=id_lists, global_custom=global_custom)
 
 
 def is_envelope(document: Mapping[str, Any]) -> bool:
