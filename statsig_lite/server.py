@@ -61,6 +61,7 @@ class StatsigServer:
         self._secret_key = ""
         self._session_id = new_id()
         self._pipeline: EventPipeline | None = event_pipeline
+        self._owns_pipeline = event_pipeline is None  # built from the options at initialize
         self._deduper = ex.ExposureDeduper()
         self._sampling_seen = ex.ExposureDeduper()
         self._gate_overrides: dict[str, dict[str | None, bool]] = {}
@@ -151,6 +152,8 @@ class StatsigServer:
 
     def shutdown(self, timeout: float | None = None) -> FlushResult:
         result = self._pipeline.shutdown(timeout) if self._pipeline else FlushResult()
+        if self._owns_pipeline:
+            self._pipeline = None  # closed: the next initialize builds one from its own options
         self._loaded = None
         return result
 

@@ -244,3 +244,15 @@ def test_an_exposure_that_cannot_be_built_is_dropped_counted_and_the_rest_are_se
     assert (result.sent, result.dropped) == (2, 1)
     assert [e["user"]["userID"] for e in statsig_api.accepted_events()] == ["erin", "gus"]
     assert server.flush(5.0).sent == 0  # nothing left behind to fail again
+
+
+def test_initialize_after_shutdown_delivers_with_the_new_options(statsig_api: FakeStatsigAPI) -> None:
+    """A local_mode client shut down and initialized again with an api sends its exposures there."""
+    server = StatsigServer()
+    server.initialize("secret-test", StatsigOptions(bootstrap_values=EXAMPLE, local_mode=True))
+    server.check_gate(STAFF, "new_checkout")
+    server.shutdown()
+    server.initialize("secret-test", StatsigOptions(bootstrap_values=EXAMPLE, api=statsig_api.url, id_lists=False))
+    server.check_gate(STAFF, "new_checkout")
+    assert server.shutdown(5.0).sent == 1
+    assert [e["eventName"] for e in statsig_api.accepted_events()] == ["statsig::gate_exposure"]
