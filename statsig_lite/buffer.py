@@ -197,9 +197,8 @@ class EventBuffer:
     def add(self, event: bytes | DeferredEvent) -> int:
         """An encoded event, or one the client recorded (built and encoded when batches are cut).
         Returns how many events are held now."""
-        fresh = self._fresh
-        fresh.append(event)
-        return len(fresh) + sum(len(b) for b in self._batches) if self._batches else len(fresh)
+        self._fresh.append(event)
+        return len(self) if self._batches else len(self._fresh)
 
     def _encoded_fresh(self) -> list[bytes]:
         encoded: list[bytes] = []

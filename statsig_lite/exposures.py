@@ -65,7 +65,7 @@ class PendingExposure:
         name: str,
         evaluation: Evaluation,
         user: LogFields,
-        environment: dict[str, str] | None,
+        environment: Mapping[str, Any] | None,
         user_id_blank: bool,
         reason: str,
         now_ms: int,
@@ -86,11 +86,7 @@ class PendingExposure:
         self.sampling_meta = sampling_meta
 
     def wire(self) -> dict[str, Any]:
-        logged = logged_user_dict(self.user)
-        if self.user_id_blank and self.user[0] is None:
-            logged = {"userID": "", **logged}
-        if self.environment is not None:
-            logged["statsigEnvironment"] = self.environment
+        logged = logged_user_dict(self.user, self.environment, self.user_id_blank)
         if self.kind == GATE_EXPOSURE:
             event = gate_exposure(self.name, self.evaluation, logged, self.reason, self.now_ms)
         elif self.kind == CONFIG_EXPOSURE:

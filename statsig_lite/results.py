@@ -38,6 +38,16 @@ class EvaluationReason(str, Enum):
     none = "none"
 
 
+_SOURCE_TEXT = {source: source.value for source in DataSource}  # Enum.value is a property: slow per event
+
+
+def reason_text(source: DataSource, reason: str) -> str:
+    """The `reason` an exposure carries: where the rules came from, then why the evaluation fell back, if
+    it did (`reason` is "" or an EvaluationReason value)."""
+    text = _SOURCE_TEXT[source]
+    return f"{text}:{reason}" if reason else text
+
+
 class EvaluationDetails(Record):
     """How an evaluation was made: rules source, reason, and the times involved (epoch ms)."""
 
@@ -58,9 +68,7 @@ class EvaluationDetails(Record):
         self.server_time = server_time
 
     def detailed_reason(self) -> str:
-        if self.reason is EvaluationReason.none:
-            return self.source.value
-        return f"{self.source.value}:{self.reason.value}"
+        return reason_text(self.source, "" if self.reason is EvaluationReason.none else self.reason.value)
 
     @property
     def lcut(self) -> int:

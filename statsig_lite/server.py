@@ -26,10 +26,11 @@ from .results import (
     FeatureGate,
     FlushResult,
     Layer,
+    reason_text,
 )
 from .sources.base import SpecSource
 from .store.model import Snapshot
-from .user import StatsigEvent, StatsigUser
+from .user import StatsigEvent, StatsigUser, logged_user_dict
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -45,7 +46,6 @@ _REASONS = {
     "Unsupported": EvaluationReason.unsupported,
     "error": EvaluationReason.error,
 }
-_SOURCE_TEXT = {source: source.value for source in DataSource}  # Enum.value is a property: slow per event
 
 
 class StatsigServer:
@@ -350,15 +350,13 @@ class StatsigServer:
         return env
 
     def _logged_user(self, user: StatsigUser) -> dict[str, Any]:
-        logged = user.to_dict()
         loaded = self._loaded
-        if loaded is not None:
-            if user.user_id is None and loaded.snapshot.dialect.log_missing_user_id:
-                logged = {"userID": "", **logged}
-            env = self._environment(user, loaded.snapshot)
-            if env is not None:
-                logged["statsigEnvironment"] = env
-        return logged
+        if loaded is None:
+            return user.to_dict()
+        snapshot = loaded.snapshot
+        return logged_user_dict(
+            user.log_fields(), self._environment(user, snapshot), snapshot.dialect.log_missing_user_id
+        )
 
     def _evaluate(self, section: str, name: str, user: StatsigUser, override_value: Any = None,
                   gate: bool = False) -> Evaluation | None:
@@ -370,8 +368,12 @@ class StatsigServer:
             raise StatsigValueError(f"expected a StatsigUser, got {type(user).__name__}")
         snapshot = loaded.snapshot
         now = int(self._clock() * 1000)
+        if self._tier is None and user._statsig_environment is None and snapshot.default_environment is None:
+            environment = None  # the common case, without a call
+        else:
+            environment = self._environment(user, snapshot)
         if override_value is not None:
-            ev = Evaluation(snapshot, user, None, now)
+            ev = Evaluation(snapshot, user, environment, now)  # the environment its exposure logs
             ev.rule_id = "override"
             ev.reason = "LocalOverride"
             if gate:
@@ -379,10 +381,6 @@ class StatsigServer:
             else:
                 ev.json_value = override_value
             return ev
-        if self._tier is None and user._statsig_environment is None and snapshot.default_environment is None:
-            environment = None  # the common case, without a call
-        else:
-            environment = self._environment(user, snapshot)
         # evaluator.evaluate() inlined: this runs on every check
         spec = (snapshot.gates if gate else snapshot.configs if section == "configs" else snapshot.layers).get(name)
         ev = Evaluation(snapshot, user, environment, now, None, self._gate_overrides or None)
@@ -426,16 +424,10 @@ class StatsigServer:
             )
             if not should_log:
                 return
-        source = _SOURCE_TEXT[loaded.source]
-        reason = f"{source}:{ev.reason}" if ev.reason else source  # EvaluationDetails.detailed_reason()
-        if self._tier is None and user._statsig_environment is None and snapshot.default_environment is None:
-            environment = None
-        else:
-            environment = self._environment(user, snapshot)
         pipeline.enqueue_exposure(
             ex.PendingExposure(
-                kind, name, ev, user.log_fields(), environment, snapshot.dialect.log_missing_user_id,
-                reason, now, parameter, manual, sampling_meta,
+                kind, name, ev, user.log_fields(), ev.environment, snapshot.dialect.log_missing_user_id,
+                reason_text(loaded.source, ev.reason), now, parameter, manual, sampling_meta,
             )
         )
 

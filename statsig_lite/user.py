@@ -125,8 +125,11 @@ class StatsigUser(Record):
 _LOGGED_KEYS = ("userID", "email", "ip", "userAgent", "country", "locale", "appVersion")
 
 
-def logged_user_dict(fields: LogFields) -> dict[str, Any]:
-    """A user's JSON object as exposures and events carry it (no private attributes)."""
+def logged_user_dict(
+    fields: LogFields, environment: Mapping[str, Any] | None = None, blank_missing_id: bool = False
+) -> dict[str, Any]:
+    """A user's JSON object as exposures and events carry it (no private attributes). `environment`: the
+    tier the client resolved, which wins over the user's; `blank_missing_id`: core logs "userID": ""."""
     out: dict[str, Any] = {}
     for key, value in zip(_LOGGED_KEYS, fields, strict=False):  # the first seven fields
         if value is not None:
@@ -138,6 +141,10 @@ def logged_user_dict(fields: LogFields) -> dict[str, Any]:
         out["statsigEnvironment"] = env
     if ids is not None:
         out["customIDs"] = ids
+    if blank_missing_id and fields[0] is None:
+        out = {"userID": "", **out}
+    if environment is not None:
+        out["statsigEnvironment"] = environment
     return out
 
 

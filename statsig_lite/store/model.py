@@ -91,7 +91,6 @@ class Rule:
         "id",
         "id_type",
         "is_experiment_group",
-        "pass_percentage",
         "pass_threshold",
         "return_value",
         "sampling_rate",
@@ -117,7 +116,6 @@ class Rule:
         self.id = id
         self.conditions = conditions
         self.short_circuit = short_circuit  # no condition has side effects: stop at the first failure
-        self.pass_percentage = pass_percentage
         self.hash_prefix = hash_prefix  # "{spec salt}.{rule salt}."
         self.id_type = id_type
         self.return_value = return_value
