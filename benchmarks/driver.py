@@ -129,6 +129,11 @@ class Lite(Legacy):
         details = self.sdk.initialize(SECRET, options)
         return {"source": str(getattr(details, "source", "")), "init_success": getattr(details, "init_success", None)}
 
+    def shutdown(self) -> None:
+        # every event of the run delivered: its default budget (the flush timeout) is sized for one
+        # Lambda invocation's events, not for the tens of thousands buffered here
+        self.sdk.shutdown(timeout=120.0)
+
     def version(self) -> str:
         from importlib.metadata import version
 

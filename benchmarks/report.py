@@ -345,9 +345,10 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         "a background thread while the calls run). `id_lists=False` skips its ID-list fetch at init, as the "
         "core does by default; the specs use no ID lists. Its *shutdown* row is therefore the whole delivery "
         "of the run: every exposure of every latency loop (tens of thousands) built, JSON-encoded (about 10 us "
-        "an event on this machine), gzipped and posted in batches of 1,000 to the loopback server, which "
-        "decodes each batch in Python before it answers. On Lambda the decorator does this at the end of each "
-        "invocation, for that invocation's events only.",
+        "an event on this machine), gzipped and posted one batch of 1,000 after another on the calling thread "
+        "to the loopback server, which decodes each batch in Python before it answers; the driver gives that "
+        "`shutdown(timeout=120)` so that every event is delivered. On Lambda the decorator does this at the "
+        "end of each invocation, for that invocation's events only.",
         "",
         "## Method",
         "",
