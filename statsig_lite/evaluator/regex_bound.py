@@ -118,7 +118,9 @@ def compile_bounded(pattern: str) -> BoundedPattern:
 
 def _compile_slow(pattern: str, flags: int, module: Any = None) -> Any:
     if module is None:
-        import regex as module
+        import regex
+
+        module = regex
     return module.compile(pattern, flags & ~re.UNICODE | module.V0)
 
 
