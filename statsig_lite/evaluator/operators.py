@@ -23,6 +23,7 @@ from .regex_bound import RegexTimeout, compile_bounded
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
+    from collections.abc import Set as AbstractSet
     from datetime import datetime
     from typing import Final
 
@@ -334,10 +335,10 @@ def _array_factory(
     return factory
 
 
-def _segment_factory(negate: bool) -> Callable[[object, Callable[[str], frozenset[str] | None]], Predicate]:
+def _segment_factory(negate: bool) -> Callable[[object, Callable[[str], AbstractSet[str] | None]], Predicate]:
     """ID-list operators read the current lists through a lookup, at evaluation time."""
 
-    def factory(target: object, lists: Callable[[str], frozenset[str] | None]) -> Predicate:
+    def factory(target: object, lists: Callable[[str], AbstractSet[str] | None]) -> Predicate:
         name = core_text(target)
 
         def pred(value: object) -> bool:
@@ -603,10 +604,10 @@ LEGACY: Final[Mapping[str, Factory]] = {
 }
 
 
-def legacy_segment(negate: bool) -> Callable[[object, Callable[[str], frozenset[str] | None]], Predicate]:
+def legacy_segment(negate: bool) -> Callable[[object, Callable[[str], AbstractSet[str] | None]], Predicate]:
     """Legacy ID-list check: the value's str() (None hashes as "None"); an unknown list never matches."""
 
-    def factory(target: object, lists: Callable[[str], frozenset[str] | None]) -> Predicate:
+    def factory(target: object, lists: Callable[[str], AbstractSet[str] | None]) -> Predicate:
         if isinstance(target, (list, dict)):
 
             def unhashable(value: object) -> bool:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 
 from ..errors import SpecFormatError
+from .id_lists import compact_ids
 from .model import IdList, Snapshot
 from .snapshot import PausedCollector, decode_payload, load_snapshot
 
@@ -55,7 +56,7 @@ def split_snapshot(raw: bytes | str | Mapping[str, Any]) -> tuple[Mapping[str, A
             raise SpecFormatError(f"id_lists.{name}", "expected an object with an ids list")
         lists[name] = IdList(
             name=name,
-            ids=frozenset(str(i) for i in entry["ids"]),
+            ids=compact_ids(str(i) for i in entry["ids"]),  # an IdSet for large lists (id_lists.py)
             file_id=str(entry.get("file_id", "")),
             creation_time=int(entry.get("creation_time", 0)),
             read_bytes=int(entry.get("read_bytes", 0)),

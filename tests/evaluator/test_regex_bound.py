@@ -153,3 +153,49 @@ def test_the_bounded_engine_answers_as_re(pattern: str, text: str) -> None:
 def test_the_budget_is_stated() -> None:
     assert BOUND_S == 0.010
     assert regex_bound.BUDGET_STEPS > 0
+
+
+# --- huge user agents ---------------------------------------------------------------------------------
+
+_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Version/17.4 Mobile Safari/604.1"
+
+
+def test_a_huge_user_agent_is_answered_within_a_bound_in_both_dialects(caplog: pytest.LogCaptureFixture) -> None:
+    """A 1 MB agent took ~3 s in the legacy parser: now it has no value (legacy, a documented divergence) or
+    core's own answer for agents over 1000 bytes (no value), fast, uncached, with one log line."""
+    from statsig_lite.evaluator import user_agent
+
+    huge = _UA + " x" * 500_000
+    gate = {"name": "g", "type": "feature_gate", "salt": "s", "enabled": True, "defaultValue": False,
+            "idType": "userID", "entity": "feature_gate", "rules": [{
+                "name": "r", "id": "r", "salt": "r", "passPercentage": 100, "returnValue": True, "idType": "userID",
+                "conditions": [{"type": "ua_based", "operator": "any", "field": "os_name", "targetValue": ["iOS"]}]}]}
+    cond = gate["rules"][0]["conditions"][0]  # type: ignore[index]
+    v1 = {"time": 1, "feature_gates": [gate], "dynamic_configs": [], "layer_configs": []}
+    v2 = {"time": 1, "response_format": "dcs-v2", "feature_gates": {"g": {**gate, "rules": [
+        {**gate["rules"][0], "conditions": ["c"]}]}}, "dynamic_configs": {}, "layer_configs": {},  # type: ignore[index]
+        "condition_map": {"c": cond}}
+    user_agent._parse.cache_clear()
+    with caplog.at_level("WARNING", logger="statsig_lite"):
+        for payload in (v1, v2):
+            server = StatsigServer(clock=lambda: 1_700_000_000.0)
+            assert server.initialize("secret-x", StatsigOptions(bootstrap_values=json.dumps(payload),
+                                                                 local_mode=True)).init_success
+            assert server.check_gate(StatsigUser(user_id="u", user_agent=_UA), "g") is True  # ordinary agent
+            for _ in range(3):
+                started = time.perf_counter()
+                assert server.check_gate(StatsigUser(user_id="u", user_agent=huge), "g") is False
+                assert time.perf_counter() - started < _ALLOWED_S
+    assert user_agent._parse.cache_info().currsize == 2  # the ordinary agent per dialect; never the huge one
+    assert len([r for r in caplog.records if "user agent is not parsed" in r.getMessage()]) <= 1
+
+
+def test_legacy_agents_up_to_the_limit_are_parsed_as_ua_parser_parses_them() -> None:
+    from ua_parser import user_agent_parser
+
+    from statsig_lite.evaluator.user_agent import MAX_LEGACY_CHARS, parse
+
+    padded = (_UA + " " + "y" * MAX_LEGACY_CHARS)[:MAX_LEGACY_CHARS]
+    expected = user_agent_parser.Parse(padded)  # type: ignore[no-untyped-call]
+    assert parse(padded, True)["os_name"] == expected["os"]["family"] == "iOS"
+    assert parse(padded + "y", True) == {}
