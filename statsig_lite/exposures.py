@@ -38,7 +38,10 @@ class ExposureDeduper:
         self._started_ms = 0
 
     def first_time(self, key: tuple[object, ...], now_ms: int) -> bool:
-        if now_ms - self._started_ms >= self._ttl_ms or len(self._keys) >= self._max_keys:
+        # a window ends after ttl, when full, or when the wall clock stepped back past its start (it would
+        # otherwise last for the step as well)
+        elapsed = now_ms - self._started_ms
+        if elapsed >= self._ttl_ms or elapsed < 0 or len(self._keys) >= self._max_keys:
             self._keys.clear()
             self._started_ms = now_ms
         try:
@@ -159,6 +162,8 @@ def sampling_decision(
         special = sdk_configs.get("special_case_sampling_rate")
         rate = special if isinstance(special, int) and not isinstance(special, bool) else None
     if rate is None or rate <= 0:
+        if rate is None and evaluation.snapshot.dialect.sampling_unrated_metadata:
+            return True, {"samplingMode": mode, "shadowLogged": "logged"}
         return True, {}
     sampled_in = signed_hash(key) % rate == 0
     meta: dict[str, object] = {

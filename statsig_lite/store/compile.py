@@ -58,6 +58,7 @@ CORE: Final = Dialect(
     log_missing_user_id=True,
     null_undelegated_exposures=True,
     sampling_production_only=False,
+    sampling_unrated_metadata=True,
     evaluation_errors=(ops.OperatorError,),  # core's comparisons are total: only an uncompilable condition
 )
 

@@ -319,6 +319,7 @@ class Dialect:
         "name",
         "null_undelegated_exposures",
         "sampling_production_only",
+        "sampling_unrated_metadata",
     )
 
     def __init__(
@@ -337,6 +338,7 @@ class Dialect:
         evaluation_errors: tuple[type[BaseException], ...] = (),
         exposure_times: str = "lcut",
         gcir_overrides: str = "core",
+        sampling_unrated_metadata: bool = False,
     ) -> None:
         self.name = name
         # what an evaluation turns into an "error" result (legacy: what its comparisons raise); anything
@@ -359,6 +361,9 @@ class Dialect:
         # and, asked to, lists overridden gates and configs (layers read config overrides); "core" applies
         # them only when asked, layers read layer overrides and overridden entries carry an empty id_type
         self.gcir_overrides = gcir_overrides
+        # core: with sampling on, an exposure that is neither forced nor rated is "sampled" at no rate and
+        # says so in its statsigMetadata (samplingMode, shadowLogged); legacy logs it plainly
+        self.sampling_unrated_metadata = sampling_unrated_metadata
 
 
 class Snapshot:

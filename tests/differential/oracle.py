@@ -153,7 +153,8 @@ def run_core(job: dict[str, Any]) -> list[dict[str, Any]]:
             data_store=SnapshotStore(), specs_sync_interval_ms=3_600_000, output_log_level="none",
             event_logging_flush_interval_ms=3_600_000, **kwargs,
         )
-        statsig = core.Statsig(SECRET, options)
+        # core keeps sdk_configs (sampling mode) per SDK key for the whole process: one key per job
+        statsig = core.Statsig(f"{SECRET}-{job.get('index', id(job))}", options)
         statsig.initialize().wait()
         for o in job.get("overrides", []):
             method = {"gate": "override_gate", "config": "override_dynamic_config",
@@ -224,7 +225,8 @@ def main() -> None:
     jobs = json.load(sys.stdin)
     runner = run_legacy if sdk == "legacy" else run_core
     out = []
-    for job in jobs:
+    for index, job in enumerate(jobs):
+        job.setdefault("index", index)
         try:
             out.append({"answers": runner(job)})
         except Exception as exc:  # one broken job must not hide the others' answers
