@@ -7,6 +7,7 @@ import json
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,7 @@ APP = textwrap.dedent(
 )
 
 
-def _log(root: Path) -> list[dict[str, object]]:
+def _log(root: Path) -> list[dict[str, Any]]:
     path = root / "events.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
