@@ -1,34 +1,8 @@
-"""After-response delivery on AWS Lambda (`STATSIG_DELIVERY=after_response`): an internal Lambda extension.
-
-Why an internal extension (a thread of the runtime process) and not an external one (a process in
-/opt/extensions): the events are in this process's memory. An external extension would need them handed
-over through a socket or a file on every invocation, and would cost a second process (memory, cold start).
-Lambda treats both alike: it sends INVOKE to every extension registered for it when the runtime gets the
-invocation, and freezes the sandbox only once the runtime *and* every extension called next again; the
-caller already has the response the runtime posted. So the work below happens inside the invocation,
-billed and bounded by its deadline, but nobody waits for it.
-
-Lifecycle (one `AfterResponseDelivery` per process):
-
-- Init (decoration time, main thread): install the SIGTERM hook, register "statsig_lite" for INVOKE, start
-  the thread; it calls /event/next at once (Lambda ends init only when every extension has).
-- Invocation: the thread receives INVOKE (request id, deadline) as the handler starts and waits. At the
-  end of the handler `hand_over(client, context)` gives it the client, but only once the thread holds this
-  invocation's INVOKE (Lambda cannot freeze until it calls next); otherwise it answers False and the caller
-  flushes synchronously. The handler returns, the runtime posts the response, the thread runs the same
-  flush the synchronous mode runs (same budget: the deadline minus the margin; same spill), then calls next.
-- Shutdown: with an extension registered, Lambda sends SIGTERM to the runtime and allows 500 ms. With
-  awslambdaric on python3.11 the main thread sits in a C call (`runtime_client.next()`) and a Python signal
-  handler would not run, so the hook is also a `signal.set_wakeup_fd` pipe the thread watches next to the
-  /event/next socket: whichever sees SIGTERM first shuts the clients down (deliver or spill, within 400 ms).
-- Any failure of this path (no Runtime API, not the main thread, the wakeup fd taken, SnapStart, register
-  refused, the thread gone) falls back to the synchronous flush: events are never left to a dead thread.
-
-Concurrency: the handler thread and this thread never use a client's pipeline at the same time. Lambda
-does not start the next invocation before this thread called next (after its flush); the `_busy` lock
-makes the same true without relying on it (`wait_idle` at the start of every invocation, held around
-every flush and the shutdown).
-"""
+"""After-response delivery (`STATSIG_DELIVERY=after_response`): an internal Lambda extension, i.e. a thread
+of the runtime process registered for INVOKE. Lambda freezes the sandbox only once the runtime and every
+extension called next, so the thread flushes after the response is posted, inside the invocation.
+Design, shutdown (SIGTERM via a wakeup fd) and concurrency: DEVELOPERS.md, "The extension thread".
+Any failure on this path means the synchronous flush."""
 
 from __future__ import annotations
 
@@ -57,20 +31,18 @@ logger = get_logger(__name__)
 
 SYNCHRONOUS = "synchronous"
 AFTER_RESPONSE = "after_response"
-EXTENSION_NAME = "statsig_lite"
 _API = "/2020-01-01/extension"
 SHUTDOWN_BUDGET_S = 0.4  # of the 500 ms Lambda gives a runtime with an internal extension after SIGTERM
 WAIT_FOR_INVOKE_S = 0.25  # how long a finished handler waits for the thread to hold its INVOKE
 HANDOVER_MARGIN_S = 0.05  # the thread stops waiting for a handover this long before the deadline
 _REGISTER_TIMEOUT_S = 2.0
-_NEXT_ATTEMPTS = 3
 
 _instance: AfterResponseDelivery | None = None
 _start_lock = threading.Lock()
 
 
 def delivery_mode(value: str | None) -> str:
-    """The delivery mode an option or STATSIG_DELIVERY value names; an unknown one is synchronous (logged)."""
+    """The mode a `delivery` value names; an unknown one is synchronous (logged)."""
     if value is None or not value.strip():
         return SYNCHRONOUS
     mode = value.strip().lower().replace("-", "_")
@@ -89,19 +61,19 @@ def running() -> AfterResponseDelivery | None:
 
 
 def start(flush: Callable[[StatsigServer, Any], None]) -> AfterResponseDelivery | None:
-    """Register the extension and start its thread, once per process, during init; None when this process
-    cannot (the reason is logged and the caller flushes synchronously)."""
+    """Register the extension and start its thread, once per process, in init; None if that fails (logged)."""
     global _instance
     with _start_lock:
         if _instance is not None:
             return running()
-        why = _unavailable()
-        if why is not None:
-            logger.warning("statsig_lite: after-response delivery unavailable (%s); flushing synchronously", why)
-            return None
-        delivery = AfterResponseDelivery(os.environ["AWS_LAMBDA_RUNTIME_API"], flush)
+        api = os.environ.get("AWS_LAMBDA_RUNTIME_API")
         try:
-            delivery.start()
+            if not api:
+                raise ExtensionError("not on Lambda")
+            if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+                raise ExtensionError("SnapStart: a thread and a socket do not survive the snapshot")
+            delivery = AfterResponseDelivery(api, flush)
+            delivery.start()  # signal.signal raises ValueError off the main thread
         except Exception as exc:  # any failure here means: synchronous mode, said once
             logger.warning("statsig_lite: after-response delivery unavailable (%s); flushing synchronously", exc)
             return None
@@ -109,23 +81,11 @@ def start(flush: Callable[[StatsigServer, Any], None]) -> AfterResponseDelivery 
         return delivery
 
 
-def _unavailable() -> str | None:
-    if not os.environ.get("AWS_LAMBDA_RUNTIME_API"):
-        return "no AWS_LAMBDA_RUNTIME_API: not on Lambda"
-    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
-        return "SnapStart: a thread and a socket do not survive the snapshot"
-    if threading.current_thread() is not threading.main_thread():
-        return "not initialised on the main thread: the SIGTERM hook cannot be installed"
-    return None
-
-
 class ExtensionError(RuntimeError):
     """The Extensions API refused or failed a request."""
 
 
 class AfterResponseDelivery:
-    """The internal extension: see the module docstring."""
-
     def __init__(self, runtime_api: str, flush: Callable[[StatsigServer, Any], None]) -> None:
         host, _, port = runtime_api.rpartition(":")
         self._host = host or runtime_api
@@ -138,13 +98,12 @@ class AfterResponseDelivery:
         self._job: tuple[StatsigServer, Any] | None = None
         self._clients: dict[int, StatsigServer] = {}
         self._thread: threading.Thread | None = None
-        self._conn: http.client.HTTPConnection | None = None
+        self._conn = http.client.HTTPConnection(self._host, self._port)  # no timeout: a long poll
         self._wake_r = -1
         self._wake_w = -1
         self._previous_sigterm: Any = signal.SIG_DFL
         self._shutdown_lock = threading.Lock()
         self._shut_down = False
-        self.deliveries = 0  # invocations delivered after their response (tests, logs)
 
     # -- init
 
@@ -184,18 +143,13 @@ class AfterResponseDelivery:
         conn = http.client.HTTPConnection(self._host, self._port, timeout=_REGISTER_TIMEOUT_S)
         try:
             conn.request(
-                "POST",
-                f"{_API}/register",
-                body=json.dumps({"events": ["INVOKE"]}),
-                headers={"Lambda-Extension-Name": EXTENSION_NAME, "Content-Type": "application/json"},
+                "POST", f"{_API}/register", '{"events": ["INVOKE"]}', {"Lambda-Extension-Name": "statsig_lite"}
             )
             response = conn.getresponse()
             body = response.read()
-            ext_id = response.getheader("Lambda-Extension-Identifier")
-        except OSError as exc:
-            raise ExtensionError(f"register: {exc}") from exc
         finally:
             conn.close()
+        ext_id = response.getheader("Lambda-Extension-Identifier")
         if response.status != 200 or not ext_id:
             raise ExtensionError(f"register answered HTTP {response.status}: {body[:200]!r}")
         return ext_id
@@ -238,15 +192,9 @@ class AfterResponseDelivery:
 
     def _run(self) -> None:
         try:
-            while True:
-                event = self._next_event()
-                kind = None if event is None else event.get("eventType")
-                if kind == "INVOKE":
-                    assert event is not None
-                    self._serve(str(event.get("requestId", "")), event.get("deadlineMs"))
-                elif kind == "SHUTDOWN" or event is None:
-                    self._shutdown_from_thread()
-                    return
+            while (event := self._next_event()) is not None and event.get("eventType") == "INVOKE":
+                self._serve(str(event.get("requestId")), event.get("deadlineMs"))
+            self._shutdown_from_thread()  # SIGTERM (or SHUTDOWN, were it registered)
         except Exception as exc:  # the handler sees a dead thread and flushes synchronously
             logger.error("statsig_lite: extension stopped (%s); flushing synchronously from now on", exc)
         finally:
@@ -255,7 +203,7 @@ class AfterResponseDelivery:
                 self._cond.notify_all()
 
     def _serve(self, request_id: str, deadline_ms: Any) -> None:
-        """One INVOKE: wait for the handler's handover, deliver, and return (the caller then calls next)."""
+        """One INVOKE: wait for the handover, then deliver."""
         try:
             until = float(deadline_ms) / 1000.0 - HANDOVER_MARGIN_S
         except (TypeError, ValueError):
@@ -273,28 +221,22 @@ class AfterResponseDelivery:
         with self._busy:
             try:
                 self._flush(client, context)
-                self.deliveries += 1
             except Exception as exc:  # events stay buffered for the next flush or shutdown
                 logger.error("statsig_lite: delivery after the response failed: %s", exc)
 
     def _next_event(self) -> dict[str, Any] | None:
-        """The next event; None once SIGTERM arrived. Retries a broken connection a few times."""
-        for attempt in range(_NEXT_ATTEMPTS):
-            try:
-                return self._poll_next()
-            except (OSError, http.client.HTTPException) as exc:
-                if self._conn is not None:
-                    self._conn.close()
-                    self._conn = None
-                if attempt + 1 == _NEXT_ATTEMPTS:
-                    raise ExtensionError(f"event/next: {exc}") from exc
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
+        """The next event; None once SIGTERM arrived. A dropped connection gets one new one."""
+        try:
+            return self._poll_next()
+        except (OSError, http.client.HTTPException):
+            assert self._conn is not None
+            self._conn.close()
+            self._conn = http.client.HTTPConnection(self._host, self._port)
+            return self._poll_next()
 
     def _poll_next(self) -> dict[str, Any] | None:
-        if self._conn is None:
-            self._conn = http.client.HTTPConnection(self._host, self._port)
         conn = self._conn
+        assert conn is not None
         conn.request("GET", f"{_API}/event/next", headers={"Lambda-Extension-Identifier": self._id})
         sock = conn.sock
         assert sock is not None
@@ -308,9 +250,7 @@ class AfterResponseDelivery:
         body = response.read()
         if response.status != 200:
             raise ExtensionError(f"event/next answered HTTP {response.status}: {body[:200]!r}")
-        event = json.loads(body)
-        if not isinstance(event, dict):
-            raise ExtensionError(f"event/next answered {body[:200]!r}")
+        event: dict[str, Any] = json.loads(body)
         return event
 
     # -- shutdown
@@ -352,7 +292,7 @@ class AfterResponseDelivery:
             os._exit(128 + signal.SIGTERM)
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
-        """The Python-level handler: runs on the main thread when it gets the chance (python3.12+ runtimes)."""
+        """Runs on the main thread if it gets the chance (python3.12+ runtimes), then chains."""
         self.shutdown_clients()
         previous = self._previous_sigterm
         if callable(previous):

@@ -6,11 +6,9 @@
 - Each invocation: a freshness check (cheap unless the rules are older than the max age), the handler,
   then a synchronous flush in `finally`, bounded by the invocation's remaining time minus a margin.
   What cannot be sent in time is spilled by the event pipeline. The handler's exception propagates as is.
-- With `delivery="after_response"` (STATSIG_DELIVERY) that same flush runs after the response instead, on
-  the thread of an internal Lambda extension (lambda_extension.py) registered at decoration time; if that
-  path is unavailable, the flush stays synchronous.
-- No threads and no timers (but that extension thread); after a SnapStart restore, dedupe state is reset
-  and freshness checked.
+- With `delivery="after_response"` that flush runs after the response, on an internal extension's thread
+  (lambda_extension.py), else synchronously.
+- No other threads, no timers; after a SnapStart restore, dedupe state is reset and freshness checked.
 """
 
 from __future__ import annotations
