@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from statsig_lite.lambda_extension import WAIT_FOR_INVOKE_S, AfterResponseDelivery
+from statsig_lite.server import StatsigServer
 from tests.servers.lambda_runtime import LambdaRuntimeAPI
 
 
@@ -83,7 +84,7 @@ def test_the_extension_thread_runs_each_handed_over_flush(
     assert runtime.extensions() == [("statsig_lite", frozenset({"INVOKE"}))]
     for _ in range(3):  # each next invocation is handed out only after the thread called next again
         request_id = _take_invocation(runtime)
-        assert delivery.hand_over(object(), Context(request_id))
+        assert delivery.hand_over(StatsigServer(), Context(request_id))
         assert recorder.wait_for(request_id) == "statsig-lite-extension"
 
 
@@ -91,9 +92,9 @@ def test_a_failing_flush_does_not_stop_the_extension(
     runtime: LambdaRuntimeAPI, extension: tuple[AfterResponseDelivery, Recorder]
 ) -> None:
     delivery, recorder = extension
-    assert delivery.hand_over(object(), Context(_take_invocation(runtime), "raise"))
+    assert delivery.hand_over(StatsigServer(), Context(_take_invocation(runtime), "raise"))
     request_id = _take_invocation(runtime)
-    assert delivery.alive and delivery.hand_over(object(), Context(request_id))
+    assert delivery.alive and delivery.hand_over(StatsigServer(), Context(request_id))
     recorder.wait_for(request_id)
 
 
@@ -102,9 +103,9 @@ def test_an_invocation_the_thread_does_not_hold_is_flushed_by_the_caller(
 ) -> None:
     delivery, recorder = extension
     started = time.monotonic()
-    assert not delivery.hand_over(object(), Context("not-an-invocation"))  # no INVOKE for it
+    assert not delivery.hand_over(StatsigServer(), Context("not-an-invocation"))  # no INVOKE for it
     assert time.monotonic() - started < WAIT_FOR_INVOKE_S + 1.0
-    assert not delivery.hand_over(object(), Context(""))  # no request id at all
+    assert not delivery.hand_over(StatsigServer(), Context(""))  # no request id at all
     assert recorder.flushed == []
 
 
@@ -116,7 +117,7 @@ def test_no_handover_once_the_thread_is_gone(
     assert delivery._thread is not None
     delivery._thread.join(5)
     assert not delivery.alive
-    assert not delivery.hand_over(object(), Context("any"))
+    assert not delivery.hand_over(StatsigServer(), Context("any"))
 
 
 def test_the_next_invocation_waits_until_the_flush_released_the_pipeline(
@@ -124,7 +125,7 @@ def test_the_next_invocation_waits_until_the_flush_released_the_pipeline(
 ) -> None:
     delivery, recorder = extension
     request_id = _take_invocation(runtime)
-    assert delivery.hand_over(object(), Context(request_id, "slow"))
+    assert delivery.hand_over(StatsigServer(), Context(request_id, "slow"))
     time.sleep(0.05)  # the thread is inside the slow flush
     started = time.monotonic()
     delivery.wait_idle(5.0)  # what @statsig_handler does before the next handler runs
