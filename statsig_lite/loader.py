@@ -37,6 +37,7 @@ _SOURCE_KINDS = {
     "http": DataSource.NETWORK,
     "https": DataSource.NETWORK,
     "statsig": DataSource.NETWORK,
+    "bootstrap": DataSource.BOOTSTRAP,
 }
 
 
