@@ -568,7 +568,9 @@ class StatsigServer:
             now, value = self._now_ms(), parameter  # a layer logs when a parameter is read, not when evaluated
         else:
             now, value = ev.now_ms, ev.value
-        if not manual and not self._deduper.first_time(ex.dedupe_key(kind, name, ev, value, user), now):
+        # the legacy SDK dedupes manual exposures too (a v1 payload's exposures are the legacy SDK's)
+        deduped = not manual or ev.snapshot.dialect.name == "legacy"
+        if deduped and not self._deduper.first_time(ex.dedupe_key(kind, name, ev, value, user), now):
             return
         loaded = self._loaded
         assert loaded is not None
