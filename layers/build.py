@@ -52,7 +52,7 @@ DEFAULT_OUT = REPO_ROOT / "layers" / "build"
 LEAN_ZIP = "statsig-lite-layer.zip"
 POWERTOOLS_ZIP = "statsig-lite-layer-powertools.zip"
 MIB = 1 << 20
-LEAN_BUDGET_BYTES = int(0.65 * MIB)  # 681,574 bytes (0.6 MiB until the official module paths, issue 13)
+LEAN_BUDGET_BYTES = 1_000_000  # issue 15: the lean layer is at most 1 MB zipped
 POWERTOOLS_BUDGET_BYTES = 2 * MIB
 
 POWERTOOLS = "aws-lambda-powertools"
