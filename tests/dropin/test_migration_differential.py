@@ -31,14 +31,8 @@ RESULT_DIFFERENCES = {
 # Event fields that differ on purpose.
 EVENT_DIFFERENCES = {
     "time": "the time of the call",
-    "statsigMetadata.samplingMode": "the legacy SDK's sampling bookkeeping (statsigMetadata sampling fields: issue 13"
-    " item 4, exposures.py)",
-    "metadata.serverTime": "the time of the call; statsig_lite does not send it yet (exposure metadata keys per"
-    " dialect: issue 13 item 4, exposures.py; remove these four lines when that lands)",
-    "metadata.initTime": "legacy key not sent yet (as above)",
-    "metadata.configSyncTime": "legacy key not sent yet (as above)",
-    "metadata.lcut": "statsig_lite's core key, sent instead of configSyncTime for now (as above)",
-    "metadata.receivedAt": "statsig_lite's core key, sent instead of initTime for now (as above)",
+    "metadata.serverTime": "the time of the call",
+    "metadata.initTime": "the time of the initialize call",
 }
 # Event names the official SDK sends that statsig_lite does not.
 OFFICIAL_ONLY_EVENTS = {
