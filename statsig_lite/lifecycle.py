@@ -237,27 +237,28 @@ def _OutputLoggerHandler(target: Any) -> Any:
 
 
 class RecordingRulesLoader(RulesLoader):
-    """A loader that remembers the last payload it parsed, for `rules_updated_callback`."""
+    """A loader that remembers the payload of the last snapshot it read, for `rules_updated_callback`."""
 
-    last_payload: object = None
+    last: tuple[object, object] | None = None  # (snapshot, payload)
 
-    def parse(self, payload: Any) -> Snapshot:
-        snapshot = super().parse(payload)
-        self.last_payload = payload
-        return snapshot
+    def _read(self, payload: Any) -> Any:
+        read = super()._read(payload)
+        self.last = (read.snapshot, payload)
+        return read
 
 
 def rules_updated(server: StatsigServer, loaded: Loaded) -> None:
     """Give the application the rules now in use (legacy: the download_config_specs JSON as a string)."""
     callback = server.options.rules_updated_callback
-    loader = server._loader
-    payload = getattr(loader, "last_payload", None)
-    if callback is None or payload is None:
+    last = getattr(server._loader, "last", None)
+    if callback is None or last is None or last[0] is not loaded.snapshot:
         return
+    payload = last[1]
     try:
         from .store.envelope import split_snapshot
 
-        dcs, _ = split_snapshot(payload if not isinstance(payload, Mapping) else json.dumps(payload).encode())
+        raw = json.dumps(payload).encode() if isinstance(payload, Mapping) else payload
+        dcs, _ = split_snapshot(raw)  # a snapshot document holds the payload and its ID lists
         callback(json.dumps(dcs))
     except Exception as exc:
         logger.error("statsig_lite: rules_updated_callback raised: %s", exc)
