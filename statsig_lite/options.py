@@ -98,7 +98,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "spill_target": (str,), "flush_margin_ms": _NUMBER, "metrics_enabled": (bool,),
     "max_buffered_events": (int,), "id_lists": (bool,), "extra": (Mapping,), "spill_retention_seconds": _NUMBER,
     "spill_replay_interval_seconds": _NUMBER, "event_batch_size": (int,), "flush_timeout": _NUMBER,
-    "lambda_mode": (bool,),
+    "lambda_mode": (bool,), "delivery": (str,),
 }
 _CALLABLES = ("rules_updated_callback", "evaluation_callback", "sdk_error_callback", "events_flushed_callback")
 _POSITIVE = ("event_queue_size", "event_batch_size", "logging_interval", "rulesets_sync_interval",
@@ -114,7 +114,8 @@ class StatsigOptions(Record):
     ``spill_target``, ``flush_margin_ms``, ``metrics_enabled``, ``max_buffered_events``, ``id_lists`` (fetch
     ID lists when initialising from a raw payload with an ``api``), ``spill_retention_seconds``,
     ``spill_replay_interval_seconds``, ``event_batch_size`` (events per log_event request),
-    ``flush_timeout`` (the time budget of one flush), ``lambda_mode`` (None: detected from
+    ``flush_timeout`` (the time budget of one flush), ``delivery`` (STATSIG_DELIVERY: on Lambda,
+    ``synchronous`` (default) or ``after_response``, see lambda_extension.py), ``lambda_mode`` (None: detected from
     AWS_LAMBDA_FUNCTION_NAME; True: never start a thread; False: behave as a long-running process).
     """
 
@@ -128,6 +129,7 @@ class StatsigOptions(Record):
         "config_sync_sources",
         "custom_logger",
         "data_store",
+        "delivery",
         "disable_all_logging",
         "disable_country_lookup",
         "disable_diagnostics",
@@ -224,6 +226,7 @@ class StatsigOptions(Record):
         extra: Mapping[str, Any] | None = None,
         spill_retention_seconds: float = c.DEFAULT_SPILL_RETENTION_SECONDS,
         spill_replay_interval_seconds: float = c.DEFAULT_SPILL_REPLAY_INTERVAL_SECONDS,
+        delivery: str | None = None,
         event_batch_size: int = c.DEFAULT_EVENT_QUEUE_SIZE,
         flush_timeout: float | None = None,
         lambda_mode: bool | None = None,
@@ -276,6 +279,7 @@ class StatsigOptions(Record):
         self.extra = {} if extra is None else extra
         self.spill_retention_seconds = spill_retention_seconds
         self.spill_replay_interval_seconds = spill_replay_interval_seconds
+        self.delivery = delivery
         self.event_batch_size = event_batch_size
         self.flush_timeout = flush_timeout
         self.lambda_mode = lambda_mode
@@ -470,6 +474,8 @@ def resolve_options(options: StatsigOptions | None, environ: Mapping[str, str] |
         updates["spill_retention_seconds"] = _optional(
             c.ENV_SPILL_RETENTION_DAYS, raw, _parse_days, c.DEFAULT_SPILL_RETENTION_SECONDS,
             f"the default {default_days:g} days")
+    if (raw := pick("delivery", c.ENV_DELIVERY)) is not None:
+        updates["delivery"] = raw  # checked where it is used (lambda_extension.delivery_mode)
 
     resolved = opts.replace(**updates) if updates else opts
     defaults: dict[str, Any] = {}
