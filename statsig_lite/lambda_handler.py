@@ -121,15 +121,6 @@ def _middleware(
     try:
         return handler(event, context)
     finally:
-<<<<<<< HEAD
-        margin_s = (client.options.flush_margin_ms or c.DEFAULT_FLUSH_MARGIN_MS) / 1000.0
-        # never more than the flush cap: an unreachable Statsig must not hold a 15-minute function open
-        budget_s = min(_remaining_s(context) - margin_s, client.options.flush_timeout or c.DEFAULT_MAX_FLUSH_S)
-        started = time.perf_counter()
-        result = client.flush(timeout=max(0.0, budget_s))
-        if client.options.metrics_enabled:
-            _emit_metrics(client, result, (time.perf_counter() - started) * 1000.0)
-=======
         if extension is None or not extension.hand_over(client, context):
             _flush_in_invocation(client, context)
 
@@ -139,7 +130,7 @@ def _flush_in_invocation(client: StatsigServer, context: Any) -> None:
     extension's after the response: the budget and the outcome are the same)."""
     margin_s = (client.options.flush_margin_ms or c.DEFAULT_FLUSH_MARGIN_MS) / 1000.0
     # never more than the flush cap: an unreachable Statsig must not hold a 15-minute function open
-    budget_s = min(_remaining_s(context) - margin_s, client.options.timeout or c.DEFAULT_MAX_FLUSH_S)
+    budget_s = min(_remaining_s(context) - margin_s, client.options.flush_timeout or c.DEFAULT_MAX_FLUSH_S)
     started = time.perf_counter()
     result = client.flush(timeout=max(0.0, budget_s))
     if client.options.metrics_enabled:
@@ -168,7 +159,6 @@ def _start_after_response(client: StatsigServer) -> None:
     extension = lambda_extension.start(_flush_in_invocation)
     if extension is not None:
         extension.watch(client)
->>>>>>> main
 
 
 def statsig_handler(
