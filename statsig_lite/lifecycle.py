@@ -248,25 +248,36 @@ class RecordingRulesLoader(RulesLoader):
 
 
 def rules_updated(server: StatsigServer, loaded: Loaded) -> None:
-    """Give the application the rules now in use (legacy: the download_config_specs JSON as a string)."""
-    callback = server.options.rules_updated_callback
+    """New rules are in use: give them to `rules_updated_callback` (legacy: the download_config_specs JSON
+    as a string) and, when they were downloaded, write them to the data store (legacy key and format)."""
+    options = server.options
     last = getattr(server._loader, "last", None)
-    if callback is None or last is None or last[0] is not loaded.snapshot:
+    if last is None or last[0] is not loaded.snapshot:
         return
-    payload = last[1]
     try:
         from .store.envelope import split_snapshot
 
-        raw = json.dumps(payload).encode() if isinstance(payload, Mapping) else payload
-        dcs, _ = split_snapshot(raw)  # a snapshot document holds the payload and its ID lists
-        callback(json.dumps(dcs))
+        dcs, _ = split_snapshot(last[1])  # a snapshot document holds the payload and its ID lists
+        text = json.dumps(dcs)
     except Exception as exc:
-        logger.error("statsig_lite: rules_updated_callback raised: %s", exc)
+        logger.error("statsig_lite: the new rules could not be passed on: %s", exc)
+        return
+    store = options.data_store
+    if store is not None and loaded.source in (DataSource.NETWORK, DataSource.STATSIG_NETWORK):
+        try:
+            store.set(STORAGE_ADAPTER_KEY, text)
+        except Exception as exc:
+            logger.error("statsig_lite: data_store.set raised: %s", exc)
+    if options.rules_updated_callback is not None:
+        try:
+            options.rules_updated_callback(text)
+        except Exception as exc:
+            logger.error("statsig_lite: rules_updated_callback raised: %s", exc)
 
 
 def after_initialize(server: StatsigServer, loaded: Loaded) -> None:
     options = server.options
-    if options.rules_updated_callback is not None:
+    if options.rules_updated_callback is not None or options.data_store is not None:
         rules_updated(server, loaded)
     pipeline = server._pipeline
     if pipeline is not None and server._owns_pipeline and (options.events_flushed_callback or options.timeout):

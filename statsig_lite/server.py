@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from . import exposures as ex
 from ._ids import new_id
 from ._log import get_logger
-from .constants import SDK_TYPE, SDK_VERSION
+from .constants import DEFAULT_INIT_TIMEOUT_S, SDK_TYPE, SDK_VERSION
 from .details import HashingAlgorithm, InitializeDetails
 from .errors import StatsigValueError
 from .evaluator.evaluate import Evaluation, lookup_override
@@ -72,6 +72,8 @@ class StatsigServer:
         self._eval_callback: Callable[[Any], None] | None = None  # options.evaluation_callback, read per check
         self._worker: BackgroundWorker | None = None  # outside Lambda only (lifecycle.py)
         self._polling_paused = False
+        self._lookups_off = 0  # evaluator.user_fields.LOOKUP_UA | LOOKUP_COUNTRY
+        self._lookups_off = 0  # evaluator.user_fields.LOOKUP_UA | LOOKUP_COUNTRY
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -105,9 +107,13 @@ class StatsigServer:
         self._quiet = bool(self._options.local_mode or self._options.disable_all_logging)
         self._secret_key = secret_key
         self._eval_callback = self._options.evaluation_callback
+        self._lookups_off = (1 if self._options.disable_ua_parser else 0) | (
+            2 if self._options.disable_country_lookup else 0)
+        self._lookups_off = (1 if self._options.disable_ua_parser else 0) | (
+            2 if self._options.disable_country_lookup else 0)
         if self._pipeline is None:
             self._pipeline = _build_pipeline(self._options, secret_key, self._session_id)
-        if self._options.rules_updated_callback is not None:
+        if self._options.rules_updated_callback is not None or self._options.data_store is not None:
             from .lifecycle import RecordingRulesLoader
 
             self._loader = RecordingRulesLoader(self._options, secret_key, self._now_ms, source)
@@ -118,7 +124,9 @@ class StatsigServer:
         except Exception as exc:  # any payload or source: never the reason a function's init fails
             logger.error("statsig_lite: rules not loaded, checks answer defaults: %s", exc)
             self._report_error("initialize", exc)
-            return InitializeDetails(self._now_ms() - started, "NoValues", False, False, 0, exc)
+            duration = self._now_ms() - started
+            budget_ms = (self._options.init_timeout or DEFAULT_INIT_TIMEOUT_S) * 1000
+            return InitializeDetails(duration, "NoValues", False, False, 0, exc, None, duration >= budget_ms)
         id_list_count = len(loaded.snapshot.id_lists.lists)
         if (not loaded.has_id_lists and self._options.id_lists and self._options.base_url("get_id_lists")
                 and not self._options.local_mode):  # a snapshot document carries its lists: no request
@@ -145,7 +153,7 @@ class StatsigServer:
             return False
         self._loaded = updated
         changed = updated.snapshot is not current.snapshot
-        if changed and self._options.rules_updated_callback is not None:
+        if changed and (self._options.rules_updated_callback is not None or self._options.data_store is not None):
             from .lifecycle import rules_updated
 
             rules_updated(self, updated)
@@ -548,6 +556,8 @@ class StatsigServer:
             return Evaluation(snapshot, user, environment, now).run_cmab(snapshot.cmabs[name])
         spec = (snapshot.gates if gate else snapshot.layers if section == "layers" else snapshot.configs).get(name)
         ev = Evaluation(snapshot, user, environment, now, None, self._gate_overrides or None)
+        if self._lookups_off:
+            ev.lookups_off = self._lookups_off
         ev.run(spec, spec is None and name in snapshot.unsupported)
         if ev.reason:
             self._problem(ev.reason, name, None)
@@ -562,6 +572,8 @@ class StatsigServer:
 
     def _eval_details(self, ev: Evaluation) -> EvaluationDetails:
         reason = EvaluationReason.local_override if ev.reason == "LocalOverride" else _REASONS[ev.reason]
+        if ev.lookup_missed:  # disable_ua_parser / disable_country_lookup met a condition that needed it
+            return self._details(reason, DataSource(ev.lookup_missed))
         return self._details(reason)
 
     def _log(self, kind: str, name: str, ev: Evaluation, user: StatsigUser, parameter: str = "",
