@@ -132,7 +132,7 @@ def max_length(pattern: str, flags: int = 0) -> float:
         items = list(parsed)
         analysis = _Analysis(bool(flags & re.IGNORECASE) or "(?i" in pattern, bool(flags & re.DOTALL))
         degree, linear = analysis.sequence(items, _END)
-        size = max(1, analysis.size)
+        size = max(1, analysis.size) * (2 if analysis.ignorecase else 1)  # case folding per compare
     except Exception:  # anything the analysis does not understand is treated as unbounded
         return 0
     if analysis.fixed > _MAX_FIXED_REPEAT:
@@ -196,10 +196,13 @@ class _Analysis:
             elif op in (ops["MAX_REPEAT"], ops["MIN_REPEAT"]) and av[0] != av[1]:
                 self.choices += 1
             after = self._first(items[index + 1:], follow)
-            if op in (ops["LITERAL"], ops["NOT_LITERAL"], ops["ANY"], ops["CATEGORY"], ops["AT"]):
+            if op in (ops["LITERAL"], ops["NOT_LITERAL"], ops["ANY"], ops["AT"]):
+                continue
+            if op is ops["CATEGORY"]:
+                self.size += 3  # a Unicode class test (\d, \w, \s) costs several literal compares
                 continue
             if op is ops["IN"]:
-                self.size += len(av)
+                self.size += 1 + sum(3 if item_op is ops["CATEGORY"] else 1 for item_op, _ in av)
                 continue
             if op is ops["SUBPATTERN"] or op is ops["ATOMIC_GROUP"]:
                 body = av[-1] if op is ops["SUBPATTERN"] else av
