@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 _MAX_LOGGED_PROBLEMS = 1000
+_NO_SAMPLING_META: dict[str, object] = {}  # shared by every unsampled exposure: never written to
 _REASONS = {
     "": EvaluationReason.none,
     "Unrecognized": EvaluationReason.unrecognized,
@@ -63,6 +64,8 @@ class StatsigServer:
         self._pipeline: EventPipeline | None = event_pipeline
         self._owns_pipeline = event_pipeline is None  # built from the options at initialize
         self._deduper = ex.ExposureDeduper()
+        # (rules it was computed for, whether sampling applies, the reason text of a plain evaluation)
+        self._log_context: tuple[Loaded, bool, str] | None = None
         self._sampling_seen = ex.ExposureDeduper()
         self._gate_overrides: dict[str, dict[str | None, bool]] = {}
         self._config_overrides: dict[str, dict[str | None, Any]] = {}
@@ -435,8 +438,15 @@ class StatsigServer:
         loaded = self._loaded
         assert loaded is not None
         snapshot = loaded.snapshot
-        sampling_meta: dict[str, object] = {}
-        if ex.sampling_applies(snapshot.sdk_configs, self._tier, snapshot.dialect.sampling_production_only):
+        context = self._log_context
+        if context is None or context[0] is not loaded:  # once per rules loaded, not per exposure
+            context = self._log_context = (
+                loaded,
+                ex.sampling_applies(snapshot.sdk_configs, self._tier, snapshot.dialect.sampling_production_only),
+                reason_text(loaded.source, ""),
+            )
+        sampling_meta: dict[str, object] = _NO_SAMPLING_META
+        if context[1]:
             first_of_rule = self._sampling_seen.first_time(ex.sampling_set_key(kind, name, ev, api), now)
             should_log, sampling_meta = ex.sampling_decision(
                 ev, snapshot.sdk_configs, self._tier, first_of_rule,
@@ -447,7 +457,8 @@ class StatsigServer:
         pipeline.enqueue_exposure(
             ex.PendingExposure(
                 kind, name, ev, user.log_fields(), ev.environment, snapshot.dialect.log_missing_user_id,
-                reason_text(loaded.source, ev.reason), now, parameter, manual, sampling_meta, loaded.init_time,
+                reason_text(loaded.source, ev.reason) if ev.reason else context[2], now, parameter, manual,
+                sampling_meta, loaded.init_time,
             )
         )
 

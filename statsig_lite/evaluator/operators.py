@@ -733,10 +733,10 @@ def legacy_bucket_any(target: object, negate: bool) -> Predicate:
     mask, others = bucket_mask(buckets)
 
     def pred(value: object) -> bool:
-        if type(value) is int and 0 <= value < BUCKETS:  # a bucket, always: the getter's `% 1000`
-            return bool((mask >> value) & 1) != negate
-        found = isinstance(value, int) and value in others
-        return found != negate
+        if type(value) is int or isinstance(value, int):  # always a bucket: the getter's `% 1000`
+            found = bool((mask >> value) & 1) if 0 <= value < BUCKETS else value in others
+            return found != negate
+        return negate
 
     return pred
 
