@@ -104,7 +104,7 @@ def main() -> None:
         }
         sdks = {"lite-v1": (lite_calls(lites["v1"]), lu), "lite-v2": (lite_calls(lites["v2"]), lu),
                 "core": (core_calls, cu)}
-        kinds = [k for k in (sys.argv[3].split(",") if len(sys.argv) > 3 else ["gate", "config", "experiment", "layer"])]
+        kinds = sys.argv[3].split(",") if len(sys.argv) > 3 else ["gate", "config", "experiment", "layer"]
         clock = time.perf_counter_ns
         samples: dict[tuple[str, str, bool], list[int]] = {}
         gc.disable()
