@@ -310,6 +310,19 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
             *digest_section(preset, meta["grids"][preset], by_label),
             "",
         ]
+    if meta.get("flush"):
+        out += [
+            "## Exposure delivery: encoding and flush",
+            "",
+            "`benchmarks/flush.py`: both SDKs in one process on the v2 payload, N check_gate calls with logging on "
+            "over N users neither has logged, then a flush to the loopback API (statsig_lite: `flush()` builds, "
+            "encodes, gzips and posts on the calling thread; core: `flush_events().wait()` posts what its "
+            "background logger has not sent yet, so its *flush* alone is not its delivery: compare *checks + "
+            "flush*). *build + encode*: statsig_lite's wire dicts and JSON of the recorded exposures alone.",
+            "",
+        ]
+        for preset, text in meta["flush"].items():
+            out += [f"### {preset.capitalize()} spec", "", text, ""]
     out += [
         "## Installed size",
         "",
