@@ -379,7 +379,10 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         "driver then loads its users and call lists (the step between the *idle* and *loaded* rows, the same "
         "data for every SDK plus each SDK's user objects), so *RSS at end* and *peak* include them.",
         "- get_client_initialize_response: median over a fixed set of users; *JSON text* adds `json.dumps` for "
-        "SDKs that return a dict (the core returns a JSON string), since a server sends text to the client.",
+        "SDKs that return a dict (the core returns a JSON string), since a server sends text to the client; "
+        "for statsig_lite it is its own text call, `get_client_initialize_response_json` (timed alone, after "
+        "the dict call for the same user), which memoises each entry's JSON per snapshot and hash: the first "
+        "users of a run encode, later users with the same outcomes look their entries up.",
         "- Digest: computed on the first run of each SDK; mismatches are reported, not fatal.",
         "",
     ]

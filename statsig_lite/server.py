@@ -303,6 +303,30 @@ class StatsigServer:
         include_local_overrides: bool = False,
         target_app_id: str | None = None,
     ) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = self._client_initialize_response(
+            user, client_sdk_key, hash, include_local_overrides, target_app_id, False
+        )
+        return result
+
+    def get_client_initialize_response_json(
+        self,
+        user: StatsigUser,
+        client_sdk_key: str | None = None,
+        hash: HashingAlgorithm | str | None = None,
+        include_local_overrides: bool = False,
+        target_app_id: str | None = None,
+    ) -> str | None:
+        """get_client_initialize_response as the JSON text a server sends to the client SDK (as
+        statsig-python-core returns it): built from memoised entry texts, faster than encoding the dict."""
+        result: str | None = self._client_initialize_response(
+            user, client_sdk_key, hash, include_local_overrides, target_app_id, True
+        )
+        return result
+
+    def _client_initialize_response(
+        self, user: StatsigUser, client_sdk_key: str | None, hash: HashingAlgorithm | str | None,
+        include_local_overrides: bool, target_app_id: str | None, as_text: bool,
+    ) -> Any:
         loaded = self._loaded
         if loaded is None or loaded.snapshot.time == 0:
             return None
@@ -314,6 +338,7 @@ class StatsigServer:
                 loaded.snapshot, user, self._logged_user(user), self._environment(user, loaded.snapshot),
                 self._now_ms(), algo, client_sdk_key, target_app_id,
                 self._gate_overrides, self._config_overrides, self._layer_overrides, include_local_overrides,
+                as_text,
             )
         except Exception as exc:
             self._problem("error", "get_client_initialize_response", exc)
