@@ -12,6 +12,7 @@ fresh process per SDK, is the figure of record.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import time
 from typing import Any
@@ -107,7 +108,8 @@ def main() -> None:
         kinds = sys.argv[3].split(",") if len(sys.argv) > 3 else ["gate", "config", "experiment", "layer"]
         clock = time.perf_counter_ns
         samples: dict[tuple[str, str, bool], list[int]] = {}
-        gc.disable()
+        if not os.environ.get("AB_GC"):
+            gc.disable()
         for r in range(rounds):
             for kind in kinds:
                 for log in (False, True):
