@@ -139,11 +139,18 @@ def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user
     insertion order: the same IDs in another order log once more, which is harmless."""
     ids = user.custom_ids
     if type(ids) is dict:
-        # one flat tuple (the IDs' keys, then their values): one object for the collector to track per
-        # logged check, where a tuple of pairs is three or more (issue 16: fewer young collections, lower p99)
-        return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id,
-                *ids, *ids.values())
-    ids_key = tuple(ids.items()) if isinstance(ids, Mapping) else ids
+        # one flat tuple (the number of IDs, then their values, or keys then values): one object for the
+        # collector to track per logged check, where a tuple of pairs is three or more (issue 16: p99).
+        # The legacy SDK keys by the ID values alone (two users with the same values under other ID types
+        # log once); core by the whole user.
+        head = (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, len(ids))
+        if evaluation.snapshot.dialect.dedupe_id_values:
+            return (*head, *ids.values())
+        return (*head, *ids, *ids.values())
+    if isinstance(ids, Mapping):
+        ids_key = tuple(ids.values()) if evaluation.snapshot.dialect.dedupe_id_values else tuple(ids.items())
+    else:
+        ids_key = ids
     return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, ids_key)
 
 
