@@ -34,6 +34,7 @@ class BackgroundWorker:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = False
+        self._closed = False  # set under the lock by stop(): no flush of this worker runs after it
         self._thread = threading.Thread(target=self._run, name="statsig_lite-background", daemon=True)
         _register(self)
         self._thread.start()
@@ -49,10 +50,10 @@ class BackgroundWorker:
             self._wake.set()
 
     def flush(self, timeout: float | None = None) -> FlushResult:
-        pipeline = self._server._pipeline
-        if pipeline is None:
-            return FlushResult()
         with self._lock:
+            pipeline = self._server._pipeline
+            if pipeline is None or self._closed:
+                return FlushResult()
             self._queued = 0
             return pipeline.flush(timeout)
 
@@ -61,6 +62,8 @@ class BackgroundWorker:
         self._wake.set()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
+        with self._lock:  # waits for a flush still running; none starts after this (shutdown flushes next)
+            self._closed = True
         _unregister(self)
 
     def _run(self) -> None:
