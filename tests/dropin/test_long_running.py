@@ -165,3 +165,14 @@ def test_no_event_is_lost_while_the_background_thread_flushes(api: FakeStatsigAP
         server.shutdown(10.0)
     got = [e["user"]["userID"] for e in api.accepted_events()]
     assert sorted(got, key=int) == [str(n) for n in range(6000)]
+
+
+def test_id_lists_are_synced_every_idlists_sync_interval(api: FakeStatsigAPI) -> None:
+    api.set_id_lists({})
+    server = StatsigServer()
+    options = StatsigOptions(api=api.url, idlists_sync_interval=0.2, bootstrap_values=json.dumps(payload()))
+    server.initialize(KEY, options)
+    try:
+        assert wait_until(lambda: len(api.requests_for("id_lists")) >= 3, timeout=5.0)
+    finally:
+        server.shutdown(1.0)
