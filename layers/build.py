@@ -78,6 +78,12 @@ PRUNED = {
     "ua_parser/__main__.py": "ua-parser's benchmarking command line",
     "ua_parser_builtins/lazy.py": "rules for ua-parser's lazy loader; statsig_lite loads the eager matchers and "
     "the legacy regexes",
+    # opt-in modules whose own dependency is not in the layer (importing them can only fail)
+    "urllib3/contrib/pyopenssl.py": "needs pyOpenSSL and cryptography",
+    "urllib3/contrib/socks.py": "needs PySocks",
+    "urllib3/http2/connection.py": "needs h2 (urllib3.http2.inject_into_urllib3 only)",
+    "ua_parser/re2.py": "needs google-re2 (ua_parser falls back when it is missing)",
+    "ua_parser/regex.py": "needs regex (ua_parser falls back when it is missing)",
 }
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
