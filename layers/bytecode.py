@@ -60,6 +60,12 @@ def exercise(tree):
     import urllib3
 
     urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=1.0, read=1.0))
+    if os.path.isdir(os.path.join(tree, "aws_lambda_powertools")):  # the variant that bundles Powertools
+        for name in ("aws_lambda_powertools", "aws_lambda_powertools.middleware_factory",
+                     "aws_lambda_powertools.metrics", "aws_lambda_powertools.utilities.parameters",
+                     "aws_lambda_powertools.utilities.typing"):  # what statsig_lite and most functions load
+            with contextlib.suppress(ImportError):  # parts that need boto3 or X-Ray, which are not in the tree
+                importlib.import_module(name)
     root = os.path.join(os.path.abspath(tree), "")
     loaded = set()
     for module in list(sys.modules.values()):
