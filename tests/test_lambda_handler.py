@@ -28,7 +28,7 @@ class Context:
 
 
 def _server(api: FakeStatsigAPI) -> tuple[StatsigServer, StatsigOptions]:
-    return StatsigServer(), StatsigOptions(spec_source="bundled", api=api.url)
+    return StatsigServer(), StatsigOptions(spec_source="example", api=api.url)
 
 
 @pytest.mark.parametrize("order", ["statsig_outermost", "statsig_innermost"])
@@ -68,7 +68,7 @@ def test_handler_exception_propagates_unchanged_and_events_still_flush(statsig_a
 
 def test_no_time_left_means_no_send_attempt(statsig_api: FakeStatsigAPI, tmp_path: Any) -> None:
     server = StatsigServer()
-    options = StatsigOptions(spec_source="bundled", api=statsig_api.url, spill_target=f"file://{tmp_path}")
+    options = StatsigOptions(spec_source="example", api=statsig_api.url, spill_target=f"file://{tmp_path}")
 
     @statsig_handler(server=server, options=options, secret_key="secret-k")
     def handler(event: dict[str, Any], context: Context) -> bool:
