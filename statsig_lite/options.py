@@ -40,7 +40,8 @@ class StatsigOptions(Record):
     ``disable_ua_parser``, ``disable_country_lookup``.
     Ours: ``spec_source`` (STATSIG_SPEC_SOURCE), ``spec_max_age_seconds``, ``spill_target``,
     ``flush_margin_ms``, ``metrics_enabled``, ``max_buffered_events``, ``id_lists`` (fetch ID lists when
-    initialising from a raw payload with an ``api``; default on).
+    initialising from a raw payload with an ``api``; default on), ``delivery`` (STATSIG_DELIVERY: on Lambda,
+    ``synchronous`` (default) or ``after_response``, see lambda_extension.py).
     """
 
     __slots__ = (
@@ -49,6 +50,7 @@ class StatsigOptions(Record):
         "api_for_get_id_lists",
         "api_for_log_event",
         "bootstrap_values",
+        "delivery",
         "disable_all_logging",
         "disable_country_lookup",
         "disable_ua_parser",
@@ -100,6 +102,7 @@ class StatsigOptions(Record):
         extra: Mapping[str, Any] | None = None,
         spill_retention_seconds: float = c.DEFAULT_SPILL_RETENTION_SECONDS,
         spill_replay_interval_seconds: float = c.DEFAULT_SPILL_REPLAY_INTERVAL_SECONDS,
+        delivery: str | None = None,
     ) -> None:
         self.api = api
         self.api_for_download_config_specs = api_for_download_config_specs
@@ -127,6 +130,7 @@ class StatsigOptions(Record):
         self.extra = {} if extra is None else extra
         self.spill_retention_seconds = spill_retention_seconds
         self.spill_replay_interval_seconds = spill_replay_interval_seconds
+        self.delivery = delivery
 
     def replace(self, **changes: Any) -> StatsigOptions:
         """A copy with some options changed (the options object itself is not modified)."""
@@ -242,6 +246,8 @@ def resolve_options(options: StatsigOptions | None, environ: Mapping[str, str] |
         updates["spill_retention_seconds"] = _optional(
             c.ENV_SPILL_RETENTION_DAYS, raw, _parse_days, c.DEFAULT_SPILL_RETENTION_SECONDS,
             f"the default {default_days:g} days")
+    if (raw := pick("delivery", c.ENV_DELIVERY)) is not None:
+        updates["delivery"] = raw  # checked where it is used (lambda_extension.delivery_mode)
 
     resolved = opts.replace(**updates) if updates else opts
     defaults: dict[str, Any] = {}
