@@ -24,6 +24,7 @@ import time goes (our modules, urllib3, Powertools' middleware factory, the firs
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -114,8 +115,14 @@ def make_task(root: Path, kind: str, sdk: str) -> Path:
     task = root / f"{kind}-{sdk}"
     task.mkdir()
     (task / "app.py").write_text(KINDS[kind] + SDKS[sdk])
-    snapshot = resources.files("statsig_lite").joinpath("data/example_snapshot.json").read_bytes()
-    (task / "statsig_snapshot.json").write_bytes(snapshot)  # the function's bundled rules, read by both SDKs
+    dcs = resources.files("statsig_lite").joinpath("data/example_snapshot.json").read_bytes()
+    if sdk == "lite":  # what `python -m statsig_lite pull` bundles: the rules and their (here: no) ID lists
+        from statsig_lite.store.envelope import encode_snapshot
+
+        document = encode_snapshot(json.loads(dcs), {}, created_at=int(time.time() * 1000))
+    else:  # core reads the download_config_specs payload itself
+        document = dcs
+    (task / "statsig_snapshot.json").write_bytes(document)  # the function's bundled rules
     return task
 
 
