@@ -29,3 +29,10 @@ test: lint
 # (layers/build.py says so when it is not: the layer then works, with slower cold starts), into ARTIFACTS_DIR.
 build-StatsigLiteLayer:
 	$(PYTHON) layers/build.py --python 3.12 --bytecode optional --tree "$(ARTIFACTS_DIR)"
+
+# Differential run against both official SDKs (issue 14): seeds from SEED up, for BUDGET seconds.
+SEED ?= 1
+BUDGET ?= 300
+.PHONY: fuzz
+fuzz: setup
+	$(BIN)/python -m tests.differential.run --seed $(SEED) --budget $(BUDGET)
