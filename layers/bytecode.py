@@ -8,7 +8,8 @@ interpreter looks in a read-only /opt/python) as *unchecked-hash* pycs: the inte
 with the source's mtime, which the zip does not keep, so they are used as shipped.
 
 Smaller than compileall's: docstrings are left out of the code objects (nothing in the layer reads
-``__doc__``; asserts stay, unlike ``-OO``), and the interpreter runs with ``-X no_debug_ranges``, so 3.11+
+``__doc__``; asserts stay, unlike ``-OO``), so are the annotations of function signatures in packages that never
+introspect them (`NO_SIGNATURE_ANNOTATIONS`), and the interpreter runs with ``-X no_debug_ranges``, so 3.11+
 byte code carries line numbers but not the column ranges that only draw ``^^^`` under a traceback line.
 
 What gets byte code: every module of statsig_lite a function can load (not the CLI, demo and refresher), and the
@@ -82,7 +83,14 @@ def ours(tree):
     return found - NOT_ON_LAMBDA
 
 
-def without_docstrings(tree):
+# Packages whose function signatures nothing introspects at run time (no get_type_hints, inspect.signature,
+# singledispatch or __annotations__ in them): their byte code leaves the annotations of def signatures out.
+# Class-level annotations (dataclass fields) always stay; Powertools' byte code keeps everything (its event
+# handler reads signatures).
+NO_SIGNATURE_ANNOTATIONS = ("statsig_lite/", "urllib3/", "ua_parser/", "ua_parser_builtins/", "ip3country/")
+
+
+def slimmed(tree, drop_signature_annotations):
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
@@ -90,6 +98,13 @@ def without_docstrings(tree):
             docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
             if docstring and isinstance(first.value.value, str):
                 node.body = body[1:] or [ast.copy_location(ast.Pass(), first)]
+        if drop_signature_annotations and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.returns = None
+            arguments = node.args
+            for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                        arguments.vararg, arguments.kwarg):
+                if arg is not None:
+                    arg.annotation = None
     return tree
 
 
@@ -99,7 +114,8 @@ def compile_unchecked(source_path, relative):
     # co_filename: the path inside the layer (the importer puts the real one back at load), so the bytes do not
     # depend on the build folder and the build stays reproducible
     path_in_layer = "/opt/python/" + relative.replace(os.sep, "/")
-    code = compile(without_docstrings(ast.parse(source, path_in_layer)), path_in_layer, "exec", dont_inherit=True)
+    tree = slimmed(ast.parse(source, path_in_layer), relative.replace(os.sep, "/").startswith(NO_SIGNATURE_ANNOTATIONS))
+    code = compile(tree, path_in_layer, "exec", dont_inherit=True)
     data = (
         importlib.util.MAGIC_NUMBER
         + UNCHECKED_HASH_FLAGS.to_bytes(4, "little")

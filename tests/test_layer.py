@@ -155,7 +155,8 @@ def test_each_runtime_gets_its_own_byte_code_when_its_interpreter_is_here(built:
             if interpreter is None:
                 assert pycs == [] and manifest["bytecode"].startswith("none"), path.name
                 continue
-            assert manifest["bytecode"] == f"{tag}: {len(pycs)} modules"
+            # "(not ...)": over budget, the build gave up the rule tables' byte code (build.BYTECODE_LAST)
+            assert manifest["bytecode"].startswith(f"{tag}: {len(pycs)} modules"), manifest["bytecode"]
             assert len(pycs) >= 80, f"{path.name}: only {len(pycs)} modules compiled"
             for name in pycs:
                 folder, cache, file = name.rsplit("/", 2)
