@@ -33,7 +33,9 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run
 if TYPE_CHECKING:
     from typing import Any, Final
 
-__all__ = ["BOUND_S", "BUDGET_STEPS", "BoundedPattern", "RegexTimeout", "compile_bounded", "max_length"]
+__all__ = [
+    "BOUND_S", "BUDGET_STEPS", "BoundedPattern", "RegexTimeout", "compile_bounded", "max_length", "search_equivalent",
+]
 
 BOUND_S: Final = 0.010
 """The most one `str_matches` condition may take, in seconds."""
@@ -44,6 +46,7 @@ machine; at the limit the slowest catalogued pattern measured a few ms
 (tests/evaluator/test_regex_bound.py prints the figures)."""
 
 _UNBOUNDED = -1
+_FLAGS_PREFIX = re.compile(r"(?:\(\?[aiLmsux]+\))+")
 _MAX_DEGREE = 8
 _PREPARE_BELOW = 64  # characters: patterns proven only for strings shorter than this (exponential or high-degree)
 # compile their bounded engine at load; others load it (~35 ms, once) on their first longer string
@@ -110,10 +113,51 @@ def compile_bounded(pattern: str) -> BoundedPattern:
     """Compile `pattern` with `re` (raises re.error as `re` does) and work out its safe length. A pattern that
     ordinary strings may outgrow gets its bounded engine now; others load it on the first long string."""
     compiled = re.compile(pattern)
-    bounded = BoundedPattern(pattern, compiled, max_length(pattern, compiled.flags))
+    searched = search_equivalent(pattern, compiled.flags)
+    if searched != pattern:
+        compiled = re.compile(searched, compiled.flags)  # same groups and flags: only `.*` ends dropped
+    bounded = BoundedPattern(pattern, compiled, max_length(searched, compiled.flags))
     if bounded.max_len < _PREPARE_BELOW:
         bounded.prepare()
     return bounded
+
+
+def search_equivalent(pattern: str, flags: int = 0) -> str:
+    """`pattern` without a leading and a trailing unanchored `.*` / `.*?`, which cannot change whether a
+    search finds a match (both may match the empty string where they stand) but make `re` quadratic:
+    `.*Chrome.*` tries every start and every length. Only `str_matches`' yes/no is read, never the match.
+    The parse tree decides, the text only confirms the two characters to drop (never `\\.*` or `.*+`)."""
+    try:
+        items = list(_sre_module("_parser").parse(pattern, flags))
+    except Exception:
+        return pattern
+    if len(items) < 2:
+        return pattern
+    if _is_dot_star(items[0]):
+        flag_prefix = _FLAGS_PREFIX.match(pattern)  # `(?i).*x`: the global flags stay in front
+        head = flag_prefix.end() if flag_prefix else 0
+        body = pattern[head:]
+        if body.startswith(".*") and not body.startswith(".*+"):
+            return search_equivalent(pattern[:head] + body[3 if body.startswith(".*?") else 2:], flags)
+    if _is_dot_star(items[-1]):
+        for tail in (".*?", ".*"):
+            rest = pattern[: -len(tail)]
+            if pattern.endswith(tail) and not _ends_escaped(rest) and not rest.endswith(("(?:", "|", "(")):
+                return rest
+    return pattern
+
+
+def _is_dot_star(item: Any) -> bool:
+    op, av = item
+    if op not in (_op("MAX_REPEAT"), _op("MIN_REPEAT")):
+        return False
+    low, high, body = av
+    return bool(low == 0 and high == _op("MAXREPEAT") and len(body) == 1 and body[0][0] is _op("ANY"))
+
+
+def _ends_escaped(text: str) -> bool:
+    """Whether the character after `text` would be escaped (an odd run of backslashes at its end)."""
+    return (len(text) - len(text.rstrip("\\"))) % 2 == 1
 
 
 def _compile_slow(pattern: str, flags: int, module: Any = None) -> Any:

@@ -200,3 +200,43 @@ def test_legacy_agents_up_to_the_limit_are_parsed_as_ua_parser_parses_them() -> 
     expected = user_agent_parser.Parse(padded)  # type: ignore[no-untyped-call]
     assert parse(padded, True)["os_name"] == expected["os"]["family"] == "iOS"
     assert parse(padded + "y", True) == {}
+
+
+# --- a leading or trailing `.*` does not decide a search: dropped, so `re` stays linear ----------------
+
+
+def test_dot_star_ends_are_dropped_for_the_search_only() -> None:
+    from statsig_lite.evaluator.regex_bound import search_equivalent
+
+    assert search_equivalent(r".*Chrome.*") == "Chrome"
+    assert search_equivalent(r"(?i).*?chrome.*?") == "(?i)chrome"
+    assert search_equivalent(r"abc\.*") == r"abc\.*"  # an escaped dot is a literal
+    assert search_equivalent(r".*+x") == r".*+x"  # possessive: never matches, must not become `x`
+    assert search_equivalent(r"^.*x") == r"^.*x"  # anchored: the `.*` decides which line
+    # the user agent case that was past the proven length before: now within it, answered by `re`
+    assert max_length(search_equivalent(r".*Chrome.*")) >= 100_000
+
+
+def test_without_the_regex_package_a_real_long_user_agent_still_matches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "regex", None)  # as in the layer
+    agent = "Mozilla/5.0 (X11; Linux x86_64) " + "AppleWebKit/537.36 (KHTML, like Gecko) " * 20 + "Chrome/120.0"
+    assert len(agent) > 800
+    assert compile_bounded(r".*Chrome.*").search(agent) is True
+    assert compile_bounded(r".*Firefox.*").search(agent) is False
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    core=st.sampled_from(["a", "ab", r"\bx", "(a)\\1", "(?<=a)b", r"\Aa", "a$", "^a", "[^a]b", "a|b", "(?:a|)"]),
+    lead=st.sampled_from(["", ".*", ".*?", "(?s).*", "(?i).*", "(?m).*"]),
+    trail=st.sampled_from(["", ".*", ".*?"]),
+    text=st.text(alphabet="abxAB\n.", max_size=10),
+)
+def test_dropping_dot_star_ends_never_changes_whether_re_finds_a_match(core: str, lead: str, trail: str,
+                                                                       text: str) -> None:
+    pattern = lead + core + trail
+    try:
+        expected = re.search(pattern, text) is not None
+    except re.error:
+        return
+    assert compile_bounded(pattern).search(text) is expected
