@@ -124,6 +124,8 @@ class S3Target:
         except aws_errors() as exc:
             if error_code(exc) == "NoSuchKey":
                 return ABSENT
+            if error_code(exc) in ("AccessDenied", "403") and not self._key_listed(timeout_s):
+                return ABSENT  # S3 answers a missing key with 403 to a role whose ListBucket has a prefix condition
             raise TargetError(self.name, describe(exc, _S3_KNOWN)) from exc
         etag = response.get("ETag")
         if not isinstance(etag, str) or not etag:
@@ -132,6 +134,17 @@ class S3Target:
             return Stored(True, etag, snapshot_bytes(data, self.name))
         except SpecSourceError as exc:
             return Stored(True, etag, None, exc.reason)
+
+    def _key_listed(self, timeout_s: float) -> bool:
+        """Whether the key exists, by listing that one key (the template grants ListBucket for exactly this
+        prefix). True when the listing itself fails: then the 403 stands as "access denied". Absent is safe to
+        act on: the write that follows is conditional (IfNoneMatch="*")."""
+        try:
+            listed = self._clients.get(timeout_s).list_objects_v2(Bucket=self.bucket, Prefix=self.key, MaxKeys=1)
+        except aws_errors():
+            return True
+        # the key itself sorts first among the keys it prefixes
+        return any(item.get("Key") == self.key for item in listed.get("Contents") or ())
 
     def write(self, payload: bytes, expected: Stored, timeout_s: float, *, lcut: int | None = None) -> str:
         params: dict[str, Any] = {
