@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from . import exposures as ex
 from ._ids import new_id
 from ._log import get_logger
-from .constants import SDK_TYPE, SDK_VERSION
+from .constants import ENV_SECRET_NAME, ENV_SERVER_SECRET, SDK_TYPE, SDK_VERSION
 from .details import HashingAlgorithm, InitializeDetails
-from .errors import SpecError, StatsigValueError
+from .errors import ConfigurationError, SpecError, StatsigValueError
 from .evaluator.evaluate import Evaluation, lookup_override
 from .loader import Loaded, RulesLoader
 from .options import StatsigOptions, resolve_options
@@ -82,6 +82,7 @@ class StatsigServer:
         self._tier = self._options.tier_name  # read on every check: resolve once
         self._quiet = bool(self._options.local_mode or self._options.disable_all_logging)
         self._secret_key = secret_key
+        missing_secret = self._missing_secret(secret_key)
         if self._pipeline is None:
             self._pipeline = _build_pipeline(self._options, secret_key, self._session_id)
         self._loader = RulesLoader(self._options, secret_key, self._now_ms, source)
@@ -94,8 +95,20 @@ class StatsigServer:
         if self._options.id_lists and self._options.base_url("get_id_lists") and not self._options.local_mode:
             id_list_count = self._sync_id_lists(loaded.snapshot)
         self._loaded = loaded
-        return InitializeDetails(self._now_ms() - started, loaded.source.value, True, True, None, False,
+        return InitializeDetails(self._now_ms() - started, loaded.source.value, True, True, missing_secret, False,
                                  id_list_count, loaded.source_detail)
+
+    def _missing_secret(self, secret_key: str) -> ConfigurationError | None:
+        """No key: an error said at initialize; checks still answer, events are kept (never sent keyless)."""
+        if secret_key or self._options.local_mode or self._options.disable_all_logging:
+            return None
+        problem = ConfigurationError(
+            f"no server secret: set {ENV_SERVER_SECRET} (the key itself) or {ENV_SECRET_NAME} (an SSM parameter "
+            "or Secrets Manager secret holding it), or pass it to initialize(). Checks answer from the rules; "
+            "events are kept, not sent, until a key is configured"
+        )
+        logger.error("statsig_lite: %s", problem)
+        return problem
 
     def refresh_if_stale(self, budget_s: float = 1.0) -> bool:
         """Ask the spec source for newer rules if the current ones are older than the max age.
@@ -148,7 +161,12 @@ class StatsigServer:
         return self._loaded is not None
 
     def flush(self, timeout: float | None = None) -> FlushResult:
+        """Deliver buffered events, then replay spilled ones (even when nothing is buffered). Never raises."""
         return self._pipeline.flush(timeout) if self._pipeline else FlushResult()
+
+    def _flush_for_invocation(self, timeout: float) -> FlushResult:
+        """The decorator's flush: like flush(), but the spill store is listed only every replay interval."""
+        return self._pipeline.flush(timeout, replay=False) if self._pipeline else FlushResult()
 
     def shutdown(self, timeout: float | None = None) -> FlushResult:
         result = self._pipeline.shutdown(timeout) if self._pipeline else FlushResult()
@@ -262,15 +280,19 @@ class StatsigServer:
     # --- events -------------------------------------------------------------------------------------
 
     def log_event(self, event: StatsigEvent) -> None:
-        """Queue a custom event. A value or metadata that is not JSON raises StatsigValueError now."""
+        """Queue a custom event. Raises StatsigValueError now, naming the limit, for anything that would not
+        encode to JSON and decode back identically within the stated bounds (``buffer.encode_event``)."""
         if not isinstance(event, StatsigEvent):
             raise StatsigValueError("log_event takes a StatsigEvent")
-        if self._pipeline is None or self._options.local_mode or self._options.disable_all_logging:
-            return
         wire = event.to_dict()
         if event.user is not None:
             wire["user"] = self._logged_user(event.user)
-        self._pipeline.enqueue(wire)
+        if self._pipeline is None or self._options.local_mode or self._options.disable_all_logging:
+            from .buffer import encode_event  # delivery is not on the import path
+
+            encode_event(wire, strict=True)  # the same answer whether or not events are kept
+            return
+        self._pipeline.enqueue(wire, strict=True)
 
     # --- client initialize response -----------------------------------------------------------------
 

@@ -97,8 +97,11 @@ def _store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> SpillSt
     ddb: Any = request.getfixturevalue("dynamodb_client")
     ddb.create_table(
         TableName="spill",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     return DynamoDBSpillStore("spill", client=ddb)

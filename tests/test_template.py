@@ -323,7 +323,8 @@ EXAMPLE_ACTIONS = {
     "dynamodb:BatchGetItem",
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
-    "dynamodb:Scan",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
 }
 REFRESHER_ACTIONS = EXAMPLE_ACTIONS
 SNAPSHOT_OBJECT = "${Bucket.Arn}/${SnapshotKey}"
@@ -370,15 +371,14 @@ def test_example_function_role_is_least_privilege(template: dict[str, Any]) -> N
             assert [sub_text(r) for r in resources(statement)] == [SPILL_OBJECTS], statement
     (listing,) = granted(template, role, "s3:ListBucket")
     assert listing["Condition"] == {"StringLike": {"s3:prefix": {"Fn::Sub": "${SpillPrefix}/*"}}}
-    # DynamoDB: snapshot items read-only, spill items by their prefix, Scan only to list the spill
+    # DynamoDB: snapshot items read-only, spill items by their partition (Query, never Scan)
     for statement in granted(template, role, "dynamodb:GetItem") + granted(template, role, "dynamodb:PutItem"):
         assert leading_keys(statement), statement
         if "dynamodb:BatchGetItem" in actions(statement):
             assert actions(statement) == {"dynamodb:GetItem", "dynamodb:BatchGetItem"}
         else:
-            assert leading_keys(statement) == [{"Fn::Sub": "${SpillPrefix}#*"}]
-    (scan,) = granted(template, role, "dynamodb:Scan")
-    assert actions(scan) == {"dynamodb:Scan"} and resources(scan) == [{"Fn::GetAtt": ["Table", "Arn"]}]
+            assert leading_keys(statement) == [{"Ref": "SpillPrefix"}, {"Fn::Sub": "${SpillPrefix}#*"}]
+    assert granted(template, role, "dynamodb:Scan") == []
 
 
 def test_refresher_role_is_least_privilege(template: dict[str, Any]) -> None:
@@ -433,7 +433,7 @@ def test_granted_key_patterns_match_what_the_sdk_writes(template: dict[str, Any]
     (s3_key,) = s3_client.keys
     (ddb_key,) = ddb_client.keys
     assert fnmatch.fnmatchcase(s3_key, f"{prefix}/*") and s3_key.startswith(f"{prefix}/")
-    assert fnmatch.fnmatchcase(ddb_key, f"{prefix}#*")
+    assert ddb_key == prefix  # spill items: pk = <prefix> (quarantine: <prefix>#quarantine)
     lifecycle = template["Resources"]["Bucket"]["Properties"]["LifecycleConfiguration"]["Rules"][0]
     assert s3_key.startswith(render(lifecycle["Prefix"], names))
 
@@ -476,13 +476,16 @@ def test_table_matches_the_sdk_layout(template: dict[str, Any]) -> None:
     props = table["Properties"]
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
     assert props["BillingMode"] == "PAY_PER_REQUEST"
-    assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
-    assert props["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
+    assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    assert props["AttributeDefinitions"] == [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ]
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert props["SSESpecification"]["SSEEnabled"] is True
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     spill_source = (REPO / "statsig_lite" / "sinks" / "spill_dynamodb.py").read_text(encoding="utf-8")
-    assert '"expires_at": {"N"' in spill_source and '"pk": self._pk(' in spill_source
+    assert '"expires_at": {"N"' in spill_source and '"pk": {"S": pk}' in spill_source
 
 
 def test_layer_is_built_by_layers_build(template: dict[str, Any]) -> None:

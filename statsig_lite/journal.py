@@ -1,0 +1,90 @@
+"""The local journal: batches written to local disk before they are sent, so a killed process loses none.
+
+A Lambda sandbox keeps its ``/tmp`` when the runtime process is killed (timeout, out of memory, SIGKILL) and
+restarted, and often long after. Before a flush sends anything, the batches it holds are written to the
+journal (one small gzip file, no fsync: the kernel keeps it when the process dies); after the flush the file
+is removed, or rewritten with what is still held. A full buffer moves its oldest events here too.
+
+The journal is a :class:`DirSpillStore` whose claims belong to a *process*, not to a time: a file claimed by
+a live process is left alone; one claimed by a dead process (another pid that is gone, or this pid with
+another process token, as after a restart in the same sandbox) is taken over at the next init and replayed
+by the next flush like a spill record. The journal is bounded (``JOURNAL_MAX_BYTES``): past it, batches stay
+in memory only, and that is logged.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import constants as c
+from ._ids import new_id
+from ._log import get_logger
+from .sinks.spill_dir import DirSpillStore
+
+__all__ = ["Journal", "process_owner"]
+
+logger = get_logger(__name__)
+
+_PROCESS_TOKEN = ""
+_LIVE: set[str] = set()  # owners (journals) alive in this process
+
+
+def process_owner() -> str:
+    """A new owner name for one journal in this process: ``<pid>.<process token>.<journal token>``."""
+    global _PROCESS_TOKEN
+    if not _PROCESS_TOKEN:
+        _PROCESS_TOKEN = new_id()[:8]
+    owner = f"{os.getpid()}.{_PROCESS_TOKEN}.{new_id()[:8]}"
+    _LIVE.add(owner)
+    return owner
+
+
+def _owner_dead(until_ms: int, owner: str, now_ms: int) -> bool:
+    """A journal claim lasts as long as the process (and the journal) that made it."""
+    try:
+        pid = int(owner.split(".", 1)[0])
+    except ValueError:
+        return True
+    if pid == os.getpid():
+        return owner not in _LIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
+class Journal:
+    """A local directory of records this process has not delivered yet (see the module docstring)."""
+
+    def __init__(self, directory: str | os.PathLike[str], *, max_bytes: int = c.JOURNAL_MAX_BYTES) -> None:
+        self.store = DirSpillStore(directory, fsync=False, gzip_level=1, claim_expired=_owner_dead)
+        self.owner = process_owner()
+        self.max_bytes = max_bytes
+
+    @property
+    def description(self) -> str:
+        return self.store.description
+
+    def close(self) -> None:
+        _LIVE.discard(self.owner)
+
+    def has_room(self, raw_bytes: int) -> bool:
+        return self.store.size() + raw_bytes // 2 <= self.max_bytes  # gzip level 1 halves event JSON at least
+
+    def adopt_orphans(self) -> int:
+        """Release the files of dead processes, so the next flush replays them. Returns how many."""
+        taken = 0
+        for ref in self.store.list():
+            if ref.owner and ref.owner != self.owner and _owner_dead(0, ref.owner, 0):
+                self.store.release(ref, ref.owner)  # a rename: of two processes doing it, one does
+                taken += 1
+        if taken:
+            logger.warning(
+                "statsig_lite: %d journal file(s) of a process that ended before delivering them: "
+                "the next flush sends them",
+                taken,
+            )
+        return taken
