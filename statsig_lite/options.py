@@ -40,7 +40,9 @@ class StatsigOptions(Record):
     ``disable_ua_parser``, ``disable_country_lookup``.
     Ours: ``spec_source`` (STATSIG_SPEC_SOURCE), ``spec_max_age_seconds``, ``spill_target``,
     ``flush_margin_ms``, ``metrics_enabled``, ``max_buffered_events``, ``id_lists`` (fetch ID lists when
-    initialising from a raw payload with an ``api``; default on).
+    initialising from a raw payload with an ``api``; default on), ``max_buffered_bytes``
+    (STATSIG_MAX_BUFFERED_BYTES; default from AWS_LAMBDA_FUNCTION_MEMORY_SIZE), ``journal_dir``
+    (STATSIG_JOURNAL_DIR; on Lambda ``/tmp/statsig_lite/journal``, ``off`` disables it).
     """
 
     __slots__ = (
@@ -59,7 +61,9 @@ class StatsigOptions(Record):
         "global_custom_fields",
         "id_lists",
         "init_timeout",
+        "journal_dir",
         "local_mode",
+        "max_buffered_bytes",
         "max_buffered_events",
         "metrics_enabled",
         "service_name",
@@ -100,6 +104,8 @@ class StatsigOptions(Record):
         extra: Mapping[str, Any] | None = None,
         spill_retention_seconds: float = c.DEFAULT_SPILL_RETENTION_SECONDS,
         spill_replay_interval_seconds: float = c.DEFAULT_SPILL_REPLAY_INTERVAL_SECONDS,
+        max_buffered_bytes: int | None = None,
+        journal_dir: str | None = None,
     ) -> None:
         self.api = api
         self.api_for_download_config_specs = api_for_download_config_specs
@@ -127,6 +133,8 @@ class StatsigOptions(Record):
         self.extra = {} if extra is None else extra
         self.spill_retention_seconds = spill_retention_seconds
         self.spill_replay_interval_seconds = spill_replay_interval_seconds
+        self.max_buffered_bytes = max_buffered_bytes
+        self.journal_dir = journal_dir
 
     def replace(self, **changes: Any) -> StatsigOptions:
         """A copy with some options changed (the options object itself is not modified)."""
@@ -201,6 +209,10 @@ def resolve_options(options: StatsigOptions | None, environ: Mapping[str, str] |
         updates["metrics_enabled"] = parse_bool(c.ENV_METRICS_ENABLED, raw)
     if (raw := pick("local_mode", c.ENV_LOCAL_MODE)) is not None:
         updates["local_mode"] = parse_bool(c.ENV_LOCAL_MODE, raw)
+    if (raw := pick("max_buffered_bytes", c.ENV_MAX_BUFFERED_BYTES)) is not None:
+        updates["max_buffered_bytes"] = int(_parse_float(c.ENV_MAX_BUFFERED_BYTES, raw))
+    if (raw := pick("journal_dir", c.ENV_JOURNAL_DIR)) is not None:
+        updates["journal_dir"] = raw
 
     resolved = opts.replace(**updates) if updates else opts
     defaults: dict[str, Any] = {}

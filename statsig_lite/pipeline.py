@@ -131,7 +131,7 @@ class DeliveryPolicy(Record):
 
     @classmethod
     def from_options(cls, options: StatsigOptions) -> DeliveryPolicy:
-        max_bytes = getattr(options, "max_buffered_bytes", None)
+        max_bytes = options.max_buffered_bytes
         return cls(
             batch_size=options.event_queue_size,
             max_buffered_events=options.max_buffered_events,
@@ -768,9 +768,7 @@ def _claim_owner() -> str:
 
 def _journal_for(options: StatsigOptions) -> Journal | None:
     """The local journal the options (or the environment) ask for: on Lambda by default."""
-    directory = getattr(options, "journal_dir", None)
-    if directory is None:
-        directory = os.environ.get(c.ENV_JOURNAL_DIR)
+    directory = options.journal_dir
     if directory is None and os.environ.get(c.ENV_LAMBDA_FUNCTION_NAME):
         directory = c.DEFAULT_JOURNAL_DIR
     if not directory or directory.lower() in ("off", "none", "false", "0"):
