@@ -18,9 +18,9 @@ VENV = HERE / ".venv"
 PYTHON = VENV / "bin" / "python"
 # boto3: cold_start.py measures each SDK in a function that already imports it, as most do
 REQUIREMENTS = ["statsig==0.72.1", "statsig-python-core==0.24.0", "packaging", "boto3"]
-# compat mode puts the repository on sys.path; the default (strict) mode freezes the list of
-# statsig_lite subpackages at install time, so a module added later would not import
-EDITABLE = ["--config-settings", "editable_mode=compat", "-e", str(REPO)]
+# pyproject maps the package root to the checkout, so an editable install is one .pth line to it:
+# a module added later imports without reinstalling
+EDITABLE = ["-e", str(REPO)]
 
 
 def _fingerprint() -> str:

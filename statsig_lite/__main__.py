@@ -82,19 +82,49 @@ def _refresh() -> int:
     return 1 if report.failed else 0
 
 
+def _variables(title: str, *rows: tuple[str, str]) -> str:
+    return title + "\n" + "\n".join(f"  {name:<26}{meaning}" for name, meaning in rows)
+
+
+_SECRET = (
+    ("STATSIG_SERVER_SECRET", "the server secret (local runs), or"),
+    ("STATSIG_SECRET_NAME", "SSM parameter or secretsmanager:<name> holding it (AWS credentials)"),
+    ("STATSIG_API_URL", "API base (https://host/v1/) instead of Statsig's (optional)"),
+)
+_HELP_VARS = {
+    "demo": "environment: none (STATSIG_* variables in your shell are set aside; the demo sets its own)",
+    "validate": "environment: none (reads only FILE)",
+    "pull": _variables("environment:", *_SECRET, ("STATSIG_DCS_FORMAT", "v2 (default) or v1, unless --format")),
+    "refresh": _variables(
+        "environment (as for the refresher's Lambda function):",
+        ("STATSIG_SNAPSHOT_TARGETS", "where to write: s3://bucket/key and/or dynamodb://table/key (required)"),
+        *_SECRET,
+        ("STATSIG_DCS_FORMAT", "v2 (default) or v1"),
+        ("STATSIG_SPILL_TARGET", "spill store whose events are replayed (optional)"),
+        ("AWS_REGION", "and AWS credentials, for the S3 / DynamoDB targets"),
+    ),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m statsig_lite")
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="python -m statsig_lite", formatter_class=raw,
+        epilog="Each command's variables: python -m statsig_lite COMMAND --help",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="evaluate the bundled example snapshot and deliver events to a local sink")
-    validate = sub.add_parser(
-        "validate", help="load a download_config_specs payload or snapshot document and report what it holds"
-    )
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text, epilog=_HELP_VARS[name], formatter_class=raw)
+
+    command("demo", "evaluate the bundled example snapshot and deliver events to a local sink")
+    validate = command("validate", "load a download_config_specs payload or snapshot document and report what it holds")
     validate.add_argument("file")
-    pull = sub.add_parser("pull", help="download a snapshot document (rules and ID lists) from Statsig")
+    pull = command("pull", "download a snapshot document (rules and ID lists) from Statsig")
     pull.add_argument("--out", default=BUNDLED_FILE_NAME, help=f"file to write (default: {BUNDLED_FILE_NAME})")
     pull.add_argument("--format", choices=("v1", "v2"), default=None,
                       help="payload format (default: $STATSIG_DCS_FORMAT, else v2)")
-    sub.add_parser("refresh", help="run the snapshot refresher once, configured by the environment")
+    command("refresh", "run the snapshot refresher once, configured by the environment")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from .demo import run

@@ -23,6 +23,7 @@ ENV_LOCAL_MODE: Final = "STATSIG_LOCAL_MODE"
 ENV_CONFORMANCE_DIR: Final = "STATSIG_CONFORMANCE_DIR"
 ENV_SNAPSHOT_TARGETS: Final = "STATSIG_SNAPSHOT_TARGETS"  # refresher: where it writes the snapshot
 ENV_DCS_FORMAT: Final = "STATSIG_DCS_FORMAT"  # refresher / pull: v2 (default) or v1 payloads
+ENV_SPILL_RETENTION_DAYS: Final = "STATSIG_SPILL_RETENTION_DAYS"  # DynamoDB spill items' expires_at (template)
 
 # Defaults.
 DEFAULT_API: Final = "https://statsigapi.net/v1/"

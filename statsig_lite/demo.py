@@ -49,7 +49,13 @@ def run(out: Any = sys.stdout) -> int:
         assert sink.stdout is not None
         api = sink.stdout.readline().strip()
         events_url = api.replace("/v1/", "/events")
-        # configuration the way a function gets it: environment variables only
+        # configuration the way a function gets it: environment variables only, the demo's own (a STATSIG_*
+        # variable left in the shell, e.g. a real spill target or a typo, must not change or break it)
+        ignored = sorted(name for name in os.environ if name.startswith("STATSIG_"))
+        for name in ignored:
+            del os.environ[name]
+        if ignored:
+            print(f"ignoring {', '.join(ignored)} from your shell: the demo configures itself", file=out)
         os.environ.update({"STATSIG_SERVER_SECRET": "secret-demo-key", "STATSIG_SPEC_SOURCE": "bundled",
                            "STATSIG_API_URL": api})
         from . import statsig
@@ -87,6 +93,10 @@ def run(out: Any = sys.stdout) -> int:
         for event in received:
             names[event["eventName"]] = names.get(event["eventName"], 0) + 1
         print(f"local sink received {len(received)} events: {json.dumps(names, sort_keys=True)}", file=out)
+        print("What this showed: one handler under @statsig_handler answered each user from rules loaded once per "
+              "sandbox, and every check's exposure and event reached the sink before the handler returned.", file=out)
+        print("Next: python -m statsig_lite --help (pull your project's rules, validate, refresh), "
+              "and README.md 'Deploy with SAM' to run it on AWS Lambda.", file=out)
         details.shutdown(timeout=2.0)
         return 0
     finally:

@@ -46,13 +46,17 @@ def resolve_secret(environ: Mapping[str, str] | None = None) -> str:
         return ""
     from aws_lambda_powertools.utilities import parameters  # only when a secret name is configured
 
+    from ._secrets import hold_library_debug, protect
+
     try:
-        if name.startswith("arn:aws:secretsmanager:") or name.startswith("secretsmanager:"):
-            value = parameters.get_secret(name.removeprefix("secretsmanager:"), max_age=300)
-        else:
-            value = parameters.get_parameter(name, decrypt=True, max_age=300)
+        with hold_library_debug():  # botocore logs response bodies (the secret) at DEBUG
+            if name.startswith("arn:aws:secretsmanager:") or name.startswith("secretsmanager:"):
+                value = parameters.get_secret(name.removeprefix("secretsmanager:"), max_age=300)
+            else:
+                value = parameters.get_parameter(name, decrypt=True, max_age=300)
     except Exception as exc:  # Powertools wraps every AWS failure in its own exception types
         raise ConfigurationError(f"{c.ENV_SECRET_NAME}={name!r} could not be read: {exc}") from exc
+    protect(str(value))
     return str(value)
 
 

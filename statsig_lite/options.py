@@ -176,13 +176,41 @@ def _parse_float(name: str, raw: str) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigurationError(f"{name}={raw!r} is not a number") from None
-    if value < 0:
-        raise ConfigurationError(f"{name}={raw!r} must not be negative")
+    if not value >= 0 or value == float("inf"):  # also NaN
+        raise ConfigurationError(f"{name}={raw!r} must be a finite number >= 0")
     return value
 
 
+def _parse_int(name: str, raw: str) -> int:
+    return int(_parse_float(name, raw))
+
+
+def _parse_days(name: str, raw: str) -> float:
+    days = _parse_float(name, raw)
+    if days <= 0:
+        raise ConfigurationError(f"{name}={raw!r} must be more than 0 days")
+    return days * 86400.0
+
+
+def _optional(name: str, raw: str, parse: Any, fallback: Any, shown: str) -> Any:
+    """An optional variable's parsed value, or ``fallback`` with a warning naming the variable and the value
+    used instead: a typo in a tuning knob must never leave a function without its rules."""
+    try:
+        return parse(name, raw)
+    except ConfigurationError as exc:
+        from ._log import get_logger
+
+        get_logger(__name__).warning("statsig_lite: %s; using %s instead", exc, shown,
+                                     extra={"variable": name, "value": raw, "used": fallback})
+        return fallback
+
+
 def resolve_options(options: StatsigOptions | None, environ: Mapping[str, str] | None = None) -> StatsigOptions:
-    """Fill unset options from STATSIG_* variables, then defaults. Raises ConfigurationError."""
+    """Fill unset options from STATSIG_* variables, then defaults.
+
+    An optional variable with a value we cannot use (``STATSIG_METRICS_ENABLED=maybe``,
+    ``STATSIG_FLUSH_MARGIN_MS=-5``) logs a warning naming it and the value used instead and never stops
+    initialization. Raises ConfigurationError only for a bad explicit argument."""
     opts = options or StatsigOptions()
     env = os.environ if environ is None else environ
     updates: dict[str, Any] = {}
@@ -202,15 +230,29 @@ def resolve_options(options: StatsigOptions | None, environ: Mapping[str, str] |
     if (raw := pick("spill_target", c.ENV_SPILL_TARGET)) is not None:
         updates["spill_target"] = raw
     if (raw := pick("spec_max_age_seconds", c.ENV_SPEC_MAX_AGE_SECONDS)) is not None:
-        updates["spec_max_age_seconds"] = _parse_float(c.ENV_SPEC_MAX_AGE_SECONDS, raw)
+        default = c.DEFAULT_SPEC_MAX_AGE_SECONDS
+        updates["spec_max_age_seconds"] = _optional(
+            c.ENV_SPEC_MAX_AGE_SECONDS, raw, _parse_float, default, f"the default {default:g} s")
     if (raw := pick("flush_margin_ms", c.ENV_FLUSH_MARGIN_MS)) is not None:
-        updates["flush_margin_ms"] = int(_parse_float(c.ENV_FLUSH_MARGIN_MS, raw))
+        default = c.DEFAULT_FLUSH_MARGIN_MS
+        updates["flush_margin_ms"] = _optional(
+            c.ENV_FLUSH_MARGIN_MS, raw, _parse_int, default, f"the default {default} ms")
     if (raw := pick("metrics_enabled", c.ENV_METRICS_ENABLED)) is not None:
-        updates["metrics_enabled"] = parse_bool(c.ENV_METRICS_ENABLED, raw)
+        updates["metrics_enabled"] = _optional(
+            c.ENV_METRICS_ENABLED, raw, parse_bool, False, "the default false (no metrics)")
     if (raw := pick("local_mode", c.ENV_LOCAL_MODE)) is not None:
-        updates["local_mode"] = parse_bool(c.ENV_LOCAL_MODE, raw)
+        updates["local_mode"] = _optional(
+            c.ENV_LOCAL_MODE, raw, parse_bool, False, "the default false (network on)")
+    # spill_retention_seconds has a non-None default: the variable applies while the option is left at it
+    raw = env.get(c.ENV_SPILL_RETENTION_DAYS)
+    if raw and opts.spill_retention_seconds in (None, c.DEFAULT_SPILL_RETENTION_SECONDS):
+        default_days = c.DEFAULT_SPILL_RETENTION_SECONDS / 86400
+        updates["spill_retention_seconds"] = _optional(
+            c.ENV_SPILL_RETENTION_DAYS, raw, _parse_days, c.DEFAULT_SPILL_RETENTION_SECONDS,
+            f"the default {default_days:g} days")
     if (raw := pick("max_buffered_bytes", c.ENV_MAX_BUFFERED_BYTES)) is not None:
-        updates["max_buffered_bytes"] = int(_parse_float(c.ENV_MAX_BUFFERED_BYTES, raw))
+        updates["max_buffered_bytes"] = _optional(
+            c.ENV_MAX_BUFFERED_BYTES, raw, _parse_int, None, "the default (from the function's memory)")
     if (raw := pick("journal_dir", c.ENV_JOURNAL_DIR)) is not None:
         updates["journal_dir"] = raw
 
@@ -224,6 +266,8 @@ def resolve_options(options: StatsigOptions | None, environ: Mapping[str, str] |
         defaults["metrics_enabled"] = False
     if resolved.local_mode is None:
         defaults["local_mode"] = False
+    if resolved.spill_retention_seconds is None:
+        defaults["spill_retention_seconds"] = c.DEFAULT_SPILL_RETENTION_SECONDS
     if resolved.event_queue_size <= 0:
         raise ConfigurationError(f"event_queue_size={resolved.event_queue_size} must be positive")
     return resolved.replace(**defaults) if defaults else resolved

@@ -143,10 +143,13 @@ class DynamicConfig(Record):
         self.user = user
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self.value.get(key, default)
+        try:
+            return self.value.get(key, default)
+        except Exception:  # an unhashable or hostile key finds nothing
+            return default
 
     def get_typed(self, key: str, default: Any = None) -> Any:
-        res = self.value.get(key, default)
+        res = self.get(key, default)
         if default is None:
             return res
         return res if isinstance(default, type(res)) else default
@@ -208,7 +211,7 @@ class Layer(Record):
         return self._value
 
     def get(self, key: str, default: Any = None) -> Any:
-        result = self._value.get(key)
+        result = _lookup(self._value, key)
         if result is None:
             return default
         if self._log_parameter is not None:
@@ -216,7 +219,7 @@ class Layer(Record):
         return result
 
     def get_typed(self, key: str, default: Any = None) -> Any:
-        result = self._value.get(key)
+        result = _lookup(self._value, key)
         if default is not None and not isinstance(default, type(result)):
             return default
         if result is None:
@@ -268,3 +271,10 @@ class FlushResult(Record):
         self.dropped = dropped
         self.quarantined = quarantined
         self.internal_errors = internal_errors
+
+
+def _lookup(value: Mapping[str, Any], key: object) -> Any:
+    try:
+        return value.get(key)  # type: ignore[call-overload]
+    except Exception:  # an unhashable or hostile key finds nothing
+        return None

@@ -261,21 +261,30 @@ class StatsigServer:
         return self.get_layer(user, layer, log_exposure=False)
 
     def manually_log_gate_exposure(self, user: StatsigUser, gate: str) -> None:
-        ev = self._evaluate("gates", gate, user, gate=True)
-        if ev is not None:
-            self._log(ex.GATE_EXPOSURE, gate, ev, user, manual=True)
+        try:
+            ev = self._evaluate("gates", gate, user, gate=True)
+            if ev is not None:
+                self._log(ex.GATE_EXPOSURE, gate, ev, user, manual=True)
+        except Exception as exc:  # like a check: never raises
+            self._problem("error", gate, exc)
 
     def manually_log_config_exposure(self, user: StatsigUser, config: str) -> None:
-        ev = self._evaluate("configs", config, user)
-        if ev is not None:
-            self._log(ex.CONFIG_EXPOSURE, config, ev, user, manual=True)
+        try:
+            ev = self._evaluate("configs", config, user)
+            if ev is not None:
+                self._log(ex.CONFIG_EXPOSURE, config, ev, user, manual=True)
+        except Exception as exc:
+            self._problem("error", config, exc)
 
     manually_log_experiment_exposure = manually_log_config_exposure
 
     def manually_log_layer_parameter_exposure(self, user: StatsigUser, layer: str, parameter: str) -> None:
-        ev = self._evaluate("layers", layer, user)
-        if ev is not None:
-            self._log(ex.LAYER_EXPOSURE, layer, ev, user, parameter=parameter, manual=True)
+        try:
+            ev = self._evaluate("layers", layer, user)
+            if ev is not None:
+                self._log(ex.LAYER_EXPOSURE, layer, ev, user, parameter=parameter, manual=True)
+        except Exception as exc:
+            self._problem("error", layer, exc)
 
     # --- events -------------------------------------------------------------------------------------
 
@@ -284,9 +293,14 @@ class StatsigServer:
         encode to JSON and decode back identically within the stated bounds (``buffer.encode_event``)."""
         if not isinstance(event, StatsigEvent):
             raise StatsigValueError("log_event takes a StatsigEvent")
-        wire = event.to_dict()
-        if event.user is not None:
-            wire["user"] = self._logged_user(event.user)
+        try:
+            wire = event.to_dict()
+            if event.user is not None:
+                wire["user"] = self._logged_user(event.user)
+        except StatsigValueError:
+            raise
+        except Exception as exc:  # a field changed after construction into something we cannot read
+            raise StatsigValueError(f"log_event: the event cannot be read: {_describe_exc(exc)}") from exc
         if self._pipeline is None or self._options.local_mode or self._options.disable_all_logging:
             from .buffer import encode_event  # delivery is not on the import path
 
@@ -323,26 +337,26 @@ class StatsigServer:
     # --- local overrides ----------------------------------------------------------------------------
 
     def override_gate(self, gate: str, value: bool, user_id: str | None = None) -> None:
-        self._gate_overrides.setdefault(gate, {})[user_id] = value
+        self._gate_overrides.setdefault(_name(gate), {})[_override_id(user_id)] = value
 
     def override_config(self, config: str, value: Mapping[str, Any], user_id: str | None = None) -> None:
-        self._config_overrides.setdefault(config, {})[user_id] = value
+        self._config_overrides.setdefault(_name(config), {})[_override_id(user_id)] = value
 
     override_experiment = override_config
 
     def override_layer(self, layer: str, value: Mapping[str, Any], user_id: str | None = None) -> None:
-        self._layer_overrides.setdefault(layer, {})[user_id] = value
+        self._layer_overrides.setdefault(_name(layer), {})[_override_id(user_id)] = value
 
     def remove_gate_override(self, gate: str, user_id: str | None = None) -> None:
-        self._gate_overrides.get(gate, {}).pop(user_id, None)
+        self._gate_overrides.get(_name(gate), {}).pop(_override_id(user_id), None)
 
     def remove_config_override(self, config: str, user_id: str | None = None) -> None:
-        self._config_overrides.get(config, {}).pop(user_id, None)
+        self._config_overrides.get(_name(config), {}).pop(_override_id(user_id), None)
 
     remove_experiment_override = remove_config_override
 
     def remove_layer_override(self, layer: str, user_id: str | None = None) -> None:
-        self._layer_overrides.get(layer, {}).pop(user_id, None)
+        self._layer_overrides.get(_name(layer), {}).pop(_override_id(user_id), None)
 
     def remove_all_overrides(self) -> None:
         self._gate_overrides.clear()
@@ -462,15 +476,52 @@ class StatsigServer:
 
         return log_parameter
 
-    def _problem(self, reason: str, name: str, exc: BaseException | None) -> None:
-        key = (reason, name)
-        if key in self._logged_problems or len(self._logged_problems) >= _MAX_LOGGED_PROBLEMS:
+    def _problem(self, reason: str, name: object, exc: BaseException | None) -> None:
+        try:
+            shown = name if type(name) is str else _describe(name)  # a hostile name is never hashed or printed
+            key = (reason, shown)
+            if key in self._logged_problems or len(self._logged_problems) >= _MAX_LOGGED_PROBLEMS:
+                return
+            self._logged_problems.add(key)
+            if exc is not None:
+                logger.error("statsig_lite: %s evaluating %r: %s", reason, shown, _describe_exc(exc),
+                             extra={"reason": reason})
+            else:
+                logger.warning("statsig_lite: %s: %r", reason, shown, extra={"reason": reason, "gate": shown})
+        except Exception:  # reporting a problem must never become one (a check never raises)
             return
-        self._logged_problems.add(key)
-        if exc is not None:
-            logger.error("statsig_lite: %s evaluating %r: %s", reason, name, exc, extra={"reason": reason})
-        else:
-            logger.warning("statsig_lite: %s: %r", reason, name, extra={"reason": reason, "gate": name})
+
+
+def _describe(value: object) -> str:
+    """A name we may show for any object: its type, never its own __str__/__repr__ (they may raise)."""
+    if value is None or type(value) in (int, float, bool):
+        return repr(value)
+    try:
+        return f"<{type(value).__name__}>"
+    except Exception:
+        return "<object>"
+
+
+def _describe_exc(exc: BaseException) -> str:
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:
+        return _describe(exc)
+
+
+def _name(name: object) -> str:
+    """An entity name for the override calls: a str (a str subclass becomes a plain str: its hash is ours)."""
+    if not isinstance(name, str):
+        raise StatsigValueError(f"the name must be a str, got {_describe(name)}")
+    return str.__str__(name)
+
+
+def _override_id(user_id: object) -> str | None:
+    if user_id is None:
+        return None
+    if not isinstance(user_id, str):
+        raise StatsigValueError(f"user_id must be a str or None, got {_describe(user_id)}")
+    return str.__str__(user_id)
 
 
 def _build_pipeline(options: StatsigOptions, secret_key: str, session_id: str) -> EventPipeline:

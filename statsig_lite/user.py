@@ -78,12 +78,25 @@ class StatsigUser(Record):
         self.private_attributes = private_attributes
         self.custom_ids = custom_ids
         self._statsig_environment = _statsig_environment
-        if self.user_id is not None:
-            self.user_id = str(self.user_id)
-        if self.custom_ids is not None:
-            if not isinstance(self.custom_ids, Mapping):
-                raise StatsigValueError("custom_ids must be a mapping of ID type to ID")
-            self.custom_ids = {str(k): str(v) for k, v in self.custom_ids.items()}
+        try:
+            if self.user_id is not None:
+                self.user_id = str(self.user_id)
+            if self.custom_ids is not None:
+                if not isinstance(self.custom_ids, Mapping):
+                    raise StatsigValueError("custom_ids must be a mapping of ID type to ID")
+                self.custom_ids = {str(k): str(v) for k, v in self.custom_ids.items()}
+        except StatsigValueError:
+            raise
+        except Exception as exc:  # an ID whose str() fails: bad input, reported as such
+            raise StatsigValueError(f"user IDs must be convertible to str: {type(exc).__name__}") from exc
+
+    def __repr__(self) -> str:
+        # private attributes are for evaluation only: never shown, not even their keys
+        shown = {n: getattr(self, n) for n in self.__slots__ if not n.startswith("_")}
+        parts = ", ".join(
+            f"{n}=<redacted>" if n == "private_attributes" and v is not None else f"{n}={v!r}" for n, v in shown.items()
+        )
+        return f"StatsigUser({parts})"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StatsigUser:

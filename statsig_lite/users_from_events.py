@@ -23,9 +23,10 @@ the first call, never when this module is imported (cold start). An event of the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
 from .errors import StatsigValueError
 from .user import StatsigUser
@@ -54,6 +55,8 @@ EventKind = Literal["rest", "http", "function_url", "alb"]
 """`rest`: payload format 1.0 (REST API, or HTTP API set to 1.0); `http`: HTTP API payload format 2.0."""
 
 _W = TypeVar("_W", bound="DictWrapper")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 _STABLE_ID_TYPE = "stableID"
 # Keys API Gateway itself puts next to a REST Lambda authorizer's context; they are not claims.
@@ -89,6 +92,23 @@ class _Request:
     principal: str | None = None
 
 
+def _only_value_errors(helper: Callable[_P, _R]) -> Callable[_P, _R]:
+    """The documented contract: bad input raises `StatsigValueError`, whatever the event holds (a Mapping
+    whose methods raise, a claim whose __str__ raises, a shape Powertools' data classes cannot read)."""
+
+    @functools.wraps(helper)
+    def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return helper(*args, **kwargs)
+        except StatsigValueError:
+            raise
+        except Exception as exc:
+            raise StatsigValueError(f"{helper.__name__}: the event cannot be read ({type(exc).__name__})") from exc
+
+    return guarded
+
+
+@_only_value_errors
 def event_kind(event: Mapping[str, object]) -> EventKind | None:
     """Which request event this is, from its `requestContext`; `None` for anything else."""
     raw = _raw(event)
@@ -106,6 +126,7 @@ def event_kind(event: Mapping[str, object]) -> EventKind | None:
     return None
 
 
+@_only_value_errors
 def user_from_api_gateway(
     event: Mapping[str, object],
     *,
@@ -128,6 +149,7 @@ def user_from_api_gateway(
     return _build(request, wanted)
 
 
+@_only_value_errors
 def user_from_alb(
     event: Mapping[str, object],
     *,
@@ -148,6 +170,7 @@ def user_from_alb(
     return _build(_alb_request(event, raw), wanted)
 
 
+@_only_value_errors
 def user_from_function_url(
     event: Mapping[str, object],
     *,
@@ -168,6 +191,7 @@ def user_from_function_url(
     return _build(_v2_request(event, raw), wanted)
 
 
+@_only_value_errors
 def user_from_event(
     event: Mapping[str, object],
     *,
@@ -190,6 +214,7 @@ def user_from_event(
     return _build(request, wanted)
 
 
+@_only_value_errors
 def user_from_sqs_record(record: Mapping[str, object], *, attribute: str = "userID") -> StatsigUser | None:
     """The user an SQS message names: the `attribute` message attribute (String or Number), else the
     `attribute` field of a JSON object body. `None` when the message names no user."""
@@ -216,6 +241,7 @@ def user_from_sqs_record(record: Mapping[str, object], *, attribute: str = "user
     return None if found is None else StatsigUser(user_id=found)
 
 
+@_only_value_errors
 def user_from_kinesis_record(record: Mapping[str, object], *, field: str = "userID") -> StatsigUser | None:
     """The user a Kinesis record names: the `field` field of its (base64) JSON object payload. `None` when the
     payload is not a JSON object or has no such field."""

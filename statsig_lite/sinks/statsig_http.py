@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from .. import constants as c
 from .._log import get_logger
+from .._secrets import protect
 from ..buffer import Batch
 from .base import SendError
 
@@ -73,6 +74,7 @@ class StatsigHTTPSink:
             )
         import urllib3
 
+        protect(self._secret_key)  # urllib3's and our log records never carry the key
         headers = {
             "STATSIG-API-KEY": self._secret_key,
             "STATSIG-CLIENT-TIME": str(int(self._wall_clock() * 1000)),

@@ -8,8 +8,9 @@ payload's ``time`` (the lcut); a freshness check sends ``sinceTime=<lcut>`` and 
 never ``supports_proto``, ``statsig-br`` or ``accept_deltas``, whose answers only server core can decode.
 
 urllib3 loads on the first fetch. One PoolManager per source, made then (or injected). Each fetch is one
-attempt (redirects followed) with an explicit ``urllib3.Timeout`` from the caller's budget. The secret is
-never part of `name`, `Fetched.source`, errors or repr.
+attempt with an explicit ``urllib3.Timeout`` from the caller's budget, and follows no redirect: the request
+carries the key, so a 3xx is an error. The secret is never part of `name`, `Fetched.source`, errors, repr
+or log records (``_secrets.protect``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from .. import constants as c
+from .._secrets import protect
 from ..errors import ConfigurationError, SpecSourceError
 from .base import Fetched
 
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["HttpSource"]
 
 _ENDPOINT = "download_config_specs"
-_MAX_REDIRECTS = 2
 
 
 class HttpSource:
@@ -99,7 +100,7 @@ class HttpSource:
 
         budget = max(timeout_s, 0.001)
         timeout = urllib3.Timeout(total=budget, connect=min(self._connect_timeout_s, budget))
-        retries = urllib3.Retry(total=_MAX_REDIRECTS, connect=0, read=0, status=0, other=0, redirect=_MAX_REDIRECTS)
+        protect(self._secret_key)  # urllib3 logs the request path, which holds the key
         try:
             response = self._pool_manager().request(
                 "GET",
@@ -107,10 +108,13 @@ class HttpSource:
                 fields={"sinceTime": str(since)} if since is not None else None,
                 headers=self._headers(),
                 timeout=timeout,
-                retries=retries,
+                retries=False,
+                redirect=False,  # never carry the key to another host
             )
         except urllib3.exceptions.HTTPError as exc:
             raise SpecSourceError(self.name, self._reason(exc)) from exc
+        if 300 <= response.status < 400:
+            raise SpecSourceError(self.name, f"HTTP {response.status}: redirect not followed (it would carry the key)")
         if not 200 <= response.status < 300:
             raise SpecSourceError(self.name, f"HTTP {response.status}")
         data = response.data

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._log import get_logger
+from .._secrets import protect
 from ..errors import SpecSourceError
 from ..store.id_lists import apply_file
 from ..store.model import IdList
@@ -25,12 +26,14 @@ def fetch_id_lists(
     """Sync ID lists from `{api_base}get_id_lists`; lists missing from the manifest are dropped."""
     import urllib3  # loaded only when ID lists are fetched over the network
 
+    protect(secret_key)
     http = pool or urllib3.PoolManager()
     timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
     base_headers = {**headers, "STATSIG-API-KEY": secret_key, "Content-Type": "application/json"}
     try:
         resp = http.request(
-            "POST", f"{api_base}get_id_lists", body=b"{}", headers=base_headers, timeout=timeout, retries=False
+            "POST", f"{api_base}get_id_lists", body=b"{}", headers=base_headers, timeout=timeout, retries=False,
+            redirect=False,  # never carry the key to another host
         )
     except urllib3.exceptions.HTTPError as exc:
         raise SpecSourceError("get_id_lists", str(exc)) from exc
