@@ -26,24 +26,50 @@ __all__ = ["Journal", "process_owner"]
 logger = get_logger(__name__)
 
 _PROCESS_TOKEN = ""
-_LIVE: set[str] = set()  # owners (journals) alive in this process
+_LIVE: set[str] = set()  # owners (pipelines) alive in this process
 
 
-def process_owner() -> str:
-    """A new owner name for one journal in this process: ``<pid>.<process token>.<journal token>``."""
+def process_owner(sandbox: str = "x") -> str:
+    """A new owner name for one pipeline in this process: ``<sandbox>.<pid>.<process token>.<own token>``.
+
+    ``sandbox`` names the machine (a Lambda sandbox, kept in the journal directory): only there can the
+    pid say whether the owner still runs."""
     global _PROCESS_TOKEN
     if not _PROCESS_TOKEN:
         _PROCESS_TOKEN = new_id()[:8]
-    owner = f"{os.getpid()}.{_PROCESS_TOKEN}.{new_id()[:8]}"
+    owner = f"{sandbox}.{os.getpid()}.{_PROCESS_TOKEN}.{new_id()[:8]}"
     _LIVE.add(owner)
     return owner
 
 
-def _owner_dead(until_ms: int, owner: str, now_ms: int) -> bool:
-    """A journal claim lasts as long as the process (and the journal) that made it."""
+def _sandbox_id(directory: str | os.PathLike[str]) -> str:
+    """This sandbox's id, kept in the journal directory (made by the first process that needs it)."""
+    from pathlib import Path
+
+    path = Path(directory) / ".sandbox"
     try:
-        pid = int(owner.split(".", 1)[0])
-    except ValueError:
+        return path.read_text().strip() or "x"
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return "x"
+    token = new_id()[:8]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "x") as out:  # of two processes creating it, one wins; the other reads it
+            out.write(token)
+        return token
+    except FileExistsError:
+        return path.read_text().strip() or "x"
+    except OSError:
+        return "x"
+
+
+def _owner_dead(until_ms: int, owner: str, now_ms: int) -> bool:
+    """A journal claim lasts as long as the process (and the pipeline) that made it."""
+    try:
+        pid = int(owner.split(".")[1])
+    except (ValueError, IndexError):
         return True
     if pid == os.getpid():
         return owner not in _LIVE
@@ -61,12 +87,18 @@ class Journal:
 
     def __init__(self, directory: str | os.PathLike[str], *, max_bytes: int = c.JOURNAL_MAX_BYTES) -> None:
         self.store = DirSpillStore(directory, fsync=False, gzip_level=1, claim_expired=_owner_dead)
-        self.owner = process_owner()
+        self.sandbox = _sandbox_id(directory)
+        self.owner = process_owner(self.sandbox)
         self.max_bytes = max_bytes
 
     @property
     def description(self) -> str:
         return self.store.description
+
+    def dead(self, owner: str) -> bool:
+        """Whether ``owner`` (of a claim anywhere) was a process of this sandbox that has ended: its claims on
+        spill records can be taken over at once instead of waiting for them to expire."""
+        return owner.split(".", 1)[0] == self.sandbox and owner != self.owner and _owner_dead(0, owner, 0)
 
     def close(self) -> None:
         _LIVE.discard(self.owner)

@@ -190,9 +190,10 @@ class _Tally(Record):
 class _Pass:
     """One flush's view of Statsig: whether it seems down, whether it refused the key, the deadline."""
 
-    __slots__ = ("auth_error", "bisects_left", "deadline", "failed_in_row", "stopped", "streak")
+    __slots__ = ("accepted_any", "auth_error", "bisects_left", "deadline", "failed_in_row", "stopped", "streak")
 
     def __init__(self, deadline: Deadline) -> None:
+        self.accepted_any = False  # Statsig accepted a batch in this pass
         self.deadline = deadline
         self.streak: list[tuple[Batch, str]] = []  # batches that failed since the last accepted one
         self.bisects_left = c.MAX_BISECT_SPLITS_PER_FLUSH
@@ -248,6 +249,9 @@ class EventPipeline:
         self._last_listing = float("-inf")
         self._ahead: SpillRef | None = None  # this process's write-ahead record in the spill store
         self._ahead_key: list[tuple[str, int]] = []  # (batch id, attempts) of what it holds
+        # records whose write timed out (it may still land): spill id -> its batch ids, never replayed
+        # while those batches are held here, deleted once they are not
+        self._orphans: dict[str, frozenset[str]] = {}
         self._journaled: SpillRef | None = None  # ... and in the local journal
         self._logged: set[str] = set()  # internal errors already logged (once per kind and place)
         self._auth_logged = False
@@ -407,6 +411,7 @@ class EventPipeline:
                 )
                 self._ahead_key = [(b.batch_id, b.attempts) for b in batches]
             except SpillError as exc:
+                self._orphan(record)
                 tally.error(f"write-ahead to the spill store failed: {exc}")
                 logger.warning("statsig_lite: could not write events ahead to %s: %s", self._spill.description, exc)
             else:
@@ -512,6 +517,7 @@ class EventPipeline:
             try:
                 written.append(self._spill.write(record, deadline=deadline))
             except SpillError as exc:
+                self._orphan(record)
                 logger.error(
                     "statsig_lite: could not spill %d events (%s); keeping them in memory",
                     sum(len(b) for b in batches),
@@ -531,6 +537,20 @@ class EventPipeline:
         )
         return True
 
+    def _orphan(self, record: SpillRecord) -> None:
+        if len(self._orphans) >= _MAX_ERRORS * 50:
+            self._orphans.clear()
+        self._orphans[record.spill_id] = frozenset(b.batch_id for b in record.batches)
+
+    def _triage(self, ref: SpillRef) -> str:
+        batch_ids = self._orphans.get(ref.spill_id)
+        if batch_ids is None:
+            return ""
+        if batch_ids & {b.batch_id for b in self._buffer.held()}:
+            return "skip"
+        del self._orphans[ref.spill_id]
+        return "drop"
+
     def _send_batches(self, batches: list[Batch], state: _Pass, tally: _Tally) -> Delivered:
         """Send batches in order, each within its own attempts; see the module docstring."""
         queue = deque(batches)
@@ -538,7 +558,14 @@ class EventPipeline:
         refused: list[tuple[Batch, str]] = []
         kept: list[Batch] = []
         assert self._sink is not None
-        while queue:
+        while True:
+            if not queue:
+                # failures with Statsig up (it accepted something in this pass, and the pass did not end
+                # as "down") are the batches' own
+                if state.streak and state.accepted_any and not state.stopped:
+                    self._poisoned(state, queue, kept, refused)
+                if not queue:
+                    break
             batch = queue.popleft()
             now = self._clock()
             not_before = max(batch.not_before, self._not_before.get(batch.batch_id, 0.0))
@@ -560,6 +587,7 @@ class EventPipeline:
             if result.outcome is Outcome.SENT:
                 sent.append(batch)
                 state.failed_in_row = 0
+                state.accepted_any = True
                 self._not_before.pop(batch.batch_id, None)
                 if state.streak:
                     self._poisoned(state, queue, kept, refused)
@@ -638,6 +666,7 @@ class EventPipeline:
     ) -> None:
         """The batch after a failed one was accepted: Statsig is up and the failed ones choke it. Each gets an
         attempt counted and a backoff; past MAX_BATCH_ATTEMPTS it is bisected, and a single event quarantined."""
+        state.failed_in_row = 0  # those failures were the batches', not Statsig's
         for batch, why in state.streak:
             batch.attempts += 1
             if batch.attempts < c.MAX_BATCH_ATTEMPTS:
@@ -752,6 +781,8 @@ class EventPipeline:
             quarantine=lambda refused, record: self._quarantine(refused, record, deadline, tally),
             move_to=move_to,
             skip_keys=skip,
+            dead=self._journal.dead if self._journal is not None else None,
+            triage=self._triage if self._orphans else None,
         )
         tally.replayed += report.replayed
         tally.quarantined += report.quarantined

@@ -162,14 +162,15 @@ class StatsigServer:
 
     def flush(self, timeout: float | None = None) -> FlushResult:
         """Deliver buffered events, then replay spilled ones (even when nothing is buffered). Never raises."""
-        return self._pipeline.flush(timeout) if self._pipeline else FlushResult()
+        # `is not None`: an empty pipeline is falsy (it has a length), and must still replay
+        return self._pipeline.flush(timeout) if self._pipeline is not None else FlushResult()
 
     def _flush_for_invocation(self, timeout: float) -> FlushResult:
         """The decorator's flush: like flush(), but the spill store is listed only every replay interval."""
-        return self._pipeline.flush(timeout, replay=False) if self._pipeline else FlushResult()
+        return self._pipeline.flush(timeout, replay=False) if self._pipeline is not None else FlushResult()
 
     def shutdown(self, timeout: float | None = None) -> FlushResult:
-        result = self._pipeline.shutdown(timeout) if self._pipeline else FlushResult()
+        result = self._pipeline.shutdown(timeout) if self._pipeline is not None else FlushResult()
         if self._owns_pipeline:
             self._pipeline = None  # closed: the next initialize builds one from its own options
         self._loaded = None

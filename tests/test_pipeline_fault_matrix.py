@@ -128,8 +128,12 @@ def test_no_event_is_lost_or_delivered_twice(
     statsig_api.inject("log_event", delay(0), times=2)  # two batches get through ...
     statsig_api.inject("log_event", FAULTS[fault], times=None)  # ... then every request fails
     during = pipeline.flush(DEADLINE_S)
-    assert during.kept == 0 and during.dropped == 0
-    assert during.sent + during.spilled == EVENTS
+    assert during.dropped == 0
+    assert during.sent + during.spilled + during.kept == EVENTS
+    if during.kept:  # no time left to spill (a loaded machine): the next invocation spills them
+        later = pipeline.flush(DEADLINE_S)
+        assert later.spilled == during.kept and later.kept == 0
+        during.spilled += later.spilled
     assert during.spilled > 0 and store.list()
 
     statsig_api.clear_faults()

@@ -174,9 +174,18 @@ class SpillStore(Protocol):
         """Remove the record; a record that is already gone is not an error."""
         ...
 
-    def claim(self, ref: SpillRef, owner: str, until_ms: int, *, deadline: Deadline | None = None) -> SpillRef | None:
+    def claim(
+        self,
+        ref: SpillRef,
+        owner: str,
+        until_ms: int,
+        *,
+        deadline: Deadline | None = None,
+        dead: Callable[[str], bool] | None = None,
+    ) -> SpillRef | None:
         """Take the record for ``owner`` until ``until_ms`` (epoch ms) unless another owner holds an unexpired
-        claim; the ref to use from now on, or None (someone else has it, or it is gone)."""
+        claim (an owner for which ``dead(owner)`` is true holds none: a killed process of this sandbox); the
+        ref to use from now on, or None (someone else has it, or it is gone)."""
         ...
 
     def release(self, ref: SpillRef, owner: str, *, deadline: Deadline | None = None) -> None:
@@ -242,7 +251,8 @@ class SpillRecord(Record):
         under a new spill id: it is written before the old one is deleted."""
         return SpillRecord(new_id(), self.created_at_ms, self.metadata_json, tuple(batches))
 
-    def to_bytes(self, level: int = 6) -> bytes:
+    def to_bytes(self, level: int = 1) -> bytes:
+        # level 1: written on the invocation's time, often read back once and deleted minutes later
         return gzip_compress(self.raw_json(), level)
 
     def raw_json(self) -> bytes:

@@ -59,11 +59,15 @@ def replay_store(
     move_to: SpillStore | None = None,
     report: ReplayReport | None = None,
     skip_keys: frozenset[str] = frozenset(),
+    dead: Callable[[str], bool] | None = None,
+    triage: Callable[[SpillRef], str] | None = None,
 ) -> ReplayReport:
     """Replay ``store`` while ``deadline`` leaves at least ``min_time_s``; see the module docstring.
 
     ``quarantine(refused, record)`` stores refused batches aside and returns how many events it stored;
     ``move_to``: where records go that could not be sent now (the journal's records move to the spill store).
+    ``triage(ref)``: "skip" leaves a record alone, "drop" deletes it unsent (a write this process thought had
+    failed, but that landed after its timeout: its batches were delivered or kept another way).
     """
     report = report or ReplayReport()
     try:
@@ -74,15 +78,19 @@ def replay_store(
         report.finished = False
         return report
     for ref in refs:
-        if ref.key in skip_keys:
+        verdict = triage(ref) if triage is not None else ""
+        if ref.key in skip_keys or verdict == "skip":
             continue
         if deadline.left() < min_time_s:
             report.finished = False
             break
         try:
-            claimed = store.claim(ref, owner, claim_until_ms, deadline=deadline)
+            claimed = store.claim(ref, owner, claim_until_ms, deadline=deadline, dead=dead)
             if claimed is None:
                 continue  # another replayer has it
+            if verdict == "drop":
+                store.delete(claimed, deadline=deadline)
+                continue
             stop = _replay_record(store, claimed, owner, deadline, send, quarantine, move_to, report)
         except SpillError as exc:
             logger.error("statsig_lite: replay of %s: %s", store.description, exc)

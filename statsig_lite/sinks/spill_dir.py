@@ -36,7 +36,7 @@ class DirSpillStore:
         directory: str | os.PathLike[str],
         *,
         fsync: bool = True,
-        gzip_level: int = 6,
+        gzip_level: int = 1,
         claim_expired: Callable[[int, str, int], bool] = _time_expired,
         wall_clock: Callable[[], float] | None = None,
     ) -> None:
@@ -122,9 +122,20 @@ class DirSpillStore:
         except OSError as exc:
             raise SpillError(f"{self.description}: cannot delete {ref.key}: {exc}") from exc
 
-    def claim(self, ref: SpillRef, owner: str, until_ms: int, *, deadline: Deadline | None = None) -> SpillRef | None:
-        if ref.owner and ref.owner != owner and not self._claim_expired(
-            ref.claimed_until_ms, ref.owner, int(self._wall_clock() * 1000)
+    def claim(
+        self,
+        ref: SpillRef,
+        owner: str,
+        until_ms: int,
+        *,
+        deadline: Deadline | None = None,
+        dead: Callable[[str], bool] | None = None,
+    ) -> SpillRef | None:
+        if (
+            ref.owner
+            and ref.owner != owner
+            and not self._claim_expired(ref.claimed_until_ms, ref.owner, int(self._wall_clock() * 1000))
+            and not (dead is not None and dead(ref.owner))
         ):
             return None
         name = f"{ref.name}~{until_ms:013d}~{owner}"

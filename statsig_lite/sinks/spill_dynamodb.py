@@ -203,7 +203,15 @@ class DynamoDBSpillStore:
     def delete(self, ref: SpillRef, *, deadline: Deadline | None = None) -> None:
         self._delete_parts(self._prefix, ref, deadline)
 
-    def claim(self, ref: SpillRef, owner: str, until_ms: int, *, deadline: Deadline | None = None) -> SpillRef | None:
+    def claim(
+        self,
+        ref: SpillRef,
+        owner: str,
+        until_ms: int,
+        *,
+        deadline: Deadline | None = None,
+        dead: Callable[[str], bool] | None = None,
+    ) -> SpillRef | None:
         try:
             self._ddb(deadline, f"claim {ref.spill_id}").update_item(
                 TableName=self._table,
@@ -211,12 +219,14 @@ class DynamoDBSpillStore:
                 UpdateExpression="SET claimed_until = :until, claimed_by = :owner",
                 ConditionExpression=(
                     "attribute_exists(sk) AND (attribute_not_exists(claimed_until) OR claimed_until < :now "
-                    "OR claimed_by = :owner)"
+                    "OR claimed_by = :owner OR claimed_by = :dead)"
                 ),
                 ExpressionAttributeValues={
                     ":until": {"N": str(until_ms)},
                     ":owner": {"S": owner},
                     ":now": {"N": str(int(self._wall_clock() * 1000))},
+                    # the listed owner, when it is a killed process of this sandbox (else matches nothing)
+                    ":dead": {"S": ref.owner if ref.owner and dead is not None and dead(ref.owner) else owner},
                 },
             )
         except aws_errors() as exc:

@@ -10,6 +10,7 @@ Retention is a bucket lifecycle rule on the prefix.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import SpillError
@@ -129,14 +130,22 @@ class S3SpillStore:
         self._delete_key(ref.key, deadline)
         self._delete_key(self._key(f"claims/{ref.name}"), deadline)
 
-    def claim(self, ref: SpillRef, owner: str, until_ms: int, *, deadline: Deadline | None = None) -> SpillRef | None:
+    def claim(
+        self,
+        ref: SpillRef,
+        owner: str,
+        until_ms: int,
+        *,
+        deadline: Deadline | None = None,
+        dead: Callable[[str], bool] | None = None,
+    ) -> SpillRef | None:
         if not self._put_claim(ref.name, owner, until_ms, deadline, IfNoneMatch="*"):
             held = self._get(self._key(f"claims/{ref.name}"), deadline)
             if held is None:
                 return None  # released between the two calls: the next replay takes it
             try:
                 held_until, held_owner = held[0].decode().split(" ", 1)
-                expired = held_owner == owner or int(held_until) < _now_ms()
+                expired = held_owner == owner or int(held_until) < _now_ms() or (dead is not None and dead(held_owner))
             except ValueError:
                 expired = True  # an unreadable claim is nobody's
             if not expired or not self._put_claim(ref.name, owner, until_ms, deadline, IfMatch=held[1]):
