@@ -52,7 +52,7 @@ DEFAULT_OUT = REPO_ROOT / "layers" / "build"
 LEAN_ZIP = "statsig-lite-layer.zip"
 POWERTOOLS_ZIP = "statsig-lite-layer-powertools.zip"
 MIB = 1 << 20
-LEAN_BUDGET_BYTES = int(0.6 * MIB)  # 629,145 bytes (0.6 MiB; 600,000 bytes would be 0.6 decimal MB)
+LEAN_BUDGET_BYTES = 1_000_000  # issue 15: the lean layer is at most 1 MB zipped
 POWERTOOLS_BUDGET_BYTES = 2 * MIB
 
 POWERTOOLS = "aws-lambda-powertools"

@@ -38,7 +38,10 @@ class ExposureDeduper:
         self._started_ms = 0
 
     def first_time(self, key: tuple[object, ...], now_ms: int) -> bool:
-        if now_ms - self._started_ms >= self._ttl_ms or len(self._keys) >= self._max_keys:
+        # a window ends after ttl, when full, or when the wall clock stepped back past its start (it would
+        # otherwise last for the step as well)
+        elapsed = now_ms - self._started_ms
+        if elapsed >= self._ttl_ms or elapsed < 0 or len(self._keys) >= self._max_keys:
             self._keys.clear()
             self._started_ms = now_ms
         try:
@@ -56,8 +59,8 @@ class ExposureDeduper:
 class PendingExposure:
     """One logged exposure, as its check saw it: `wire()` builds the event (at flush)."""
 
-    __slots__ = ("environment", "evaluation", "kind", "manual", "name", "now_ms", "parameter", "reason",
-                 "sampling_meta", "user", "user_id_blank")
+    __slots__ = ("environment", "evaluation", "init_time", "kind", "manual", "name", "now_ms", "parameter",
+                 "reason", "sampling_meta", "user", "user_id_blank")
 
     def __init__(
         self,
@@ -72,6 +75,7 @@ class PendingExposure:
         parameter: str,
         manual: bool,
         sampling_meta: dict[str, object],
+        init_time: int = 0,
     ) -> None:
         self.kind = kind
         self.name = name
@@ -84,6 +88,7 @@ class PendingExposure:
         self.parameter = parameter
         self.manual = manual
         self.sampling_meta = sampling_meta
+        self.init_time = init_time  # when the rules in use were first loaded (the legacy SDK's initTime)
 
     def wire(self) -> dict[str, Any]:
         logged = logged_user_dict(self.user, self.environment, self.user_id_blank)
@@ -95,8 +100,24 @@ class PendingExposure:
             event = layer_exposure(self.name, self.parameter, self.evaluation, logged, self.reason, self.now_ms)
         if self.manual:
             event["metadata"]["isManualExposure"] = "true"
-        event["statsigMetadata"] = self.sampling_meta
+        snapshot = self.evaluation.snapshot
+        if snapshot.dialect.exposure_times == "sync":
+            _legacy_times(event["metadata"], snapshot.time, self.init_time, self.now_ms)
+            # the legacy SDK always names the sampling mode (null when the payload sets none)
+            mode = snapshot.sdk_configs.get("sampling_mode") if snapshot.sdk_configs else None
+            event["statsigMetadata"] = {**self.sampling_meta, "samplingMode": mode if isinstance(mode, str) else None}
+        else:
+            event["statsigMetadata"] = self.sampling_meta
         return event
+
+
+def _legacy_times(metadata: dict[str, Any], lcut: int, init_time: int, now_ms: int) -> None:
+    """The legacy SDK's evaluation times instead of core's lcut/receivedAt (numbers, not strings)."""
+    metadata.pop("lcut", None)
+    metadata.pop("receivedAt", None)
+    metadata["configSyncTime"] = lcut
+    metadata["initTime"] = init_time
+    metadata["serverTime"] = now_ms
 
 
 def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user: Any) -> tuple[object, ...]:
@@ -141,6 +162,8 @@ def sampling_decision(
         special = sdk_configs.get("special_case_sampling_rate")
         rate = special if isinstance(special, int) and not isinstance(special, bool) else None
     if rate is None or rate <= 0:
+        if rate is None and evaluation.snapshot.dialect.sampling_unrated_metadata:
+            return True, {"samplingMode": mode, "shadowLogged": "logged"}
         return True, {}
     sampled_in = signed_hash(key) % rate == 0
     meta: dict[str, object] = {
@@ -260,9 +283,9 @@ def sampling_key(kind: str, name: str, evaluation: Evaluation, user: Any, parame
 def sampling_set_key(kind: str, name: str, evaluation: Evaluation, api: str) -> tuple[str, ...]:
     """Key of the "first exposure of this rule is always logged" set.
 
-    The legacy SDK keys it by name and rule. The core SDK's behaviour in the sampling suite fits one set per
-    check kind (gate, config, experiment, layer) in which an unrecognized name counts by its rule ("") alone.
+    The legacy SDK keys it by name and rule. The core SDK keeps one set per check kind (gate, config,
+    experiment, layer), keyed by name and rule: the first exposure of each unknown name is logged too.
     """
     if evaluation.snapshot.dialect.sampling_production_only:
         return (name, evaluation.rule_id)
-    return (api or kind, name if evaluation.spec is not None else "", evaluation.rule_id)
+    return (api or kind, name, evaluation.rule_id)

@@ -233,7 +233,8 @@ class StatsigServer:
     def _config(self, user: StatsigUser, name: str, log_exposure: bool, api: str) -> DynamicConfig:
         try:
             override = self._override(self._config_overrides, name, user)
-            ev = self._evaluate("configs", name, user, override_value=override)
+            section = "experiments" if api == "experiment" else "configs"  # bandits answer experiments only
+            ev = self._evaluate(section, name, user, override_value=override)
             if ev is None:
                 return DynamicConfig({}, name, "", None, self._details(EvaluationReason.none, DataSource.UNINITIALIZED))
             if log_exposure and name:
@@ -329,7 +330,7 @@ class StatsigServer:
             return client_initialize_response(
                 loaded.snapshot, user, self._logged_user(user), self._environment(user, loaded.snapshot),
                 self._now_ms(), algo, client_sdk_key, target_app_id,
-                self._gate_overrides if include_local_overrides else None,
+                self._gate_overrides, self._config_overrides, self._layer_overrides, include_local_overrides,
             )
         except Exception as exc:
             self._problem("error", "get_client_initialize_response", exc)
@@ -419,7 +420,9 @@ class StatsigServer:
                 ev.json_value = override_value
             return ev
         # evaluator.evaluate() inlined: this runs on every check
-        spec = (snapshot.gates if gate else snapshot.configs if section == "configs" else snapshot.layers).get(name)
+        if section == "experiments" and name in snapshot.cmabs:  # core's bandits answer get_experiment
+            return Evaluation(snapshot, user, environment, now).run_cmab(snapshot.cmabs[name])
+        spec = (snapshot.gates if gate else snapshot.layers if section == "layers" else snapshot.configs).get(name)
         ev = Evaluation(snapshot, user, environment, now, None, self._gate_overrides or None)
         ev.run(spec, spec is None and name in snapshot.unsupported)
         if ev.reason:
@@ -464,7 +467,7 @@ class StatsigServer:
         pipeline.enqueue_exposure(
             ex.PendingExposure(
                 kind, name, ev, user.log_fields(), ev.environment, snapshot.dialect.log_missing_user_id,
-                reason_text(loaded.source, ev.reason), now, parameter, manual, sampling_meta,
+                reason_text(loaded.source, ev.reason), now, parameter, manual, sampling_meta, loaded.init_time,
             )
         )
 

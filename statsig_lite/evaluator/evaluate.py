@@ -8,6 +8,7 @@ official SDKs has been compiled into the snapshot (see ``store/compile.py``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -20,13 +21,15 @@ from ..store.model import (
     UNKNOWN_GATE,
     UNSUPPORTED,
     VALUE,
+    Cmab,
+    CmabGroup,
     Condition,
     Rule,
     Snapshot,
     Spec,
 )
 from .hashing import eval_hash
-from .operators import OperatorError
+from .operators import OperatorError, core_number, core_text
 from .user_fields import unit_id
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
@@ -63,6 +66,7 @@ class Evaluation:
     is_experiment_group: bool = False
     group_name: str | None = None
     sampling_rate: int | None = None
+    deciding_rate: int | None = None  # sampling rate of the rule that decided the last spec evaluated
     forward_all_exposures: bool = False
     seen_analytical_gates: bool = False
     spec: Spec | None = None
@@ -101,6 +105,7 @@ class Evaluation:
         self.is_experiment_group = False
         self.group_name = None
         self.sampling_rate = None
+        self.deciding_rate = None
         self.forward_all_exposures = False
         self.seen_analytical_gates = False
 
@@ -134,11 +139,78 @@ class Evaluation:
             return self
         if spec.reports_own_version:
             self.version = spec.version
-        if self.secondary_exposures and self.snapshot.dialect.dedupe_exposures:
-            self.secondary_exposures = clean_exposures(self.secondary_exposures)
-        if self.undelegated and self.snapshot.dialect.dedupe_exposures:
-            self.undelegated = clean_exposures(self.undelegated)
+        try:
+            if self.secondary_exposures and self.snapshot.dialect.dedupe_exposures:
+                self.secondary_exposures = clean_exposures(self.secondary_exposures)
+            if self.undelegated and self.snapshot.dialect.dedupe_exposures:
+                self.undelegated = clean_exposures(self.undelegated)
+        except AttributeError:  # a legacy nested gate named by a non-string: the value stays, the rule fails
+            self.reason = ERROR_REASON
+            self.rule_id = "error"
         return self
+
+    def run_cmab(self, spec: Spec) -> Evaluation:
+        """A contextual bandit (`spec.cmab`, core's get_experiment): the arm core gives this unit."""
+        self.spec = spec
+        cmab = spec.cmab
+        assert cmab is not None
+        if not spec.enabled or not cmab.groups:
+            return self._cmab_default(spec, "prestart")
+        if cmab.targeting_gate is not None:
+            try:
+                value, rule_id = self._gate_value(cmab.targeting_gate, self)
+            except (RecursionLimitError, RecursionError):
+                value, rule_id = False, self.rule_id
+            self.secondary_exposures.append(_exposure(cmab.targeting_gate, value, rule_id))
+            if not value:
+                return self._cmab_default(spec, "inlineTargetingRules")
+        self.id_type = spec.id_type
+        self.version = spec.version
+        unit = unit_id(self.user, spec.id_type)
+        bucket = eval_hash(f"{cmab.salt}.{'' if unit is None else unit}") % 10000
+        groups = cmab.groups
+        if cmab.weights is None:
+            group, suffix = groups[int(bucket // (10000.0 / len(groups)))], ":explore"
+        else:
+            # core explores a sampled unit with a random arm: we give it the best one (README divergences)
+            group, suffix = self._best_arm(cmab), ""
+        self.value = True
+        self.rule_id = group.id + suffix
+        self.group_name = group.name
+        self.json_value = group.value
+        return self
+
+    def _cmab_default(self, spec: Spec, rule_id: str) -> Evaluation:
+        self.id_type = spec.id_type
+        self.version = spec.version
+        self.value = False
+        self.rule_id = rule_id
+        self.json_value = spec.default_value
+        return self
+
+    def _best_arm(self, cmab: Cmab) -> CmabGroup:
+        weights = cmab.weights or {}
+        best, best_score = cmab.groups[0], None
+        for group in cmab.groups:
+            w = weights.get(group.id)
+            if w is None or (not w.numerical and not w.categorical):
+                continue
+            score = w.intercept + w.alpha
+            for field, table in w.categorical.items():
+                value = cmab.field_getter(field)(self)
+                if value is None:
+                    continue
+                text = core_text(value)
+                weight = table.get(text if text is not None else json.dumps(value, separators=(",", ":")))
+                if weight is not None:
+                    score += weight
+            for field, weight in w.numerical.items():
+                number = core_number(cmab.field_getter(field)(self))
+                if number is not None:
+                    score += number * weight
+            if best_score is None or (score > best_score if cmab.higher_is_better else score < best_score):
+                best, best_score = group, score
+        return best
 
     # --- specs and rules ----------------------------------------------------------------------------
 
@@ -184,6 +256,8 @@ class Evaluation:
         if spec.forward_all_exposures:
             self.forward_all_exposures = True
         if rule is None:
+            if spec.sets_no_match_rate:
+                self.deciding_rate = spec.no_match_rate
             self.value = spec.default_gate
             self.json_value = spec.default_value
             self.rule_id = spec.no_match_rule_id
@@ -199,7 +273,7 @@ class Evaluation:
         self.rule_id = rule.id
         self.group_name = rule.group_name
         self.is_experiment_group = rule.is_experiment_group
-        self.sampling_rate = rule.sampling_rate
+        self.sampling_rate = self.deciding_rate = rule.sampling_rate
 
     def _rule_matches(self, rule: Rule) -> bool:
         check = self._condition
@@ -272,10 +346,12 @@ class Evaluation:
 
     def _gate_condition(self, condition: Condition, rule: Rule) -> bool:
         name = condition.gate
+        self.deciding_rate = rule.sampling_rate  # what stays when the nested gate decides none
         value, rule_id = self._gate_value(name, self)  # shares this result, as both official SDKs do
         if condition.record:
             self.secondary_exposures.append(_exposure(name, value, rule_id))
-        if condition.analytical and rule.sampling_rate is None:
+        if condition.analytical and self.deciding_rate is None:
+            # the nested gate's deciding rule is not sampled: its exposure is analytical, log the parent's
             self.seen_analytical_gates = True
         return value != condition.negate
 

@@ -10,8 +10,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..store.model import Snapshot, Spec
-from .evaluate import Evaluation, GateOverrides, clean_exposures
+from .evaluate import Evaluation, GateOverrides, clean_exposures, lookup_override
 from .hashing import djb2, sha256_b64
+
+Overrides = Mapping[str, Mapping[str | None, Any]]
 
 HASHERS: dict[str, Callable[[str], str]] = {"none": lambda name: name, "djb2": djb2, "sha256": sha256_b64}
 
@@ -41,8 +43,16 @@ def client_initialize_response(
     client_sdk_key: str | None = None,
     target_app_id: str | None = None,
     gate_overrides: GateOverrides | None = None,
+    config_overrides: Overrides | None = None,
+    layer_overrides: Overrides | None = None,
+    include_local_overrides: bool = False,
 ) -> dict[str, Any]:
     dialect = snapshot.dialect
+    legacy_overrides = dialect.gcir_overrides == "legacy"
+    nested_overrides = gate_overrides if (include_local_overrides or legacy_overrides) else None
+    top_gates = gate_overrides if include_local_overrides else None
+    top_configs = config_overrides if include_local_overrides else None
+    top_layers = (config_overrides if legacy_overrides else layer_overrides) if include_local_overrides else None
     legacy = not dialect.gcir_layer_id_type
     algo = hash_used or dialect.gcir_default_hash
     hash_name = HASHERS[algo]
@@ -50,8 +60,27 @@ def client_initialize_response(
     if client_sdk_key is not None:
         app_id = _app_for_key(snapshot, client_sdk_key, legacy)
 
-    def run(spec: Spec) -> Evaluation:
-        return Evaluation(snapshot, user, environment, now_ms, app_id, gate_overrides).run(spec)
+    def run(spec: Spec, top: Overrides | None = None, gate: bool = False) -> Evaluation:
+        if top and spec.name in top:
+            value = lookup_override(top[spec.name], user)
+            if value is not None:  # an overridden entry: rule "override", nothing evaluated
+                ev = Evaluation(snapshot, user, environment, now_ms, app_id)
+                ev.rule_id = "override"
+                if gate:
+                    ev.value = bool(value)
+                else:
+                    ev.json_value = value
+                return ev
+        return Evaluation(snapshot, user, environment, now_ms, app_id, nested_overrides).run(spec)
+
+    def overridden(entry: dict[str, Any], ev: Evaluation) -> None:
+        """Core writes an overridden entry without the spec's ID type or activity."""
+        if ev.rule_id != "override" or ev.spec is not None or legacy_overrides:
+            return
+        if "id_type" in entry:
+            entry["id_type"] = ""
+        if "is_experiment_active" in entry:
+            entry["is_experiment_active"] = False
 
     def exposures(items: list[dict[str, str]]) -> list[dict[str, str]]:
         if not items:  # most specs have no nested gate
@@ -68,7 +97,7 @@ def client_initialize_response(
     for name, spec in snapshot.gates.items():
         if not included(spec):
             continue
-        ev = run(spec)
+        ev = run(spec, top_gates, gate=True)
         hashed = hash_name(name)
         gates[hashed] = {
             "name": hashed,
@@ -77,12 +106,14 @@ def client_initialize_response(
             "id_type": spec.id_type,
             "secondary_exposures": exposures(ev.secondary_exposures),
         }
+        if ev.spec is None and not legacy_overrides:  # core: an overridden gate has no ID type
+            del gates[hashed]["id_type"]
 
     configs: dict[str, Any] = {}
     for name, spec in snapshot.configs.items():
         if not included(spec):
             continue
-        ev = run(spec)
+        ev = run(spec, top_configs)
         hashed = hash_name(name)
         entry: dict[str, Any] = {
             "name": hashed,
@@ -108,13 +139,31 @@ def client_initialize_response(
                     entry["value"] = {**layer.default_value, **entry["value"]}
         elif spec.entity == "autotune" and ev.group_name:
             entry["group_name"] = ev.group_name
+        overridden(entry, ev)
+        configs[hashed] = entry
+    for name, spec in snapshot.cmabs.items():  # core lists its bandits with the experiments
+        if not included(spec):
+            continue
+        ev = Evaluation(snapshot, user, environment, now_ms, app_id, nested_overrides).run_cmab(spec)
+        hashed = hash_name(name)
+        entry = {
+            "name": hashed,
+            "value": dict(ev.json_value),
+            "rule_id": ev.rule_id,
+            "group": ev.rule_id,
+            "is_device_based": spec.id_type.lower() == "stableid",
+            "id_type": spec.id_type,
+            "secondary_exposures": exposures(ev.secondary_exposures),
+        }
+        if ev.group_name is not None:
+            entry["group_name"] = ev.group_name
         configs[hashed] = entry
 
     layers: dict[str, Any] = {}
     for name, spec in snapshot.layers.items():
         if not included(spec):
             continue
-        ev = run(spec)
+        ev = run(spec, top_layers)
         hashed = hash_name(name)
         entry = {
             "name": hashed,
@@ -138,6 +187,7 @@ def client_initialize_response(
             entry["is_user_in_experiment"] = ev.is_experiment_group
             entry["is_experiment_active"] = delegate.is_active
             entry["explicit_parameters"] = list(delegate.explicit_parameters)
+        overridden(entry, ev)
         layers[hashed] = entry
 
     evaluated_keys: dict[str, Any] = {}

@@ -12,6 +12,7 @@ Two dialects exist because the official SDKs disagree (protocol doc, section 9):
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import re
@@ -41,18 +42,70 @@ EVALUATION_ERRORS: Final = (OperatorError, ValueError, TypeError, OverflowError,
 
 
 def core_text(value: object) -> str | None:
-    """statsig-python-core's string form of a JSON value (None for null, arrays and objects)."""
+    """statsig-python-core's string form of a user value: strings as they are, numbers as Rust prints an f64
+    (no exponent, no ".0"), arrays as their compact JSON text; None for null and objects."""
     if type(value) is str or isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        if -_F64_EXACT <= value <= _F64_EXACT:
+            return str(value)
+        try:
+            return _rust_f64(float(value))
+        except OverflowError:
+            return str(value)
     if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and abs(value) < 1e21:
-            return str(int(value))
-        return repr(value)
+        return _rust_f64(value)
+    if isinstance(value, list):
+        return _json_text(value)
     return None
+
+
+def core_target_text(item: object) -> str:
+    """The text of one element of a condition's target array: a string as it is, anything else as its JSON
+    text (serde's: `2.0` stays "2.0", null is "null")."""
+    if type(item) is str or isinstance(item, str):
+        return item
+    return _json_text(item)
+
+
+_F64_EXACT = 1 << 53
+
+
+def _rust_f64(value: float) -> str:
+    if not math.isfinite(value):
+        return "NaN" if value != value else ("inf" if value > 0 else "-inf")
+    text = repr(value)
+    if "e" in text:
+        from decimal import Decimal  # only numbers beyond 1e16 or below 1e-4 need it
+
+        text = format(Decimal(text), "f")
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _serde_float(value: float) -> str:
+    text = repr(value)
+    if "e" in text:  # ryu: "1e21", "1.5e-7"
+        mantissa, exponent = text.split("e")
+        sign = "-" if exponent.startswith("-") else ""
+        text = f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+    return text
+
+
+def _json_text(value: object) -> str:
+    if isinstance(value, float):
+        return _serde_float(value) if math.isfinite(value) else "null"
+    if value is None:
+        return "null"
+    if isinstance(value, (bool, int, str)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ",".join(_json_text(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        items = (f"{json.dumps(str(k), ensure_ascii=False)}:{_json_text(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 def legacy_text(value: object) -> str | None:
@@ -60,6 +113,11 @@ def legacy_text(value: object) -> str | None:
 
 
 _F64_INT_LIMIT = 1 << 1023  # float() of an int this large raises OverflowError
+
+
+def core_number(value: object) -> float | None:
+    """statsig-python-core's number of a value (f64), None when it reads none."""
+    return _core_number(value)
 
 
 def _core_number(value: object) -> float | None:
@@ -113,7 +171,7 @@ def _core_numeric(cmp: Callable[[float, float], bool]) -> Factory:
     return factory
 
 
-def _core_version_parts(value: object) -> tuple[int, ...] | None:
+def _core_version_parts(value: object) -> tuple[int | None, ...] | None:
     text = value if type(value) is str else core_text(value)
     if text is None:
         return None
@@ -121,26 +179,31 @@ def _core_version_parts(value: object) -> tuple[int, ...] | None:
 
 
 @lru_cache(maxsize=4096)  # a project's users report a handful of app versions, checked over and over
-def _parse_version(text: str) -> tuple[int, ...] | None:
+def _parse_version(text: str) -> tuple[int | None, ...]:
+    """Components before the first "-", each an integer or None where it does not parse (as core reads
+    them: Rust's i128 parse after trimming, a sign allowed)."""
     dash = text.find("-")
     if dash >= 0:
         text = text[:dash]
-    parts: list[int] = []
+    parts: list[int | None] = []
     for part in text.split("."):
         part = part.strip()
-        if not part or not (part.isdigit() or (part[0] in "+-" and part[1:].isdigit())):
-            return None
-        try:
+        digits = part[1:] if part[:1] in ("+", "-") else part
+        if digits and digits.isascii() and digits.isdigit() and len(digits) <= 38:
             parts.append(int(part))
-        except ValueError:
-            return None
+        else:
+            parts.append(None)
     return tuple(parts)
 
 
-def _compare_parts(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+def _compare_parts(a: tuple[int | None, ...], b: tuple[int | None, ...]) -> int | None:
+    """Component by component, a missing component counting as 0; a component that does not parse ends
+    the comparison without a result (None) unless an earlier one already decided it (core's loop)."""
     for i in range(max(len(a), len(b))):
         x = a[i] if i < len(a) else 0
         y = b[i] if i < len(b) else 0
+        if x is None or y is None:
+            return None
         if x != y:
             return -1 if x < y else 1
     return 0
@@ -148,13 +211,18 @@ def _compare_parts(a: tuple[int, ...], b: tuple[int, ...]) -> int:
 
 def _core_version(cmp: Callable[[int, int], bool]) -> Factory:
     def factory(target: object) -> Predicate:
+        if type(target) is not str:
+            return _never  # core compares versions only with a string target
         t = _core_version_parts(target)
         if t is None:
             return _never
 
         def pred(value: object) -> bool:
             v = _core_version_parts(value)
-            return v is not None and cmp(_compare_parts(v, t), 0)
+            if v is None:
+                return False
+            result = _compare_parts(v, t)
+            return result is not None and cmp(result, 0)
 
         return pred
 
@@ -168,12 +236,12 @@ def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
         def build() -> frozenset[str]:
             # built on first use: target lists can be long (allocated buckets), and a cold start
             # evaluates few of them, so the load stays cheap
-            texts: set[str] = set()
-            for item in _target_items(target):
-                text = item if type(item) is str else core_text(item)
-                if text is not None:
-                    texts.add(text if case_sensitive else text.lower())
-            return frozenset(texts)
+            if isinstance(target, list):
+                texts = (core_target_text(item) for item in target)
+                return frozenset(texts if case_sensitive else (t.lower() for t in texts))
+            if isinstance(target, Mapping) and not case_sensitive:
+                return frozenset(str(k) for k in target)  # core looks the lower-cased value up in the raw keys
+            return frozenset()  # core: no array, no match
 
         def pred(value: object) -> bool:
             nonlocal keys
@@ -190,12 +258,11 @@ def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
 
 def _core_string_match(test: Callable[[str, str], bool], negate: bool) -> Factory:
     def factory(target: object) -> Predicate:
-        needles = tuple(t.lower() for t in (core_text(x) for x in _target_items(target)) if t is not None)
+        # only an array target has needles (core); a missing value reads as ""
+        needles = tuple(core_target_text(x).lower() for x in target) if isinstance(target, list) else ()
 
         def pred(value: object) -> bool:
-            v = core_text(value)
-            if v is None:
-                return negate
+            v = value if type(value) is str else (core_text(value) or "")
             hay = v.lower()
             found = any(test(hay, n) for n in needles)
             return found != negate
@@ -239,14 +306,14 @@ def _core_equals(target: object) -> Predicate:
     if isinstance(target, str):
         return lambda value: core_text(value) == target
     if isinstance(target, (list, Mapping)):
-        items = [core_text(x) for x in _target_items(target)]
+        items = [core_target_text(x) for x in _target_items(target)]
 
         def seq_eq(value: object) -> bool:
             if isinstance(target, list) and isinstance(value, list):
                 return len(value) == len(items) and all(core_text(x) == y for x, y in zip(value, items, strict=True))
             if isinstance(target, Mapping) and isinstance(value, Mapping):
                 return len(value) == len(target) and all(
-                    k in value and core_text(value[k]) == core_text(v) for k, v in target.items()
+                    k in value and core_text(value[k]) == core_target_text(v) for k, v in target.items()
                 )
             return False
 
@@ -263,36 +330,82 @@ def _negate(factory: Factory) -> Factory:
 
 
 _ISO_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+_I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 
 
-def _core_time_ms(value: object, user_side: bool) -> float | None:
-    number = _core_number(value)
-    if number is None and isinstance(value, str):
-        from datetime import datetime, timezone  # only date strings need it
-        text = value.strip().replace("Z", "+00:00")
-        for fmt in _ISO_FORMATS:
-            try:
-                parsed = datetime.strptime(text, fmt)
-            except ValueError:
-                continue
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=timezone.utc)
-            return parsed.timestamp() * 1000.0
+def _rust_i64(text: str) -> int | None:
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return None
+    number = int(text)
+    return number if _I64_MIN <= number <= _I64_MAX else None
+
+
+def _core_date_ms(text: str) -> int | None:
+    from datetime import datetime, timezone  # only date strings need it
+
+    text = text.strip().replace("Z", "+00:00")
+    for fmt in _ISO_FORMATS:
         try:
-            parsed = datetime.fromisoformat(text)
+            parsed = datetime.strptime(text, fmt)
         except ValueError:
-            return None
+            continue
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.timestamp() * 1000.0
-    if number is None or not math.isfinite(number):
+        return int(parsed.timestamp() * 1000)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
         return None
-    if user_side and abs(number) < 10_000_000_000:
-        number *= 1000.0
-    return number
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return int(parsed.timestamp() * 1000)
 
 
-def _core_time(cmp: Callable[[float, float], bool]) -> Factory:
+def _core_time_ms(value: object, user_side: bool) -> int | None:
+    """A timestamp in ms as core reads it: a string's integer or date, else (user side) an integral number
+    within i64, (target side) any number truncated."""
+    if isinstance(value, str):
+        number = _rust_i64(value)
+        if number is not None:
+            return _seconds_to_ms(number) if user_side else number
+        if user_side or not value:
+            return _core_date_ms(value) if value else None
+        date = _core_date_ms(value)
+        if date is not None:
+            return date
+        target = _core_number(value)
+        return int(target) if target is not None and math.isfinite(target) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, int):
+        if _I64_MIN <= value <= _I64_MAX:
+            return _seconds_to_ms(value) if user_side else value
+        return None if user_side else _saturate(float(value))
+    if not math.isfinite(value):
+        return None if user_side else _saturate(value)
+    if user_side:
+        return _seconds_to_ms(int(value)) if value.is_integer() and _I64_MIN <= value < 2.0**63 else None
+    return _saturate(value)
+
+
+def _seconds_to_ms(value: int) -> int:
+    """A user's timestamp below 1e10 is read as seconds."""
+    return value * 1000 if -10_000_000_000 < value < 10_000_000_000 else value
+
+
+def _saturate(value: float) -> int:
+    """Rust's `f64 as i64`: truncates, saturates, NaN is 0."""
+    if value != value:
+        return 0
+    if value >= 2.0**63:
+        return _I64_MAX
+    if value < -(2.0**63):
+        return _I64_MIN
+    return int(value)
+
+
+def _core_time(cmp: Callable[[int, int], bool]) -> Factory:
     def factory(target: object) -> Predicate:
         t = _core_time_ms(target, user_side=False)
         if t is None:
@@ -307,8 +420,8 @@ def _core_time(cmp: Callable[[float, float], bool]) -> Factory:
     return factory
 
 
-def _same_utc_day(a: float, b: float) -> bool:
-    return a // 86_400_000 == b // 86_400_000
+def _same_utc_day(a: int, b: int) -> bool:
+    return int(a / 86_400_000) == int(b / 86_400_000)  # chrono's num_days truncates toward zero
 
 
 def _array_factory(

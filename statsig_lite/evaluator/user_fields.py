@@ -47,6 +47,17 @@ def _lookup(mapping: object, field: str, folded: str) -> object:
     return value
 
 
+def _legacy_lookup(mapping: object, field: str, folded: str, value: object) -> object:
+    """The key's value when the mapping has it (exact, then folded), else `value` unchanged."""
+    if mapping is None or (type(mapping) is not dict and not isinstance(mapping, Mapping)):
+        return value
+    if field in mapping:
+        return mapping[field]
+    if folded in mapping:
+        return mapping[folded]
+    return value
+
+
 def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None) -> Getter:
     """`get_user_field` (protocol doc 3.6) for one field name."""
     lower = field.lower()
@@ -55,22 +66,25 @@ def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | No
     trailing = None if legacy else _CORE_TRAILING_ALIASES.get(lower)
 
     if legacy:
+        # The legacy SDK treats "" like a missing value only to look further: a mapping without the key
+        # leaves it "", which is a value (it matches [""], not null, and fails a date parse).
 
         def get_legacy(ctx: EvalInput) -> object:
             user = ctx.user
             value = getattr(user, attr) if attr else None
             if value is None or value == "":
                 custom = user.custom
-                if type(custom) is dict:  # _lookup inline: the common case
-                    value = custom.get(field, _MISSING)
-                    if value is _MISSING:
-                        value = custom.get(folded)
+                if type(custom) is dict:  # _legacy_lookup inline: the common case
+                    if field in custom:
+                        value = custom[field]
+                    elif folded in custom:
+                        value = custom[folded]
                 else:
-                    value = _lookup(custom, field, folded)
+                    value = _legacy_lookup(custom, field, folded, value)
             if (value is None or value == "") and global_custom:
-                value = _lookup(global_custom, field, folded)
+                value = _legacy_lookup(global_custom, field, folded, value)
             if value is None or value == "":
-                value = _lookup(user.private_attributes, field, lower)
+                value = _legacy_lookup(user.private_attributes, field, lower, value)
             return value
 
         return get_legacy
@@ -166,7 +180,19 @@ def ip_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None)
     from . import country  # the module, not its table: that loads on the first lookup
 
     ip_field = field_getter("ip", legacy, global_custom)
-    is_country = field == "country" if legacy else field.lower() == "country"
+    # legacy: only the exact name "country" looks the IP up (core: any case is compared, see tests)
+    is_country = field == "country"
+
+    if legacy:
+
+        def get_legacy(ctx: EvalInput) -> object:
+            value = explicit(ctx)
+            if value is not None or not is_country:
+                return value  # "" is a value: no lookup
+            ip = ip_field(ctx)
+            return None if ip is None else country.lookup_legacy(ip)
+
+        return get_legacy
 
     def get(ctx: EvalInput) -> object:
         value = explicit(ctx)
@@ -175,8 +201,8 @@ def ip_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None)
         if not is_country:
             return None
         ip = ip_field(ctx)
-        if not isinstance(ip, str) or not ip or (not legacy and ip != ip.strip()):
-            return None  # core parses the address strictly; the legacy lookup tolerates spaces
+        if not isinstance(ip, str) or not ip or ip != ip.strip():
+            return None  # core parses the address strictly
         return country.lookup(ip)
 
     return get
@@ -196,8 +222,8 @@ def ua_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None)
         if part is None:
             return None
         ua = ua_field(ctx)
-        if not isinstance(ua, str) or not ua:
-            return None
+        if not isinstance(ua, str) or (not ua and not legacy):
+            return None  # the legacy SDK parses "" too (browser "Other", version 0.0.0)
         return user_agent.parse(ua, legacy).get(part)
 
     return get

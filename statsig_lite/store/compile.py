@@ -21,6 +21,9 @@ from .model import (
     UNKNOWN_GATE,
     UNSUPPORTED,
     VALUE,
+    Cmab,
+    CmabGroup,
+    CmabWeights,
     Condition,
     Dialect,
     Getter,
@@ -41,6 +44,8 @@ LEGACY: Final = Dialect(
     gcir_layer_id_type=False,
     gcir_generator=True,
     evaluation_errors=ops.EVALUATION_ERRORS,
+    exposure_times="sync",
+    gcir_overrides="legacy",
 )
 CORE: Final = Dialect(
     name="core",
@@ -53,6 +58,7 @@ CORE: Final = Dialect(
     log_missing_user_id=True,
     null_undelegated_exposures=True,
     sampling_production_only=False,
+    sampling_unrated_metadata=True,
     evaluation_errors=(ops.OperatorError,),  # core's comparisons are total: only an uncompilable condition
 )
 
@@ -150,6 +156,8 @@ class Compiler:
             forward_all_exposures=raw.get("forwardAllExposures") is True,
             unsupported=unsupported,
             reports_own_version=not self.legacy,
+            no_match_rate=rules[-1].sampling_rate if self.legacy and rules else None,
+            sets_no_match_rate=not self.legacy or bool(rules),
         )
 
     def rule(self, raw: object, spec_salt: str, is_gate: bool) -> Rule:
@@ -198,6 +206,69 @@ class Compiler:
             sampling_rate=sampling if isinstance(sampling, int) and not isinstance(sampling, bool) else None,
         )
 
+    def cmab(self, name: str, raw: Mapping[str, Any]) -> Spec | None:
+        """A v2 payload's contextual bandit (core only), or None when it lacks what core requires."""
+        groups_raw = raw.get("groups")
+        default = raw.get("defaultValue")
+        id_type = raw.get("idType")
+        if not isinstance(groups_raw, list) or not isinstance(id_type, str):
+            return None
+        groups = []
+        for g in groups_raw:
+            if not isinstance(g, Mapping) or not isinstance(g.get("id"), str):
+                return None
+            value = g.get("parameterValues")
+            groups.append(CmabGroup(g["id"], _text(g.get("name")), value if isinstance(value, Mapping) else {}))
+        weights: dict[str, CmabWeights] | None = None
+        config = raw.get("config")
+        if isinstance(config, Mapping):
+            weights = {}
+            for gid, w in config.items():
+                if not isinstance(w, Mapping):
+                    continue
+                numerical = w.get("weightsNumerical")
+                categorical = w.get("weightsCategorical")
+                weights[str(gid)] = CmabWeights(
+                    _number(w.get("alpha")), _number(w.get("intercept")), int(_number(w.get("records"))),
+                    {str(k): _number(v) for k, v in numerical.items()} if isinstance(numerical, Mapping) else {},
+                    {str(k): {str(c): _number(x) for c, x in v.items()} for k, v in categorical.items()
+                     if isinstance(v, Mapping)} if isinstance(categorical, Mapping) else {},
+                )
+        target_apps = raw.get("targetAppIDs")
+        gate = raw.get("targetingGateName")
+        version = raw.get("version")
+        legacy, gc = self.legacy, self.global_custom
+        model = Cmab(
+            salt=_text(raw.get("salt", "")),
+            groups=tuple(groups),
+            weights=weights,
+            higher_is_better=raw.get("higherIsBetter") is True,
+            sample_rate=_number(raw.get("sampleRate")),
+            targeting_gate=gate if isinstance(gate, str) else None,
+            field_getter=lambda field: uf.field_getter(field, legacy, gc),
+        )
+        enabled = raw.get("enabled") is True
+        return Spec(
+            name=name,
+            type="dynamic_config",
+            entity="experiment",
+            id_type=id_type,
+            rules=(),
+            default_value=default if isinstance(default, Mapping) else {},
+            default_gate=False,
+            no_match_rule_id="prestart",
+            enabled=enabled,
+            version=version if isinstance(version, int) and not isinstance(version, bool) else None,
+            writes_version=True,
+            explicit_parameters=(),
+            has_shared_params=False,
+            is_active=enabled,
+            target_app_ids=frozenset(str(a) for a in target_apps) if isinstance(target_apps, list) else None,
+            forward_all_exposures=False,
+            reports_own_version=True,
+            cmab=model,
+        )
+
     # --- conditions ---------------------------------------------------------------------------------
 
     def condition(self, raw: object) -> Condition:
@@ -234,6 +305,12 @@ class Compiler:
         return self._value_condition(raw, ctype, op, target)
 
     def _gate(self, target: object, negate: bool) -> Condition:
+        if self.legacy and not isinstance(target, str):
+            if isinstance(target, (list, dict)):
+                return Condition(kind=ERROR)  # the legacy SDK looks the unhashable name up and raises
+            # an unknown gate named by a non-string: its exposure keeps that name, and cleaning the
+            # exposures at the end of the evaluation fails on it (the result keeps its value, rule "error")
+            return Condition(kind=UNKNOWN_GATE, gate=target, negate=negate, record=True)  # type: ignore[arg-type]
         name = target if isinstance(target, str) else ("" if target is None else str(target))
         segment = name.startswith("segment:")
         known = name in self.gate_names
@@ -351,6 +428,10 @@ def _never(value: object) -> bool:
 
 def _join(prefix: str, path: str) -> str:
     return f"{prefix}.{path}" if path and not path.startswith("[") else prefix + path
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
 def _text(value: object) -> str:

@@ -147,6 +147,7 @@ class Spec:
     """A compiled gate, config, experiment, layer, segment or holdout."""
 
     __slots__ = (
+        "cmab",
         "default_gate",
         "default_value",
         "enabled",
@@ -157,9 +158,11 @@ class Spec:
         "id_type",
         "is_active",
         "name",
+        "no_match_rate",
         "no_match_rule_id",
         "reports_own_version",
         "rules",
+        "sets_no_match_rate",
         "target_app_ids",
         "type",
         "unsupported",
@@ -188,8 +191,12 @@ class Spec:
         forward_all_exposures: bool,
         unsupported: bool = False,
         reports_own_version: bool = False,
+        no_match_rate: int | None = None,
+        sets_no_match_rate: bool = True,
+        cmab: Cmab | None = None,
     ) -> None:
         self.name = name
+        self.cmab = cmab  # a contextual multi-armed bandit (core's cmab_configs), answered by get_experiment
         self.type = type  # "feature_gate" | "dynamic_config"
         self.entity = entity
         self.id_type = id_type
@@ -207,6 +214,60 @@ class Spec:
         self.forward_all_exposures = forward_all_exposures
         self.unsupported = unsupported  # uses a condition type or operator this SDK does not know
         self.reports_own_version = reports_own_version  # exposures carry this spec's version, not a delegate's
+        # the sampling rate a nested evaluation that matched no rule leaves behind (it decides whether the
+        # parent's exposure is analytical): core none; legacy the last rule's, and nothing without rules
+        self.no_match_rate = no_match_rate
+        self.sets_no_match_rate = sets_no_match_rate
+
+
+class CmabGroup:
+    """One arm of a contextual bandit."""
+
+    __slots__ = ("id", "name", "value")
+
+    def __init__(self, id: str, name: str, value: Mapping[str, Any]) -> None:
+        self.id = id
+        self.name = name
+        self.value = value
+
+
+class CmabWeights:
+    """One arm's scoring model: intercept + alpha + categorical weights + numerical weights x value."""
+
+    __slots__ = ("alpha", "categorical", "intercept", "numerical", "records")
+
+    def __init__(self, alpha: float, intercept: float, records: int, numerical: Mapping[str, float],
+                 categorical: Mapping[str, Mapping[str, float]]) -> None:
+        self.alpha = alpha
+        self.intercept = intercept
+        self.records = records
+        self.numerical = numerical
+        self.categorical = categorical
+
+
+class Cmab:
+    """A contextual multi-armed bandit as core reads it from a v2 payload's `cmab_configs`."""
+
+    __slots__ = ("field_getter", "groups", "higher_is_better", "salt", "sample_rate", "targeting_gate", "weights")
+
+    def __init__(
+        self,
+        *,
+        salt: str,
+        groups: tuple[CmabGroup, ...],
+        weights: Mapping[str, CmabWeights] | None,
+        higher_is_better: bool,
+        sample_rate: float,
+        targeting_gate: str | None,
+        field_getter: Callable[[str], Getter],
+    ) -> None:
+        self.salt = salt
+        self.groups = groups
+        self.weights = weights  # None: no model yet, every unit gets an arm by its hash ("explore")
+        self.higher_is_better = higher_is_better
+        self.sample_rate = sample_rate
+        self.targeting_gate = targeting_gate
+        self.field_getter = field_getter  # user field name -> getter (core's get_user_value)
 
 
 class IdList:
@@ -247,15 +308,18 @@ class Dialect:
     __slots__ = (
         "dedupe_exposures",
         "evaluation_errors",
+        "exposure_times",
         "gcir_default_hash",
         "gcir_generator",
         "gcir_layer_id_type",
         "gcir_merge_layer_defaults",
+        "gcir_overrides",
         "gcir_passed_for_experiments",
         "log_missing_user_id",
         "name",
         "null_undelegated_exposures",
         "sampling_production_only",
+        "sampling_unrated_metadata",
     )
 
     def __init__(
@@ -272,6 +336,9 @@ class Dialect:
         null_undelegated_exposures: bool = False,
         sampling_production_only: bool = True,
         evaluation_errors: tuple[type[BaseException], ...] = (),
+        exposure_times: str = "lcut",
+        gcir_overrides: str = "core",
+        sampling_unrated_metadata: bool = False,
     ) -> None:
         self.name = name
         # what an evaluation turns into an "error" result (legacy: what its comparisons raise); anything
@@ -286,6 +353,17 @@ class Dialect:
         self.log_missing_user_id = log_missing_user_id  # core logs "userID": "" for a user without one
         self.null_undelegated_exposures = null_undelegated_exposures  # core: null for undelegated layers
         self.sampling_production_only = sampling_production_only  # legacy: sample in production only
+        # which times an exposure's metadata carries: "lcut" (core: lcut, receivedAt as strings) or
+        # "sync" (legacy: configSyncTime, initTime, serverTime as numbers, and statsigMetadata always
+        # names the sampling mode)
+        self.exposure_times = exposure_times
+        # local overrides in get_client_initialize_response: "legacy" applies nested gate overrides always
+        # and, asked to, lists overridden gates and configs (layers read config overrides); "core" applies
+        # them only when asked, layers read layer overrides and overridden entries carry an empty id_type
+        self.gcir_overrides = gcir_overrides
+        # core: with sampling on, an exposure that is neither forced nor rated is "sampled" at no rate and
+        # says so in its statsigMetadata (samplingMode, shadowLogged); legacy logs it plainly
+        self.sampling_unrated_metadata = sampling_unrated_metadata
 
 
 class Snapshot:
@@ -293,6 +371,7 @@ class Snapshot:
 
     __slots__ = (
         "app_id",
+        "cmabs",
         "configs",
         "default_environment",
         "dialect",
@@ -327,8 +406,10 @@ class Snapshot:
         hashed_sdk_keys_to_app_ids: Mapping[str, str],
         param_stores: Mapping[str, Any],
         id_lists: IdListHolder,
+        cmabs: Mapping[str, Spec] | None = None,
     ) -> None:
         self.dialect = dialect
+        self.cmabs: Mapping[str, Spec] = cmabs or {}  # core: bandits get_experiment answers
         self.time = time
         self.gates = gates
         self.configs = configs

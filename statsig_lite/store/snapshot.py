@@ -115,8 +115,17 @@ def _load(
             if name not in unsupported:
                 sections[_SECTION_KIND[section]][name] = compiler.spec(name, raw, path)
 
+    cmabs: dict[str, Spec] = {}
+    raw_cmabs = data.get("cmab_configs") if dialect is CORE else None  # the legacy SDK knows no bandits
+    if isinstance(raw_cmabs, Mapping):
+        for name, raw in raw_cmabs.items():
+            cmab = compiler.cmab(str(name), raw) if isinstance(raw, Mapping) else None
+            if cmab is not None:
+                cmabs[str(name)] = cmab
+
     return Snapshot(
         dialect=dialect,
+        cmabs=cmabs,
         time=int(lcut),
         gates=sections["gates"],
         configs=sections["configs"],

@@ -123,6 +123,25 @@ def _exposures(server: StatsigServer, pipeline: CapturePipeline, suite: Suite, c
     return problems
 
 
+_CALL_KINDS = {"gates": "check_gate", "configs": "get_config", "experiments": "get_experiment"}
+
+
+def _replay_unrecorded_calls(server: StatsigServer, pipeline: CapturePipeline, suite: Suite, uid: str) -> None:
+    """The generator made every exposure call for a user and kept a sample of them as cases: the calls it
+    did not keep still moved the SDK's sampling state (the first exposure of a rule is always logged), so
+    they are made here too, before the user's recorded ones, and their events dropped."""
+    recorded = {(c["call"]["api"], c["call"]["name"]) for c in suite.cases
+                if c["kind"] == "exposure" and c["uid"] == uid}
+    user = _user(suite, uid)
+    before = len(pipeline.events)
+    for section, api in _CALL_KINDS.items():
+        for name in suite.meta.get("queried_names", {}).get(section, []):
+            if name and (api, name) not in recorded:
+                {"check_gate": server.check_gate, "get_config": server.get_config,
+                 "get_experiment": server.get_experiment}[api](user, name)
+    del pipeline.events[before:]
+
+
 def _gcir(server: StatsigServer, suite: Suite, case: dict[str, Any]) -> list[str]:
     expected = case["expected"]
     if expected is None:
@@ -155,10 +174,14 @@ def test_conformance_suite(suite_name: str) -> None:
         server, pipeline = _server(suite, api)
         failures: list[str] = []
         kinds: Counter[str] = Counter()
+        warmed: set[str] = set()
         for case in suite.cases:
             kind = case["kind"]
             if kind == "log_event_request":
                 continue  # the wire request is checked by the event pipeline's tests
+            if kind == "exposure" and case["uid"] not in warmed:
+                warmed.add(case["uid"])
+                _replay_unrecorded_calls(server, pipeline, suite, case["uid"])
             kinds[kind] += 1
             if kind in ("gate", "config", "experiment", "layer"):
                 problems = _compare_eval(suite, case, _actual(server, suite, case))

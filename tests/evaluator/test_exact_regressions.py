@@ -1,0 +1,290 @@
+"""Each class of issue 14, from a minimal payload, checked three ways in one run: the official SDK of the
+payload's dialect answers what the case says (statsig 0.72.1 for v1, statsig-python-core 0.24 for v2,
+each in its own loopback-only process), statsig_lite answers the same, and the two agree on everything the
+differential harness compares (value, rule, group, ID type, exposure events, GCIR)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from statsig_lite.exposures import ExposureDeduper
+from tests.differential.harness import differences, payload_for, run_ours, run_reference, to_v2
+from tests.differential.specs import TIME, cond, config, gate, one_condition_gate, payload, rule
+
+
+@dataclass
+class Case:
+    id: str
+    fmt: str
+    payload: dict[str, Any]
+    queries: list[dict[str, Any]]
+    expect: list[dict[str, Any]]  # per query: fields the reference and we must both answer
+    options: dict[str, Any] = field(default_factory=dict)  # tier, overrides
+
+    def job(self) -> dict[str, Any]:
+        p = self.payload if "response_format" in self.payload else payload_for(self.payload, self.fmt)
+        return {"payload": p, "queries": self.queries, **self.options}
+
+
+def _gate_case(cid: str, fmt: str, condition: dict[str, Any], user: dict[str, Any], value: bool,
+               rule_id: str) -> Case:
+    """One condition in rule r1, a public rule r2 behind it: r1 when the condition holds, else r2."""
+    return Case(cid, fmt, one_condition_gate(condition), [{"kind": "gate", "name": "g", "user": user}],
+                [{"value": value, "rule_id": rule_id}])
+
+
+def _users(n: int) -> list[dict[str, Any]]:
+    return [{"userID": f"u{i}"} for i in range(n)]
+
+
+CASES: list[Case] = [
+    # --- L1: "" is a value in the legacy SDK ---------------------------------------------------------------
+    _gate_case("L1-email-not-null", "v1", cond("user_field", "eq", None, "email"), {"userID": "a", "email": ""},
+               True, "r2"),
+    _gate_case("L1-country-skips-ip", "v1", cond("ip_based", "any", [""], "country"),
+               {"userID": "a", "country": "", "ip": "8.8.8.8"}, True, "r1"),
+    _gate_case("L1-ua-empty-other", "v1", cond("ua_based", "any", ["Other"], "browser_name"),
+               {"userID": "a", "userAgent": ""}, True, "r1"),
+    _gate_case("L1-ua-empty-version", "v1", cond("ua_based", "version_eq", "0.0.0", "browser_version"),
+               {"userID": "a", "userAgent": ""}, True, "r1"),
+    _gate_case("L1-any-empty", "v1", cond("user_field", "any", [""], "locale"), {"userID": "a", "locale": ""},
+               True, "r1"),
+    _gate_case("L1-none-empty", "v1", cond("user_field", "none", [""], "locale"), {"userID": "a", "locale": ""},
+               True, "r2"),
+    _gate_case("L1-neq-empty", "v1", cond("user_field", "neq", "", "locale"), {"userID": "a", "locale": ""},
+               True, "r2"),
+    _gate_case("L1-iso-empty-error", "v1", cond("user_field", "after", 1600000000000, "iso"),
+               {"userID": "a", "custom": {"iso": ""}}, False, "error"),
+    # --- L2: four parts that are not an address fail the legacy lookup -------------------------------------
+    *[_gate_case(f"L2-ip-{ip}", "v1", cond("ip_based", "any", ["US"], "country"), {"userID": "a", "ip": ip},
+                 False, "error") for ip in ("1.1.1.", "a.b.c.d", "1.1.1.1x")],
+    _gate_case("L2-ip-valid", "v1", cond("ip_based", "any", ["US"], "country"), {"userID": "a", "ip": "8.8.8.8"},
+               True, "r1"),
+    # --- L4: pass_gate / fail_gate without a target ----------------------------------------------------------
+    _gate_case("L4-pass-gate-none", "v1", cond("pass_gate", None, None), {"userID": "a"}, True, "error"),
+    _gate_case("L4-fail-gate-none", "v1", cond("fail_gate", None, None), {"userID": "a"}, True, "error"),
+    # --- V1: core's version comparison -----------------------------------------------------------------------
+    _gate_case("V1-decided-before-bad-part", "v2", cond("user_field", "version_lt", "1.a", "appVersion"),
+               {"userID": "a", "appVersion": "0.5"}, True, "r1"),
+    _gate_case("V1-build-suffix", "v2", cond("user_field", "version_lte", "2", "appVersion"),
+               {"userID": "a", "appVersion": "1.2.3+build"}, True, "r1"),
+    _gate_case("V1-bad-part-undecided", "v2", cond("user_field", "version_gte", "1", "appVersion"),
+               {"userID": "a", "appVersion": "1.a"}, True, "r2"),
+    _gate_case("V1-numeric-target", "v2", cond("user_field", "version_gte", 10, "appVersion"),
+               {"userID": "a", "appVersion": "11"}, True, "r2"),
+    # --- V2: string operators on an array read its JSON text -------------------------------------------------
+    _gate_case("V2-array-contains", "v2", cond("user_field", "str_contains_any", ["US"], "tags"),
+               {"userID": "a", "custom": {"tags": ["US"]}}, True, "r1"),
+    _gate_case("V2-array-any-json", "v2", cond("user_field", "any", ['["us",2]'], "tags"),
+               {"userID": "a", "custom": {"tags": ["us", 2]}}, True, "r1"),
+    _gate_case("V2-array-not-empty", "v2", cond("user_field", "any", [""], "tags"),
+               {"userID": "a", "custom": {"tags": ["US"]}}, True, "r2"),
+    # --- V3: an empty needle matches an empty and a missing value -------------------------------------------
+    _gate_case("V3-starts-empty", "v2", cond("user_field", "str_starts_with_any", [""], "locale"),
+               {"userID": "a", "locale": ""}, True, "r1"),
+    _gate_case("V3-starts-missing", "v2", cond("user_field", "str_starts_with_any", [""], "locale"),
+               {"userID": "a"}, True, "r1"),
+    _gate_case("V3-contains-none-missing", "v2", cond("user_field", "str_contains_none", [""], "locale"),
+               {"userID": "a"}, True, "r2"),
+    # --- V4: only the exact field name "country" looks the IP up (core) -------------------------------------
+    _gate_case("V4-Country-no-lookup", "v2", cond("ip_based", "any", ["US"], "Country"),
+               {"userID": "a", "ip": "8.8.8.8"}, True, "r2"),
+    _gate_case("V4-country-lookup", "v2", cond("ip_based", "any", ["US"], "country"),
+               {"userID": "a", "ip": "8.8.8.8"}, True, "r1"),
+    # --- V5: a fractional timestamp is no timestamp for core ------------------------------------------------
+    _gate_case("V5-fractional", "v2", cond("user_field", "after", TIME, "t"),
+               {"userID": "a", "custom": {"t": TIME + 0.5}}, True, "r2"),
+    _gate_case("V5-seconds", "v2", cond("user_field", "after", TIME, "t"),
+               {"userID": "a", "custom": {"t": 1_800_000_000}}, True, "r1"),
+    # --- residual: numbers against number texts in any/none, unit_id with numeric targets ------------------
+    _gate_case("R-float-target-text", "v2", cond("user_field", "any", [2.0], "n"), {"userID": "a", "custom": {"n": 2}},
+               True, "r2"),
+    _gate_case("R-float-target-string", "v2", cond("user_field", "any", [2.0], "n"),
+               {"userID": "a", "custom": {"n": "2.0"}}, True, "r1"),
+    _gate_case("R-big-float-text", "v2", cond("user_field", "str_contains_any", ["2"], "n"),
+               {"userID": "a", "custom": {"n": 1e21}}, True, "r2"),
+    _gate_case("R-unit-id-none-numbers", "v2", cond("unit_id", "none", [1, 2], None), {"userID": "1"}, True, "r2"),
+]
+
+
+# --- exposures ----------------------------------------------------------------------------------------------
+def _sampling_payload(rate: int) -> dict[str, Any]:
+    return payload(
+        [gate("inner", [rule("ri", [cond("public")])]),
+         gate("inner_sampled", [rule("ri", [cond("public")], samplingRate=rate)]),
+         gate("parent", [rule("r1", [cond("pass_gate", None, "inner")], samplingRate=rate)]),
+         gate("parent_of_sampled", [rule("r1", [cond("pass_gate", None, "inner_sampled")], samplingRate=rate)]),
+         gate("plain", [rule("r1", [cond("public")], samplingRate=rate)])],
+        sdk_configs={"sampling_mode": "on", "special_case_sampling_rate": rate},
+    )
+
+
+def _exposure_counts(name: str, n: int, kind: str = "gate") -> list[dict[str, Any]]:
+    return [{"kind": kind, "name": name, "user": u} for u in _users(n)]
+
+
+for _fmt in ("v1", "v2"):
+    # E1: the nested gate's deciding rule has no rate: every parent exposure is logged, without sampling
+    # metadata; with a sampled nested gate, the parent is sampled (rate 1: every exposure, with metadata)
+    CASES.append(Case(f"E1-analytical-{_fmt}", _fmt, _sampling_payload(1),
+                      _exposure_counts("parent", 4) + _exposure_counts("parent_of_sampled", 4), [],
+                      {"tier": "production"}))
+    # E2 and the sampled exposures' statsigMetadata: the first exposure of each unknown name is logged as is,
+    # the next ones carry samplingMode/samplingRate/shadowLogged
+    CASES.append(Case(f"E2-unknown-names-{_fmt}", _fmt, _sampling_payload(1),
+                      [{"kind": "gate", "name": f"unknown{i % 3}", "user": {"userID": f"u{i}"}} for i in range(6)]
+                      + [{"kind": "config", "name": f"unknown_config{i % 2}", "user": {"userID": f"u{i}"}}
+                         for i in range(4)],
+                      [], {"tier": "production"}))
+    CASES.append(Case(f"E-metadata-{_fmt}", _fmt, _sampling_payload(1), _exposure_counts("plain", 3), [],
+                      {"tier": "production"}))
+
+
+def _cmab(**kw: Any) -> dict[str, Any]:
+    c = {"salt": "salty", "targetAppIDs": None, "defaultValue": {"p": "def"}, "idType": "userID", "enabled": True,
+         "version": 4, "sampleRate": 0.0, "higherIsBetter": True, "config": None, "targetingGateName": None,
+         "groups": [{"name": f"arm{i}", "parameterValues": {"p": f"v{i}"}, "id": f"gid{i}"} for i in range(3)]}
+    c.update(kw)
+    return c
+
+
+_WEIGHTS = {
+    "gid0": {"alpha": 0.1, "intercept": 1.0, "records": 10, "weightsNumerical": {"age": 0.5},
+             "weightsCategorical": {"country": {"US": 2.0}}},
+    "gid1": {"alpha": 0.2, "intercept": 1.5, "records": 10, "weightsNumerical": {"age": 0.1}, "weightsCategorical": {}},
+}
+_CMAB_PAYLOAD = to_v2(payload([gate("tg", [rule("r", [cond("user_field", "eq", "x", "email")])])]))
+_CMAB_PAYLOAD["cmab_configs"] = {
+    "off": _cmab(enabled=False), "explore": _cmab(), "targeted": _cmab(targetingGateName="tg"),
+    "best": _cmab(config=_WEIGHTS), "best_low": _cmab(config=_WEIGHTS, higherIsBetter=False),
+}
+_CMAB_USERS = [{"userID": "a", "custom": {"age": 30}, "country": "US"}, {"userID": "b", "custom": {"age": 1}}]
+CASES.append(Case(
+    "CMAB-experiments-and-gcir", "v2", _CMAB_PAYLOAD,
+    [{"kind": "experiment", "name": n, "user": u} for n in _CMAB_PAYLOAD["cmab_configs"] for u in _CMAB_USERS]
+    + [{"kind": "gcir", "name": "", "user": u, "hash": h} for u in _CMAB_USERS for h in ("none", "djb2")],
+    [{"rule_id": "prestart"}, {"rule_id": "prestart"}, {"rule_id": "gid0:explore"}, {"rule_id": "gid2:explore"},
+     {"rule_id": "inlineTargetingRules"}, {"rule_id": "inlineTargetingRules"}, {"rule_id": "gid0"},
+     {"rule_id": "gid1"}, {"rule_id": "gid1"}, {"rule_id": "gid0"}],
+))
+
+# --- GCIR include_local_overrides ----------------------------------------------------------------------------
+_OVERRIDE_PAYLOAD = payload(
+    [gate("inner", [rule("r", [cond("public")])]), gate("outer", [rule("r", [cond("pass_gate", None, "inner")])])],
+    [config("c", [rule("cr", [cond("pass_gate", None, "inner")], value={"v": "rule"})]),
+     config("e", [rule("er", [cond("public")], value={"v": "exp"}, groupName="G", isExperimentGroup=True)],
+            entity="experiment", isActive=True)],
+    [config("l", [rule("lr", [cond("public")], value={"v": "layer"})], entity="layer")],
+)
+_OVERRIDES = [
+    {"kind": "gate", "name": "inner", "value": False}, {"kind": "gate", "name": "outer", "value": True, "user_id": "a"},
+    {"kind": "config", "name": "c", "value": {"v": "over"}}, {"kind": "experiment", "name": "e", "value": {"v": "eo"}},
+    {"kind": "layer", "name": "l", "value": {"v": "lo"}}, {"kind": "config", "name": "l", "value": {"v": "lc"}},
+]
+for _fmt in ("v1", "v2"):
+    CASES.append(Case(
+        f"GCIR-local-overrides-{_fmt}", _fmt, _OVERRIDE_PAYLOAD,
+        [{"kind": "gcir", "name": "", "user": {"userID": uid}, "hash": "none", "include_local_overrides": inc}
+         for uid, inc in (("a", False), ("a", True), ("b", True))],
+        [], {"overrides": _OVERRIDES},
+    ))
+
+
+def _sampled(rate: int) -> dict[str, Any]:
+    return {"samplingMode": "on", "samplingRate": rate, "shadowLogged": "logged"}
+
+
+# What the exposure cases must show (beyond agreeing with the reference): E1 logs every parent exposure
+# unsampled, E2 logs each unknown name's first exposure unsampled, sampled ones carry the metadata.
+EVENT_CHECKS: dict[str, Callable[[list[dict[str, Any]]], None]] = {}
+
+
+def _check_e1(answers: list[dict[str, Any]]) -> None:
+    parent = [a["events"] for a in answers[:4]]
+    assert all(len(e) == 1 and not _sampling_meta(e[0]) for e in parent), parent
+    sampled = [a["events"] for a in answers[5:8]]
+    assert all(len(e) == 1 and _sampling_meta(e[0]) == _sampled(1) for e in sampled), sampled
+
+
+def _check_e2(answers: list[dict[str, Any]]) -> None:
+    gates = [a["events"][0] for a in answers[:6]]
+    assert [bool(_sampling_meta(e)) for e in gates] == [False, False, False, True, True, True], gates
+    configs = [a["events"][0] for a in answers[6:]]
+    assert [bool(_sampling_meta(e)) for e in configs] == [False, False, True, True], configs
+
+
+def _check_metadata(answers: list[dict[str, Any]]) -> None:
+    assert [_sampling_meta(a["events"][0]) for a in answers] == [{}, _sampled(1), _sampled(1)]
+
+
+def _sampling_meta(event: dict[str, Any]) -> dict[str, Any]:
+    """The sampling fields of a sampled exposure ({} for one logged without sampling)."""
+    meta = event.get("statsigMetadata") or {}
+    if "samplingRate" not in meta:
+        return {}
+    return {k: meta[k] for k in ("samplingMode", "samplingRate", "shadowLogged")}
+
+
+for _fmt in ("v1", "v2"):
+    EVENT_CHECKS[f"E1-analytical-{_fmt}"] = _check_e1
+    EVENT_CHECKS[f"E2-unknown-names-{_fmt}"] = _check_e2
+    EVENT_CHECKS[f"E-metadata-{_fmt}"] = _check_metadata
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, list[dict[str, Any]]]:
+    """Every case's reference answers: one process per official SDK for the whole module."""
+    answers: dict[str, list[dict[str, Any]]] = {}
+    for fmt in ("v1", "v2"):
+        cases = [c for c in CASES if c.fmt == fmt]
+        for case, out in zip(cases, run_reference(fmt, [c.job() for c in cases]), strict=True):
+            assert "error" not in out, f"{case.id}: {out}"
+            answers[case.id] = out["answers"]
+    return answers
+
+
+def _fields(answer: dict[str, Any], expect: dict[str, Any]) -> dict[str, Any]:
+    return {k: answer.get(k) for k in expect}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_issue_14_class(case: Case, reference: dict[str, list[dict[str, Any]]]) -> None:
+    ref = reference[case.id]
+    ours = run_ours(case.job(), now_ms=None)
+    for i, expect in enumerate(case.expect):
+        assert _fields(ref[i], expect) == expect, f"the official SDK answers otherwise: {ref[i]}"
+        assert _fields(ours[i], expect) == expect, f"statsig_lite answers {ours[i]}"
+    check = EVENT_CHECKS.get(case.id)
+    if check is not None:
+        check(ref)  # the behaviour is the reference's ...
+        check(ours)  # ... and ours
+    problems = [f"query {i} {q}: {d}" for i, (q, w, g) in enumerate(zip(case.queries, ref, ours, strict=True))
+                if (d := differences(w, g))]
+    assert not problems, "\n".join(problems)
+
+
+def test_exposure_metadata_keys_follow_the_dialect(reference: dict[str, list[dict[str, Any]]]) -> None:
+    """A v1 payload's exposures carry the legacy SDK's times, a v2 payload's core's (issue 13 item 4)."""
+    for fmt, keys in (("v1", {"configSyncTime", "initTime", "serverTime"}), ("v2", {"lcut", "receivedAt"})):
+        case = next(c for c in CASES if c.id == f"E-metadata-{fmt}")
+        ours = run_ours(case.job())
+        for answers in (reference[case.id], ours):
+            metadata = answers[0]["events"][0]["metadata"]
+            assert keys <= set(metadata), metadata
+            assert not ({"configSyncTime", "lcut"} - keys) & set(metadata), metadata
+
+
+def test_dedupe_window_does_not_stretch_when_the_clock_steps_back() -> None:
+    deduper = ExposureDeduper(ttl_ms=60_000)
+    key = ("gate", "g", "r", True, None, "u", None)
+    start = 1_700_000_000_000
+    assert deduper.first_time(key, start)
+    assert not deduper.first_time(key, start + 30_000)
+    # the wall clock steps back an hour: the window restarts instead of lasting another hour
+    assert deduper.first_time(key, start - 3_600_000)
+    assert not deduper.first_time(key, start - 3_600_000 + 59_000)
+    assert deduper.first_time(key, start - 3_600_000 + 60_000)
