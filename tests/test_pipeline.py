@@ -465,3 +465,22 @@ def test_replay_goes_oldest_first_and_quarantines_unreadable_records(
     assert "incorrect header check" in (tmp_path / "quarantine" / f"{middle.name}.reason").read_text()
     assert any("quarantining an unreadable spill record" in r.getMessage() for r in caplog.records)
     assert pipeline.replay_spilled(5.0).errors == ()
+
+
+def test_flush_and_shutdown_replay_spilled_events_with_nothing_buffered(
+    statsig_api: FakeStatsigAPI, tmp_path: Path
+) -> None:
+    from statsig_lite import StatsigServer
+    from tests.sinks.wire_events import make_record
+
+    store = DirSpillStore(tmp_path / "spill")
+    store.write(make_record(30, batch_size=10))
+    options = StatsigOptions(spec_source="bundled", api=statsig_api.url, spill_target=store.description,
+                             spill_replay_interval_seconds=3600)
+    server = StatsigServer()
+    server.initialize(KEY, options)
+    assert server.flush(2.0).replayed == 30 and store.list() == []
+    store.write(make_record(20, batch_size=10, start=100))
+    assert server.flush(2.0).replayed == 20  # an explicit flush looks again, whatever the interval
+    store.write(make_record(5, batch_size=10, start=200))
+    assert server.shutdown(2.0).replayed == 5 and store.list() == []
