@@ -1,7 +1,9 @@
 """Command line: `python -m statsig_lite demo | validate FILE | pull [--out FILE] | refresh`.
 
 - ``demo``: evaluate the bundled example snapshot and deliver its events to a local sink.
-- ``validate FILE``: load a download_config_specs payload or our snapshot document and say what it holds.
+- ``validate FILE [--against STORED] [--allow-shrink]``: load a download_config_specs payload or our
+  snapshot document with the checks the refresher and the SDK apply (`store.validate`), and say what it
+  holds; exit status 1 with the reason when it would be refused.
 - ``pull``: download a snapshot document from Statsig (rules and ID lists) into a file, e.g. the
   ``statsig_snapshot.json`` a deployment package bundles. Secret and API as for the refresher.
 - ``refresh``: run the refresher once (environment as for its Lambda function; see
@@ -19,17 +21,28 @@ from pathlib import Path
 from .sources.bundled import BUNDLED_FILE_NAME
 
 
-def _validate(path: str) -> int:
+def _validate(path: str, against: str | None, allow_shrink: bool) -> int:
+    """Exit 0: sane; 1: refused or invalid (the reason on stderr, ``invalid [code]: ...``)."""
+    import time
+
     from .errors import SpecFormatError
     from .store.envelope import is_envelope, split_snapshot
     from .store.snapshot import decode_payload, load_snapshot
+    from .store.validate import Summary, check_replacement
 
     try:
+        held = None
+        if against is not None:
+            held_dcs, held_lists = split_snapshot(Path(against).read_bytes())
+            held = Summary.of(load_snapshot(held_dcs, id_lists=held_lists))
         document = decode_payload(Path(path).read_bytes())
         dcs, id_lists = split_snapshot(document)
         snapshot = load_snapshot(dcs, id_lists=id_lists)
+        shrink = allow_shrink or (is_envelope(document) and document.get("allow_shrink") is True)
+        check_replacement(Summary.of(snapshot), held, int(time.time() * 1000), allow_shrink=shrink)
     except (OSError, SpecFormatError) as exc:
-        print(f"invalid: {exc}", file=sys.stderr)
+        code = getattr(exc, "code", "invalid" if isinstance(exc, SpecFormatError) else "unreadable")
+        print(f"invalid [{code}]: {exc}", file=sys.stderr)
         return 1
     kind = "snapshot document" if is_envelope(document) else "payload"
     print(
@@ -120,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     command("demo", "evaluate the bundled example snapshot and deliver events to a local sink")
     validate = command("validate", "load a download_config_specs payload or snapshot document and report what it holds")
     validate.add_argument("file")
+    validate.add_argument("--against", metavar="STORED",
+                          help="the snapshot it would replace: refuse an older one or a collapse")
+    validate.add_argument("--allow-shrink", action="store_true",
+                          help="accept a collapse against --against (as STATSIG_ALLOW_SNAPSHOT_SHRINK=true does)")
     pull = command("pull", "download a snapshot document (rules and ID lists) from Statsig")
     pull.add_argument("--out", default=BUNDLED_FILE_NAME, help=f"file to write (default: {BUNDLED_FILE_NAME})")
     pull.add_argument("--format", choices=("v1", "v2"), default=None,
@@ -134,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         return _pull(args.out, args.format)
     if args.command == "refresh":
         return _refresh()
-    return _validate(args.file)
+    return _validate(args.file, args.against, args.allow_shrink)
 
 
 if __name__ == "__main__":

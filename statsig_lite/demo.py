@@ -1,8 +1,9 @@
-"""`python -m statsig_lite demo`: a Lambda-style handler on the bundled example snapshot, events to a local sink.
+"""`python -m statsig_lite demo`: a Lambda-style handler on the package's example snapshot, events to a local sink.
 
 No AWS account and no Statsig account: the handler is served through `@statsig_handler`, configured only by
-environment variables as a Lambda function would be; rules come from the snapshot shipped in the package,
-and each invocation's events are flushed, before it returns, to a local stand-in for Statsig's log_event
+environment variables as a Lambda function would be; rules come from the example snapshot shipped in the
+package, asked for by name (``STATSIG_SPEC_SOURCE=example``: no other configuration ever loads it), and
+each invocation's events are flushed, before it returns, to a local stand-in for Statsig's log_event
 endpoint that the demo starts as a child process.
 """
 
@@ -56,7 +57,7 @@ def run(out: Any = sys.stdout) -> int:
             del os.environ[name]
         if ignored:
             print(f"ignoring {', '.join(ignored)} from your shell: the demo configures itself", file=out)
-        os.environ.update({"STATSIG_SERVER_SECRET": "secret-demo-key", "STATSIG_SPEC_SOURCE": "bundled",
+        os.environ.update({"STATSIG_SERVER_SECRET": "secret-demo-key", "STATSIG_SPEC_SOURCE": "example",
                            "STATSIG_API_URL": api})
         from . import statsig
         from .lambda_handler import statsig_handler
@@ -78,7 +79,7 @@ def run(out: Any = sys.stdout) -> int:
             }
 
         details = statsig.get_instance()
-        print(f"handler initialized from the bundled snapshot; events go to {api}log_event", file=out)
+        print(f"handler initialized from the example snapshot; events go to {api}log_event", file=out)
         print(f"{'user':8} {'new_checkout':24} {'modern_app':10} {'headline':18} {'layer color':24} sent",
               file=out)
         for n, user in enumerate(USERS):

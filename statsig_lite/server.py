@@ -14,7 +14,7 @@ from ._ids import new_id
 from ._log import get_logger
 from .constants import ENV_SECRET_NAME, ENV_SERVER_SECRET, SDK_TYPE, SDK_VERSION
 from .details import HashingAlgorithm, InitializeDetails
-from .errors import ConfigurationError, SpecError, StatsigValueError
+from .errors import ConfigurationError, StatsigValueError
 from .evaluator.evaluate import Evaluation, lookup_override
 from .loader import Loaded, RulesLoader
 from .options import StatsigOptions, resolve_options
@@ -74,9 +74,11 @@ class StatsigServer:
     def initialize(
         self, secret_key: str, options: StatsigOptions | None = None, source: SpecSource | None = None
     ) -> InitializeDetails:
-        """Load rules: `options.bootstrap_values` (a download_config_specs payload or our snapshot), else the
-        spec source (`source`, or `options.spec_source` / STATSIG_SPEC_SOURCE, default the bundled snapshot).
-        Raises only ConfigurationError (bad options); a source or payload problem leaves defaults."""
+        """Load rules: `options.bootstrap_values` (a download_config_specs payload or our snapshot; invalid
+        ones fall back to the source), else the spec source (`source`, or `options.spec_source` /
+        STATSIG_SPEC_SOURCE, default Statsig's API as the official SDK). Raises only ConfigurationError for
+        bad options; any source or payload problem (an unusable spec source value included) gives
+        init_success=False with the reason, and checks answer defaults."""
         started = self._now_ms()
         self._options = resolve_options(options)
         self._tier = self._options.tier_name  # read on every check: resolve once
@@ -88,11 +90,12 @@ class StatsigServer:
         self._loader = RulesLoader(self._options, secret_key, self._now_ms, source)
         try:
             loaded = self._loader.first_load()
-        except SpecError as exc:
+        except Exception as exc:  # any payload or source: never the reason a function's init fails
             logger.error("statsig_lite: rules not loaded, checks answer defaults: %s", exc)
             return InitializeDetails(self._now_ms() - started, "NoValues", False, False, exc)
         id_list_count = len(loaded.snapshot.id_lists.lists)
-        if self._options.id_lists and self._options.base_url("get_id_lists") and not self._options.local_mode:
+        if (not loaded.has_id_lists and self._options.id_lists and self._options.base_url("get_id_lists")
+                and not self._options.local_mode):  # a snapshot document carries its lists: no request
             id_list_count = self._sync_id_lists(loaded.snapshot)
         self._loaded = loaded
         return InitializeDetails(self._now_ms() - started, loaded.source.value, True, True, missing_secret, False,
@@ -147,7 +150,7 @@ class StatsigServer:
         try:
             lists = fetch_id_lists(base, self._secret_key, headers, snapshot.id_lists.lists,
                                    timeout_s=self._options.init_timeout or 5.0)
-        except SpecError as exc:
+        except Exception as exc:  # a bad manifest or file: the rules stay, without the lists
             logger.warning("statsig_lite: ID lists not loaded: %s", exc)
             return 0
         snapshot.id_lists.replace(lists)

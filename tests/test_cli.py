@@ -47,7 +47,7 @@ def test_validate_refuses_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"statsig_lite_snapshot": 1, "dcs": {"time": 1}, "id_lists": {"x": {"ids": 5}}}))
     assert main(["validate", str(path)]) == 1
-    assert capsys.readouterr().err.startswith("invalid: id_lists.x: expected an object with an ids list")
+    assert capsys.readouterr().err.startswith("invalid [invalid]: id_lists.x: expected an object with an ids list")
 
 
 def test_pull_writes_a_bundleable_snapshot(
@@ -120,3 +120,36 @@ def test_refresh_without_configuration_exits_2(
 def test_demo_still_runs(capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
     assert "local sink received 20 events" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ('{"time": NaN, "feature_gates": [], "dynamic_configs": [], "layer_configs": []}', "bad_time"),
+        ('{"time": 1e400, "feature_gates": [], "dynamic_configs": [], "layer_configs": []}', "bad_time"),
+        ('{"time": 1e15, "feature_gates": [], "dynamic_configs": [], "layer_configs": []}', "future_time"),
+        ('{"time": 5, "feature_gates": []}', "missing_section"),
+        ('{"time": 5, "x": ' + "[" * 5000 + "]" * 5000 + "}", "too_deep"),
+    ],
+)
+def test_validate_refuses_an_insane_payload_with_its_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, code: str
+) -> None:
+    path = tmp_path / "dcs.json"
+    path.write_text(body)
+    assert main(["validate", str(path)]) == 1
+    assert capsys.readouterr().err.startswith(f"invalid [{code}]: ")
+
+
+def test_validate_against_the_stored_snapshot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stored, new = tmp_path / "stored.json", tmp_path / "new.json"
+    stored.write_text(json.dumps(payload(T2)))
+    new.write_text(json.dumps(payload(T1)))
+    assert main(["validate", str(new), "--against", str(stored)]) == 1
+    assert capsys.readouterr().err.startswith("invalid [older]: ")
+    empty = payload(T2 + 1)
+    empty["feature_gates"] = {}
+    new.write_text(json.dumps(empty))
+    assert main(["validate", str(new), "--against", str(stored)]) == 1
+    assert capsys.readouterr().err.startswith("invalid [collapse]: gates: all 3 gates gone")
+    assert main(["validate", str(new), "--against", str(stored), "--allow-shrink"]) == 0

@@ -26,10 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
 # README examples the parser rejects today, with why; non-strict, so a fix that lands elsewhere turns them green
-KNOWN_REJECTED = {
-    "s3://b/k,bundled": "helper rules (issue 15): the parser refuses the 1-character bucket of the README's "
-    "short example; pending their fix of the parser or the example",
-}
+KNOWN_REJECTED: dict[str, str] = {}
 
 
 def readme_spec_sources() -> list[str]:

@@ -28,7 +28,7 @@ class Context:
 
 
 def _server(api: FakeStatsigAPI) -> tuple[StatsigServer, StatsigOptions]:
-    return StatsigServer(), StatsigOptions(spec_source="bundled", api=api.url)
+    return StatsigServer(), StatsigOptions(spec_source="example", api=api.url)
 
 
 @pytest.mark.parametrize("order", ["statsig_outermost", "statsig_innermost"])
@@ -68,7 +68,7 @@ def test_handler_exception_propagates_unchanged_and_events_still_flush(statsig_a
 
 def test_no_time_left_means_no_send_attempt(statsig_api: FakeStatsigAPI, tmp_path: Any) -> None:
     server = StatsigServer()
-    options = StatsigOptions(spec_source="bundled", api=statsig_api.url, spill_target=f"file://{tmp_path}")
+    options = StatsigOptions(spec_source="example", api=statsig_api.url, spill_target=f"file://{tmp_path}")
 
     @statsig_handler(server=server, options=options, secret_key="secret-k")
     def handler(event: dict[str, Any], context: Context) -> bool:
@@ -103,7 +103,7 @@ def test_an_error_inside_the_flush_never_replaces_the_handlers_result_or_excepti
     statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     server = _BrokenFlush()
-    options = StatsigOptions(spec_source="bundled", api=statsig_api.url, metrics_enabled=True)
+    options = StatsigOptions(spec_source="example", api=statsig_api.url, metrics_enabled=True)
 
     @statsig_handler(server=server, options=options, secret_key="secret-k")
     def handler(event: dict[str, Any], context: Context) -> Any:
@@ -123,7 +123,7 @@ def test_missing_secret_is_an_error_at_initialize_checks_answer_and_events_are_k
     statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture, tmp_path: Any
 ) -> None:
     server = StatsigServer()
-    details = server.initialize("", StatsigOptions(spec_source="bundled", api=statsig_api.url,
+    details = server.initialize("", StatsigOptions(spec_source="example", api=statsig_api.url,
                                                    spill_target=tmp_path.as_uri()))
     assert isinstance(details.error, ConfigurationError)
     assert "STATSIG_SERVER_SECRET" in str(details.error) and "STATSIG_SECRET_NAME" in str(details.error)

@@ -247,7 +247,7 @@ HTTP_EVENTS = [
 def expected_answers() -> tuple[list[dict[str, bool]], list[bool]]:
     """What the handlers must answer, from this checkout's SDK in this process."""
     server = StatsigServer()
-    details = server.initialize("", StatsigOptions(local_mode=True, spec_source="bundled"))
+    details = server.initialize("", StatsigOptions(local_mode=True, spec_source="example"))
     assert details.init_success
     try:
         plain = [{"on": server.check_gate(StatsigUser(user_id=user), "new_checkout")} for user in USERS]
@@ -290,7 +290,7 @@ def run_handler(task: Path, opt: Path, runtime: Path) -> dict[str, Any]:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(task.parent),
         "LANG": "C.UTF-8",
-        "STATSIG_SPEC_SOURCE": "bundled",
+        "STATSIG_SPEC_SOURCE": "example",
         "STATSIG_LOCAL_MODE": "true",
         "AWS_REGION": "eu-west-1",
         "AWS_DEFAULT_REGION": "eu-west-1",

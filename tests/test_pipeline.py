@@ -475,7 +475,7 @@ def test_flush_and_shutdown_replay_spilled_events_with_nothing_buffered(
 
     store = DirSpillStore(tmp_path / "spill")
     store.write(make_record(30, batch_size=10))
-    options = StatsigOptions(spec_source="bundled", api=statsig_api.url, spill_target=store.description,
+    options = StatsigOptions(spec_source="example", api=statsig_api.url, spill_target=store.description,
                              spill_replay_interval_seconds=3600)
     server = StatsigServer()
     server.initialize(KEY, options)

@@ -16,6 +16,8 @@ variable                     meaning
                              server secret, read through `lambda_handler.resolve_secret`.
 ``STATSIG_SERVER_SECRET``    the secret itself: for local runs only, never in a deployment template.
 ``STATSIG_SPILL_TARGET``     spill store whose event batches each run replays (read by `resolve_options`).
+``STATSIG_ALLOW_SNAPSHOT_``  ``SHRINK=true``: write a payload even if it collapses (a section emptied or more
+``SHRINK``                   than halved, see `store.validate`); for one deliberate run, then unset it.
 ===========================  =================================================================================
 
 A value we cannot use raises ConfigurationError naming the variable.
@@ -29,6 +31,7 @@ from typing import Literal
 
 from .. import constants as c
 from ..errors import ConfigurationError
+from ..store.validate import allow_shrink_from
 
 __all__ = ["DcsFormat", "RefresherConfig", "TargetSpec", "dcs_base", "parse_targets"]
 
@@ -55,6 +58,7 @@ class RefresherConfig:
     targets: tuple[TargetSpec, ...] = ()
     dcs_format: DcsFormat = "v2"
     api_url: str | None = None
+    allow_shrink: bool = False
 
     @property
     def dcs_base(self) -> str:
@@ -88,7 +92,8 @@ class RefresherConfig:
                 f"no Statsig server secret: set {c.ENV_SECRET_NAME} (SSM parameter or Secrets Manager secret), "
                 f"or {c.ENV_SERVER_SECRET} for a local run"
             )
-        return cls(secret_key=secret_key, targets=targets, dcs_format=fmt, api_url=api_url)
+        return cls(secret_key=secret_key, targets=targets, dcs_format=fmt, api_url=api_url,
+                   allow_shrink=allow_shrink_from(environ))
 
 
 def parse_format(raw: str) -> DcsFormat:

@@ -75,7 +75,8 @@ def run_once(
         config.targets, s3_client=s3_client, dynamodb_client=dynamodb_client, session=boto3_session
     )
     refresher = SnapshotRefresher(
-        fetcher, targets, secret_key=config.secret_key, dcs_format=config.dcs_format, clock=clock, wall_clock=wall_clock
+        fetcher, targets, secret_key=config.secret_key, dcs_format=config.dcs_format,
+        allow_shrink=config.allow_shrink, clock=clock, wall_clock=wall_clock,
     )
     report = refresher.refresh(max(0.0, budget_s - margin_s) * REFRESH_SHARE)
 
@@ -158,6 +159,7 @@ def _emit_metrics(report: RefreshReport) -> None:
     metrics.add_metric(name="SnapshotWrites", unit=MetricUnit.Count, value=len(report.written))
     metrics.add_metric(name="SnapshotUnchanged", unit=MetricUnit.Count, value=int(report.unchanged))
     metrics.add_metric(name="RefreshFailed", unit=MetricUnit.Count, value=int(report.failed))
+    metrics.add_metric(name="SnapshotRefused", unit=MetricUnit.Count, value=int(report.refused is not None))
     metrics.add_metric(name="TargetsSkipped", unit=MetricUnit.Count, value=failed_targets)
     metrics.add_metric(name="SnapshotBytes", unit=MetricUnit.Bytes, value=report.snapshot_bytes)
     metrics.add_metric(name="ConfigSpecsBytes", unit=MetricUnit.Bytes, value=report.dcs_bytes)

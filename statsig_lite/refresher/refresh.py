@@ -7,7 +7,11 @@
 2. download_config_specs, then the ID lists. Statsig unreachable, a non-2xx answer, a body that is not
    JSON, or an ID-list manifest that cannot be had: nothing is written.
 3. Build our snapshot document (`store.envelope`) and load those exact bytes with our own store; a payload
-   that does not load (or names another SDK key) is not written. Neither is one older than the base.
+   that does not load (or names another SDK key) is not written. Nor is one `store.validate` refuses
+   against the base: dated in the future, older than the base, or a collapse (a section emptied or more
+   than halved) unless the operator allows it (``STATSIG_ALLOW_SNAPSHOT_SHRINK=true``; the document then
+   says so, and the SDK takes it too). A refusal is the run's ``refused`` code and ``skipped_reason``.
+   A stored snapshot dated in the future is no base: it neither pins ``sinceTime`` nor blocks a write.
 4. Per target: unchanged content (sha256 of the document without its ``created_at``) is not rewritten;
    otherwise a conditional write against the token read in step 1, so a racing refresher that committed
    in between wins and this one's write fails, leaving the other's bytes.
@@ -26,9 +30,11 @@ from typing import Any, Literal
 
 from ..errors import SpecError, SpecFormatError
 from ..evaluator.hashing import djb2
+from ..sources.http import BadResponse
 from ..store.envelope import encode_snapshot, load_envelope, split_snapshot
 from ..store.model import IdList, Snapshot
 from ..store.snapshot import load_snapshot
+from ..store.validate import SnapshotRefused, Summary, check_nesting, check_replacement, is_absurd
 from .fetch import StatsigFetcher
 from .targets import SnapshotTarget, Stored, TargetError, WriteConflict
 
@@ -64,6 +70,7 @@ class RefreshReport:
     unchanged: bool = False  # every reachable target already held this content
     written: tuple[str, ...] = ()
     skipped_reason: str | None = None  # why nothing was written at all (None: see targets)
+    refused: str | None = None  # the `validate.SnapshotRefused` code when the payload was refused
     snapshot_time: int | None = None
     stored_time: int | None = None
     snapshot_bytes: int = 0
@@ -98,6 +105,7 @@ class _Held:
     id_lists: Mapping[str, IdList] = field(default_factory=dict)
     digest: str | None = None
     problem: str | None = None
+    summary: Summary | None = None
 
 
 def content_digest(dcs: Mapping[str, Any], id_lists: Mapping[str, IdList]) -> str:
@@ -106,7 +114,12 @@ def content_digest(dcs: Mapping[str, Any], id_lists: Mapping[str, IdList]) -> st
 
 
 def build_snapshot(
-    dcs: Mapping[str, Any], id_lists: Mapping[str, IdList], *, secret_key: str, created_at: int
+    dcs: Mapping[str, Any],
+    id_lists: Mapping[str, IdList],
+    *,
+    secret_key: str,
+    created_at: int,
+    allow_shrink: bool = False,
 ) -> tuple[bytes, Snapshot]:
     """Our snapshot document, checked by loading these exact bytes with our own store.
 
@@ -114,7 +127,11 @@ def build_snapshot(
     hashed = dcs.get("hashed_sdk_key_used")
     if isinstance(hashed, str) and hashed and hashed != djb2(secret_key):
         raise SpecFormatError("hashed_sdk_key_used", "the payload was made for another SDK key")
-    payload = encode_snapshot(dcs, id_lists, created_at)
+    check_nesting(dcs)  # before encoding: json.dumps recurses
+    try:
+        payload = encode_snapshot(dcs, id_lists, created_at, allow_shrink=allow_shrink)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise SpecFormatError("", f"cannot be encoded: {exc}") from None
     return payload, load_envelope(payload)
 
 
@@ -126,11 +143,14 @@ class SnapshotRefresher:
         *,
         secret_key: str,
         dcs_format: str | None = None,
+        allow_shrink: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         """``dcs_format``: the format the fetcher asks for; a stored payload of the other format is not
-        reused (no ``sinceTime``), so switching formats rewrites the snapshot at once."""
+        reused (no ``sinceTime``), so switching formats rewrites the snapshot at once. ``allow_shrink``: the
+        operator's switch for a collapse (see `store.validate`)."""
+        self._allow_shrink = allow_shrink
         self._fetcher = fetcher
         self._dcs_format = dcs_format
         self._targets = list(targets)
@@ -145,6 +165,9 @@ class SnapshotRefresher:
             report = self._refresh(deadline)
         except _OutOfTime:
             report = {"skipped_reason": "out of time"}
+        except Exception as exc:  # no input may crash the run; what is stored stays as it is
+            logger.exception("statsig_lite refresher: unexpected error, nothing written")
+            report = {"skipped_reason": f"internal error: {type(exc).__name__}: {exc}"}
         duration_ms = int((self._clock() - started) * 1000)
         return RefreshReport(**{**report, "duration_ms": duration_ms})
 
@@ -154,7 +177,13 @@ class SnapshotRefresher:
         held, unreachable = self._read_targets(deadline)
         if not held:
             return {"skipped_reason": "no target could be read", "targets": tuple(unreachable)}
-        base = max((h for h in held if h.time is not None), key=lambda h: h.time or 0, default=None)
+        now_ms = int(self._wall_clock() * 1000)
+        for h in held:
+            if h.time is not None and is_absurd(h.time, now_ms):
+                logger.warning("statsig_lite refresher: %s holds a snapshot dated in the future (%s): ignored",
+                               h.target.name, h.time, extra={"source": h.target.name})
+        sane = [h for h in held if h.time is not None and not is_absurd(h.time, now_ms)]
+        base = max(sane, key=lambda h: h.time or 0, default=None)
         base_time = base.time if base is not None else None
         out: dict[str, Any] = {"stored_time": base_time, "targets": tuple(unreachable)}
 
@@ -162,6 +191,10 @@ class SnapshotRefresher:
         since = reusable.time if reusable is not None else None
         try:
             downloaded = self._fetcher.dcs(since, self._timeout(deadline, REQUEST_TIMEOUT_CAP_S))
+        except BadResponse as exc:
+            logger.error("statsig_lite refresher: payload refused [invalid], stored snapshots unchanged: %s", exc,
+                         extra={"reason": "invalid"})
+            return {**out, "refused": "invalid", "skipped_reason": f"refused [invalid]: {exc}"}
         except SpecError as exc:
             return {**out, "skipped_reason": f"statsig unavailable: {exc}"}
         dcs = downloaded.dcs if downloaded is not None else reusable.dcs if reusable is not None else None
@@ -179,13 +212,16 @@ class SnapshotRefresher:
 
         try:
             payload, snapshot = build_snapshot(
-                dcs, id_lists, secret_key=self._secret_key, created_at=int(self._wall_clock() * 1000)
+                dcs, id_lists, secret_key=self._secret_key, created_at=now_ms, allow_shrink=self._allow_shrink
             )
+            check_replacement(Summary.of(snapshot), base.summary if base is not None else None, now_ms,
+                              allow_shrink=self._allow_shrink)
         except SpecFormatError as exc:
-            return {**out, "skipped_reason": f"invalid payload: {exc}"}
+            code = exc.code if isinstance(exc, SnapshotRefused) else "invalid"
+            logger.error("statsig_lite refresher: payload refused [%s], stored snapshots unchanged: %s", code, exc,
+                         extra={"reason": code})
+            return {**out, "refused": code, "skipped_reason": f"refused [{code}]: {exc}"}
         out.update(snapshot_time=snapshot.time, snapshot_bytes=len(payload))
-        if base_time is not None and snapshot.time < base_time:
-            return {**out, "skipped_reason": f"older than stored: time {snapshot.time} < {base_time}"}
 
         digest = content_digest(dcs, id_lists)
         outcomes = [self._store(h, payload, snapshot.time, digest, deadline) for h in held]
@@ -211,7 +247,8 @@ class SnapshotRefresher:
         name = held.target.name
         if held.digest == digest:
             return TargetOutcome(name, "unchanged", stored_time=held.time)
-        if held.time is not None and snapshot_time < held.time:
+        now_ms = int(self._wall_clock() * 1000)
+        if held.time is not None and snapshot_time < held.time and not is_absurd(held.time, now_ms):
             return TargetOutcome(name, "skipped", f"older than stored ({snapshot_time} < {held.time})", held.time)
         if held.problem is not None:
             logger.warning("statsig_lite refresher: replacing the unusable snapshot in %s: %s", name, held.problem,
@@ -250,7 +287,8 @@ def _parse(target: SnapshotTarget, stored: Stored) -> _Held:
         snapshot = load_snapshot(dcs, id_lists=id_lists)
     except SpecFormatError as exc:
         return _Held(target, stored, problem=f"does not load: {exc}")
-    return _Held(target, stored, snapshot.time, snapshot.format, dcs, id_lists, content_digest(dcs, id_lists))
+    return _Held(target, stored, snapshot.time, snapshot.format, dcs, id_lists, content_digest(dcs, id_lists),
+                 None, Summary.of(snapshot))
 
 
 def _downloaded_bytes(before: Mapping[str, IdList], after: Mapping[str, IdList]) -> int:

@@ -1,16 +1,21 @@
-"""A snapshot shipped with the code: in the function's deployment package, else the package's example.
+"""A snapshot shipped with the function's code (``bundled``), and the package's example (``example``).
 
-Lookup, on the first fetch (nothing is read when the source is built), first match wins:
+``bundled`` is the function's own snapshot, nothing else:
 
 1. the ``path`` given to ``BundledSource(path)``;
-2. ``$LAMBDA_TASK_ROOT/statsig_snapshot.json`` (the root of the function's code in Lambda);
-3. ``./statsig_snapshot.json`` (relative to the working directory: tests, containers, local runs);
-4. ``statsig_lite/data/example_snapshot.json`` inside this package (via importlib.resources).
+2. else ``$LAMBDA_TASK_ROOT/statsig_snapshot.json`` (the root of the function's code in Lambda);
+3. else, outside Lambda (no ``LAMBDA_TASK_ROOT``), ``./statsig_snapshot.json`` in the working directory.
 
-Ship the file by putting ``statsig_snapshot.json`` (our snapshot document or a raw download_config_specs
-payload, optionally gzip'd) next to your handler.
-The version is the sha256 of the file's bytes; files do not change in a deployed function, so a freshness
-check costs one ``stat`` (see `file.SnapshotFile`).
+If that file is missing, the source fails with an error saying where it looked: it never falls back to
+the example, whose rules are not anyone's production rules. Ship the file by putting
+``statsig_snapshot.json`` (our snapshot document or a raw download_config_specs payload, optionally
+gzip'd) next to your handler (``python -m statsig_lite pull`` writes one).
+
+``example`` is the example project shipped in the package (``statsig_lite/data/example_snapshot.json``):
+only the demo and tests ask for it, by that name.
+
+Nothing is read when a source is built. The version is the sha256 of the file's bytes; files do not
+change in a deployed function, so a freshness check costs one ``stat`` (see `file.SnapshotFile`).
 """
 
 from __future__ import annotations
@@ -28,15 +33,15 @@ from .file import SnapshotFile, snapshot_bytes
 if TYPE_CHECKING:
     from importlib.abc import Traversable
 
-__all__ = ["BUNDLED_FILE_NAME", "BundledSource"]
+__all__ = ["BUNDLED_FILE_NAME", "BundledSource", "ExampleSource"]
 
 BUNDLED_FILE_NAME = "statsig_snapshot.json"
 _LAMBDA_TASK_ROOT = "LAMBDA_TASK_ROOT"  # set by the Lambda runtime, not by users
-_PACKAGE_DEFAULT = "data/example_snapshot.json"
+_EXAMPLE = "data/example_snapshot.json"
 
 
 class BundledSource:
-    """The snapshot shipped with the code (see the module docstring for where it is looked up)."""
+    """The function's own snapshot file (see the module docstring for where it is looked up)."""
 
     name = "bundled"
 
@@ -51,21 +56,63 @@ class BundledSource:
         self._environ = environ
         self._cwd = Path(cwd) if cwd is not None else None
         self._file: SnapshotFile | None = None
-        self._resource: Traversable | None = None
-        self._resource_version: str | None = None
 
     def __repr__(self) -> str:
-        return f"BundledSource({self.location()!r})" if self._file or self._resource else "BundledSource()"
+        return f"BundledSource({str(self._file.path)!r})" if self._file else "BundledSource()"
 
     def location(self) -> str:
-        """Where the snapshot is read from (resolves the lookup on first use)."""
-        self._resolve()
-        if self._file is not None:
-            return str(self._file.path)
-        return f"statsig_lite/{_PACKAGE_DEFAULT}"
+        """Where the snapshot is read from."""
+        return str(self._resolve().path)
 
     def fetch(self, timeout_s: float) -> Fetched:
         """Read the bundled snapshot (local: `timeout_s` is not used)."""
+        return self._resolve().read()
+
+    def fetch_if_changed(self, version: str | None, timeout_s: float) -> Fetched | None:
+        return self._resolve().read_if_changed(version)
+
+    def _resolve(self) -> SnapshotFile:
+        if self._file is None:
+            if self._path is not None:
+                path = self._path
+            else:
+                env = os.environ if self._environ is None else self._environ
+                task_root = env.get(_LAMBDA_TASK_ROOT)
+                root = Path(task_root) if task_root else self._cwd or Path.cwd()
+                path = root / BUNDLED_FILE_NAME
+            # SnapshotFile.read says "file not found: <path>"; the hint says how to make one
+            self._file = _BundledFile(path, f"bundled:{path}")
+        return self._file
+
+
+class _BundledFile(SnapshotFile):
+    def read(self) -> Fetched:
+        try:
+            return super().read()
+        except SpecSourceError as exc:
+            if exc.reason.startswith("file not found"):
+                raise SpecSourceError(
+                    self.source,
+                    f"{exc.reason} (no bundled snapshot: ship one next to the handler, e.g. with "
+                    f"`python -m statsig_lite pull --out {BUNDLED_FILE_NAME}`)",
+                ) from exc
+            raise
+
+
+class ExampleSource:
+    """The package's example project: for the demo and tests only, chosen by the name ``example``."""
+
+    name = "example"
+
+    def __init__(self) -> None:
+        self._file: SnapshotFile | None = None
+        self._resource: Traversable | None = None
+        self._version: str | None = None
+
+    def __repr__(self) -> str:
+        return "ExampleSource()"
+
+    def fetch(self, timeout_s: float) -> Fetched:
         self._resolve()
         if self._file is not None:
             return self._file.read()
@@ -75,8 +122,7 @@ class BundledSource:
         self._resolve()
         if self._file is not None:
             return self._file.read_if_changed(version)
-        # A resource inside a zip or wheel cannot change while the process runs.
-        if version is not None and version == self._resource_version:
+        if version is not None and version == self._version:  # inside a zip: cannot change
             return None
         fetched = self._read_resource()
         return None if fetched.version == version else fetched
@@ -84,41 +130,20 @@ class BundledSource:
     def _resolve(self) -> None:
         if self._file is not None or self._resource is not None:
             return
-        path = self._path or self._deployed_file()
-        if path is not None:
-            self._file = SnapshotFile(path, f"bundled:{path}")
-            return
-        on_disk = Path(__file__).resolve().parent.parent / _PACKAGE_DEFAULT
-        if on_disk.is_file():  # the usual case (a layer or site-packages): no importlib.resources to load
-            self._file = SnapshotFile(on_disk, f"bundled:{on_disk}")
+        on_disk = Path(__file__).resolve().parent.parent / _EXAMPLE
+        if on_disk.is_file():  # the usual case (site-packages, a layer): no importlib.resources to load
+            self._file = SnapshotFile(on_disk, f"example:{on_disk}")
             return
         from importlib import resources  # a zipped install
 
-        resource = resources.files("statsig_lite").joinpath(_PACKAGE_DEFAULT)
-        if isinstance(resource, Path):  # an installed package on disk: use the stat-cached reader
-            self._file = SnapshotFile(resource, f"bundled:{resource}")
-        else:
-            self._resource = resource
-
-    def _deployed_file(self) -> Path | None:
-        env = os.environ if self._environ is None else self._environ
-        candidates: list[Path] = []
-        task_root = env.get(_LAMBDA_TASK_ROOT)
-        if task_root:
-            candidates.append(Path(task_root) / BUNDLED_FILE_NAME)
-        candidates.append((self._cwd or Path.cwd()) / BUNDLED_FILE_NAME)
-        for candidate in candidates:
-            if candidate.is_file():
-                return candidate
-        return None
+        self._resource = resources.files("statsig_lite").joinpath(_EXAMPLE)
 
     def _read_resource(self) -> Fetched:
         assert self._resource is not None
-        where = f"bundled:statsig_lite/{_PACKAGE_DEFAULT}"
+        where = f"example:statsig_lite/{_EXAMPLE}"
         try:
             data = self._resource.read_bytes()
         except OSError as exc:
             raise SpecSourceError(where, f"cannot read the package's example snapshot: {exc}") from exc
-        version = hashlib.sha256(data).hexdigest()
-        self._resource_version = version
-        return Fetched(payload=snapshot_bytes(data, where), version=version, source=where)
+        self._version = hashlib.sha256(data).hexdigest()
+        return Fetched(payload=snapshot_bytes(data, where), version=self._version, source=where)

@@ -16,6 +16,7 @@ or log records (``_secrets.protect``).
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from http.client import IncompleteRead  # the standard library's (absolute import)
@@ -25,14 +26,19 @@ from urllib.parse import quote
 from .. import constants as c
 from .._secrets import protect
 from ..errors import ConfigurationError, SpecSourceError
+from ..store.validate import MAX_SNAPSHOT_BYTES
 from .base import Fetched
 
 if TYPE_CHECKING:
     import urllib3
 
-__all__ = ["HttpSource"]
+__all__ = ["BadResponse", "HttpSource"]
 
 _ENDPOINT = "download_config_specs"
+
+
+class BadResponse(SpecSourceError):
+    """Statsig answered, but with a body that cannot be a payload (not JSON, too large or deep, no ``time``)."""
 
 
 class HttpSource:
@@ -118,19 +124,23 @@ class HttpSource:
         if not 200 <= response.status < 300:
             raise SpecSourceError(self.name, f"HTTP {response.status}")
         data = response.data
+        if len(data) > MAX_SNAPSHOT_BYTES:
+            raise BadResponse(self.name, f"response is {len(data)} bytes, more than {MAX_SNAPSHOT_BYTES}")
         try:
             document = json.loads(data)
         except ValueError as exc:
-            raise SpecSourceError(self.name, f"response is not JSON: {exc}") from exc
+            raise BadResponse(self.name, f"response is not JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise BadResponse(self.name, "response is nested too deep") from exc
         if not isinstance(document, dict):
-            raise SpecSourceError(self.name, "response is not a JSON object")
+            raise BadResponse(self.name, "response is not a JSON object")
         if document.get("has_updates") is False:
             if since is not None:
                 return None
             raise SpecSourceError(self.name, "answered has_updates=false to a request without sinceTime")
         lcut = document.get("time")
-        if isinstance(lcut, bool) or not isinstance(lcut, (int, float)):
-            raise SpecSourceError(self.name, "response has no numeric 'time'")
+        if isinstance(lcut, bool) or not isinstance(lcut, (int, float)) or not math.isfinite(lcut):
+            raise BadResponse(self.name, "response has no finite numeric 'time'")
         return Fetched(payload=bytes(data), version=str(int(lcut)), source=self.name)
 
     def _reason(self, exc: Exception) -> str:

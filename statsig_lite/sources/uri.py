@@ -3,11 +3,13 @@
 ======================================  =================================================================
 value                                   source
 ======================================  =================================================================
-``bundled``                             `BundledSource` (the snapshot shipped with the code)
+``bundled``                             `BundledSource` (the function's own statsig_snapshot.json)
+``example``                             `ExampleSource` (the package's example project: demo and tests)
 ``file:///abs/path``                    `FileSource`
 ``s3://bucket/key``                     `S3Source`
 ``dynamodb://table/key``                `DynamoDBSource` (item layout in `dynamodb`)
-``statsig``                             `HttpSource` on ``api_base`` (default: Statsig's v1 CDN)
+``statsig``                             `HttpSource` on ``api_base`` (default: Statsig's v1 CDN); the
+                                        default when nothing is configured, as in the official SDK
 ``https://host/v1/`` or ``http://..``   `HttpSource` on that base (or a full .../download_config_specs)
 ``a,b,...``                             `ChainSource`: ``a``, falling back to ``b``, ...
 ======================================  =================================================================
@@ -31,9 +33,10 @@ from .base import Fetched, SpecSource
 
 __all__ = ["parse_spec_source"]
 
-_BUCKET = r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]"  # compiled (and cached by re) on first use
+# S3's characters; short names allowed (README examples say s3://b/k, S3-compatible stores take them).
+_BUCKET = r"[a-z0-9](?:[a-z0-9.\-]{0,61}[a-z0-9])?"  # compiled (and cached by re) on first use
 _TABLE = r"[A-Za-z0-9_.\-]{3,255}"
-_FORMS = "bundled, file:///abs/path, s3://bucket/key, dynamodb://table/key, statsig or https://..."
+_FORMS = "bundled, example, file:///abs/path, s3://bucket/key, dynamodb://table/key, statsig or https://..."
 
 
 def parse_spec_source(
@@ -66,6 +69,10 @@ def _one(entry: str, spec: str, secret_key: str, api_base: str | None, boto3_ses
         from .bundled import BundledSource
 
         return BundledSource()
+    if word == "example":
+        from .bundled import ExampleSource
+
+        return ExampleSource()
     if word == "statsig":
         return _http(api_base, secret_key, spec, entry)
     split = urlsplit(entry)

@@ -1,7 +1,8 @@
 """The snapshot document our refresher writes: a download_config_specs payload plus its ID lists.
 
     {"statsig_lite_snapshot": 1, "created_at": <ms>, "dcs": {...payload...},
-     "id_lists": {"<name>": {"ids": [...], "file_id": "...", "creation_time": 0, "read_bytes": 0, "url": "..."}}}
+     "id_lists": {"<name>": {"ids": [...], "file_id": "...", "creation_time": 0, "read_bytes": 0, "url": "..."}},
+     "allow_shrink": true}   <- only when an operator forced a shrink (see `validate`): readers take it too
 
 A raw download_config_specs payload is accepted wherever a snapshot is (it simply has no ID lists).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from .._record import Record
 from ..errors import SpecFormatError
 from .model import IdList, Snapshot
 from .snapshot import PausedCollector, decode_payload, load_snapshot
@@ -30,6 +32,29 @@ def load_envelope(
     with PausedCollector():
         dcs, id_lists = split_snapshot(raw)
         return load_snapshot(dcs, id_lists=id_lists, global_custom=global_custom)
+
+
+class ReadSnapshot(Record):
+    """A loaded snapshot and what its document said about it."""
+
+    __slots__ = ("allow_shrink", "has_id_lists", "snapshot")
+
+    def __init__(self, snapshot: Snapshot, has_id_lists: bool, allow_shrink: bool) -> None:
+        self.snapshot = snapshot
+        self.has_id_lists = has_id_lists  # our envelope: the ID lists travel with the rules
+        self.allow_shrink = allow_shrink
+
+
+def read_snapshot(
+    raw: bytes | str | Mapping[str, Any], *, global_custom: Mapping[str, Any] | None = None
+) -> ReadSnapshot:
+    """`load_envelope`, plus whether the document carried its ID lists and allows a shrink."""
+    with PausedCollector():
+        document = decode_payload(raw)
+        dcs, id_lists = split_snapshot(document)
+        snapshot = load_snapshot(dcs, id_lists=id_lists, global_custom=global_custom)
+        envelope = is_envelope(document)
+        return ReadSnapshot(snapshot, envelope, envelope and document.get("allow_shrink") is True)
 
 
 def is_envelope(document: Mapping[str, Any]) -> bool:
@@ -53,20 +78,25 @@ def split_snapshot(raw: bytes | str | Mapping[str, Any]) -> tuple[Mapping[str, A
     for name, entry in lists_raw.items():
         if not isinstance(entry, Mapping) or not isinstance(entry.get("ids"), list):
             raise SpecFormatError(f"id_lists.{name}", "expected an object with an ids list")
-        lists[name] = IdList(
-            name=name,
-            ids=frozenset(str(i) for i in entry["ids"]),
-            file_id=str(entry.get("file_id", "")),
-            creation_time=int(entry.get("creation_time", 0)),
-            read_bytes=int(entry.get("read_bytes", 0)),
-            url=str(entry.get("url", "")),
-        )
+        try:
+            lists[name] = IdList(
+                name=name,
+                ids=frozenset(str(i) for i in entry["ids"]),
+                file_id=str(entry.get("file_id", "")),
+                creation_time=int(entry.get("creation_time", 0)),
+                read_bytes=int(entry.get("read_bytes", 0)),
+                url=str(entry.get("url", "")),
+            )
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise SpecFormatError(f"id_lists.{name}", f"bad field: {exc}") from None
     return dcs, lists
 
 
-def encode_snapshot(dcs: Mapping[str, Any], id_lists: Mapping[str, IdList], created_at: int) -> bytes:
+def encode_snapshot(
+    dcs: Mapping[str, Any], id_lists: Mapping[str, IdList], created_at: int, *, allow_shrink: bool = False
+) -> bytes:
     """Deterministic bytes (sorted keys and ids), so an unchanged project gives an unchanged object."""
-    document = {
+    document: dict[str, Any] = {
         ENVELOPE_KEY: ENVELOPE_VERSION,
         "created_at": created_at,
         "dcs": dcs,
@@ -81,4 +111,6 @@ def encode_snapshot(dcs: Mapping[str, Any], id_lists: Mapping[str, IdList], crea
             for name, entry in sorted(id_lists.items())
         },
     }
+    if allow_shrink:
+        document["allow_shrink"] = True
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()

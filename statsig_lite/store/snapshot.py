@@ -10,6 +10,7 @@ from ..errors import SpecFormatError
 from . import parse_v1, parse_v2
 from .compile import CORE, LEGACY, Compiler
 from .model import IdList, IdListHolder, Snapshot, Spec
+from .validate import MAX_NESTING, SnapshotRefused, check_payload, check_size
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -21,10 +22,13 @@ _SECTION_KIND = {"feature_gates": "gates", "dynamic_configs": "configs", "layer_
 def decode_payload(payload: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(payload, Mapping):
         return payload
+    check_size(len(payload))
     try:
         decoded = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SpecFormatError("", f"payload is not valid JSON: {exc}") from None
+    except RecursionError:  # the decoder's own bound (~1000 levels); check_payload's is lower
+        raise SnapshotRefused("too_deep", "", f"nested more than {MAX_NESTING} levels deep") from None
     if not isinstance(decoded, Mapping):
         raise SpecFormatError("", "payload is not a JSON object")
     return decoded
@@ -48,9 +52,15 @@ def load_snapshot(
     id_lists: Mapping[str, IdList] | None = None,
     global_custom: Mapping[str, Any] | None = None,
 ) -> Snapshot:
-    """Parse and precompile a payload. Raises SpecFormatError naming the problem and its JSON path."""
+    """Parse and precompile a payload. Raises SpecFormatError naming the problem and its JSON path
+    (`validate.SnapshotRefused` for a payload that is not sane: see `validate.check_payload`)."""
     with PausedCollector():
-        return _load(payload, id_lists, global_custom)
+        try:
+            return _load(payload, id_lists, global_custom)
+        except SpecFormatError:
+            raise
+        except Exception as exc:  # a shape no check foresaw: refused like any bad payload, never a crash
+            raise SpecFormatError("", f"payload cannot be compiled: {type(exc).__name__}: {exc}") from None
 
 
 class PausedCollector:
@@ -80,11 +90,8 @@ def _load(
     data = decode_payload(payload)
     if data.get("has_updates") is False and not any(s in data for s in parse_v1.SECTIONS):
         raise SpecFormatError("has_updates", "payload has no updates (nothing to load)")
-    lcut = data.get("time")
-    if isinstance(lcut, bool) or not isinstance(lcut, (int, float)):
-        raise SpecFormatError("time", "missing or not a number")
-
     fmt = detect_format(data)
+    lcut = check_payload(data, fmt)
     parser = parse_v2 if fmt == "v2" else parse_v1
     dialect = CORE if fmt == "v2" else LEGACY
     entries = list(parser.iter_specs(data))
@@ -126,7 +133,7 @@ def _load(
     return Snapshot(
         dialect=dialect,
         cmabs=cmabs,
-        time=int(lcut),
+        time=lcut,
         gates=sections["gates"],
         configs=sections["configs"],
         layers=sections["layers"],

@@ -198,7 +198,7 @@ def test_poisoned_spill_record_never_breaks_the_function(
         _poison_bytes(kind))
     spill.write(make_record(50, created_at_ms=1_700_000_001_000, start=50))
     server = StatsigServer()
-    options = StatsigOptions(spec_source="bundled", api=statsig_api.url, spill_target=spill.description,
+    options = StatsigOptions(spec_source="example", api=statsig_api.url, spill_target=spill.description,
                              journal_dir=str(tmp_path / "journal"), flush_margin_ms=100, timeout=1.0)
 
     @statsig_handler(server=server, options=options, secret_key=KEY)

@@ -40,7 +40,8 @@ def test_cycle_is_an_error_not_a_hang(ctype: str) -> None:
         return {"type": ctype, "targetValue": value}
 
     payload = {"time": 1, "feature_gates": [
-        _gate("g0", [ref("g1"), ref("g1")]), _gate("g1", [ref("g0"), ref("g0")])], "dynamic_configs": []}
+        _gate("g0", [ref("g1"), ref("g1")]), _gate("g1", [ref("g0"), ref("g0")])], "dynamic_configs": [],
+        "layer_configs": []}
     result = evaluate(load_snapshot(json.dumps(payload)), "gates", "g0", None, None, 0)
     assert result.reason == "error"
     assert result.value is False or result.rule_id == "error"

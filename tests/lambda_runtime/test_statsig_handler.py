@@ -153,10 +153,11 @@ def test_s3_snapshot_changed_while_frozen_is_picked_up(
 def test_missing_bucket_falls_back_to_bundled_and_missing_everything_gives_defaults(
     handler_root: Path, tmp_path: Path, statsig_api: FakeStatsigAPI, aws_endpoint_url: str
 ) -> None:
+    (handler_root / "statsig_snapshot.json").write_bytes(EXAMPLE.read_bytes())  # the function's own snapshot
     env = _env(statsig_api, tmp_path, tmp_path / "spill", STATSIG_SPEC_SOURCE="s3://no-such-bucket/k,bundled",
                **_aws_env(aws_endpoint_url))
     with LambdaProcess("app.handler", handler_root, env=env) as fn:
-        assert fn.invoke({"user": "u1"}).body["headline"] == "Checkout"  # the bundled example snapshot
+        assert fn.invoke({"user": "u1"}).body["headline"] == "Checkout"  # from the bundled snapshot
     env["STATSIG_SPEC_SOURCE"] = "s3://no-such-bucket/k"
     with LambdaProcess("app.handler", handler_root, env=env) as fn:
         result = fn.invoke({"user": "u1"})

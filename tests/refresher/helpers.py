@@ -64,6 +64,7 @@ def make_refresher(
     wrap: Callable[[SnapshotTarget], SnapshotTarget] | None = None,
     secret_key: str = KEY,
     only: list[SnapshotTarget] | None = None,
+    allow_shrink: bool = False,
 ) -> SnapshotRefresher:
     """A refresher on ``api`` (or an API base URL) writing to both stores (or to ``only``), as the handler
     would wire it."""
@@ -72,7 +73,7 @@ def make_refresher(
     chosen = only if only is not None else targets(s3, ddb, chunk_bytes=chunk_bytes)
     if wrap is not None:
         chosen = [wrap(t) for t in chosen]
-    return SnapshotRefresher(fetcher, chosen, secret_key=secret_key, dcs_format=fmt)
+    return SnapshotRefresher(fetcher, chosen, secret_key=secret_key, dcs_format=fmt, allow_shrink=allow_shrink)
 
 
 def stored_state(s3: Any, ddb: Any) -> tuple[object, ...]:

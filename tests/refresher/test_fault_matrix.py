@@ -100,7 +100,7 @@ CASES = [
     Case("parses, fails validation (rule without id)", _plain(_set(without_rule_id(T2))), "id missing", True),
     Case("payload for another SDK key", _plain(_set(payload(T2, hashed_sdk_key_used="12345"))), "another SDK key",
          True),
-    Case("older time than stored", _plain(_set(payload(T1 - 60_000))), "older than stored", True),
+    Case("older time than stored", _plain(_set(payload(T1 - 60_000))), "refused [older]", True),
     Case("ID-list manifest HTTP 500",
          _plain(_then(_set(payload(T2)), lambda api: api.inject("id_lists", 500))), "ID lists unavailable", True),
     Case("two refreshers racing (A loses)", _racing, "s3 skipped (conflict: the object changed since it was read "

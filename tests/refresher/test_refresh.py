@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from statsig_lite.options import StatsigOptions
 from statsig_lite.refresher.targets import DynamoDBTarget, S3Target
 from statsig_lite.server import StatsigServer
 from statsig_lite.sources.dynamodb import DynamoDBSource, chunk_key
-from statsig_lite.store.envelope import split_snapshot
+from statsig_lite.store.envelope import encode_snapshot, split_snapshot
 from statsig_lite.store.snapshot import load_snapshot
 from statsig_lite.user import StatsigUser
 from tests.refresher.aws_env import use_moto
@@ -137,9 +139,10 @@ def test_switching_format_rewrites_the_snapshot_without_since_time(
     s3, ddb = stores
     api.set_specs(payload(T1), "v2")
     make_refresher(api, s3, ddb).refresh(10.0)
-    api.set_specs({**V1_PAYLOAD, "time": T1}, "v1")  # same project, same lcut, the other format
+    api.set_specs({**V1_PAYLOAD, "time": T1}, "v1")  # same lcut, the other format
     api.clear_requests()
-    report = make_refresher(api, s3, ddb, fmt="v1").refresh(10.0)
+    # the v1 stand-in holds fewer entities than the example (a collapse): the operator's switch lets it through
+    report = make_refresher(api, s3, ddb, fmt="v1", allow_shrink=True).refresh(10.0)
     assert "sinceTime" not in api.requests_for("dcs")[0].query
     assert report.fetched and len(report.written) == 2
     dcs, lists = split_snapshot(_s3_document(s3))
@@ -263,3 +266,33 @@ def test_an_exhausted_budget_writes_nothing(api: FakeStatsigAPI, stores: tuple[A
     report = make_refresher(api, s3, ddb).refresh(0.0)
     assert report.skipped_reason == "out of time" and report.written == ()
     assert api.requests_for("dcs") == []
+
+
+def test_a_future_dated_stored_snapshot_pins_nothing(api: FakeStatsigAPI, stores: tuple[Any, Any]) -> None:
+    """A snapshot dated a year ahead (written before validation existed, or by hand) is replaced by the next
+    sane payload, and is never sent as sinceTime."""
+    s3, ddb = stores
+    now = int(time.time() * 1000)
+    future = encode_snapshot(payload(now + 365 * 86_400_000), {}, created_at=now)
+    s3.put_object(Bucket=BUCKET, Key=S3_KEY, Body=future)
+    api.set_specs(payload(now - 60_000), "v2")
+    api.clear_requests()
+    report = make_refresher(api, s3, ddb).refresh(10.0)
+    assert len(report.written) == 2, report
+    assert "sinceTime" not in api.requests_for("dcs")[0].query
+    dcs, _ = split_snapshot(_s3_document(s3))
+    assert dcs["time"] == now - 60_000
+
+
+def test_a_forced_shrink_is_written_and_marked_for_readers(api: FakeStatsigAPI, stores: tuple[Any, Any]) -> None:
+    s3, ddb = stores
+    api.set_specs(payload(T1), "v2")
+    make_refresher(api, s3, ddb).refresh(10.0)
+    gone = payload(T2)
+    gone["feature_gates"] = {}
+    api.set_specs(gone, "v2")
+    refused = make_refresher(api, s3, ddb).refresh(10.0)
+    assert refused.refused == "collapse" and not refused.written
+    forced = make_refresher(api, s3, ddb, allow_shrink=True).refresh(10.0)
+    assert len(forced.written) == 2
+    assert json.loads(_s3_document(s3))["allow_shrink"] is True

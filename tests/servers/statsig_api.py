@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import math
 import re
 import threading
 import time
@@ -283,9 +284,9 @@ class FakeStatsigAPI:
         lcut: int | None = None
         try:
             parsed = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # hostile bodies are served as they are
             parsed = None
-        if isinstance(parsed, dict) and isinstance(parsed.get("time"), (int, float)):
+        if isinstance(parsed, dict) and isinstance(parsed.get("time"), (int, float)) and math.isfinite(parsed["time"]):
             lcut = int(parsed["time"])
         with self._lock:
             self._state.specs[version] = _Specs(raw, lcut)

@@ -10,7 +10,7 @@ import pytest
 
 from statsig_lite.errors import SpecFormatError, SpecSourceError
 from statsig_lite.sources.base import Fetched
-from statsig_lite.sources.bundled import BundledSource
+from statsig_lite.sources.bundled import BUNDLED_FILE_NAME, BundledSource
 from statsig_lite.sources.chain import ChainSource, check_fetched, load_fetched
 from statsig_lite.sources.http import HttpSource
 from statsig_lite.sources.s3 import S3Source
@@ -41,6 +41,7 @@ class Recording:
 
 def _chain(s3_client: Any, tmp_path: Path, **kwargs: Any) -> tuple[ChainSource, Recording, Recording]:
     s3 = Recording(S3Source(BUCKET, KEY, boto3_client=s3_client))
+    (tmp_path / BUNDLED_FILE_NAME).write_bytes(example_bytes())  # the function's own snapshot
     bundled = Recording(BundledSource(environ={}, cwd=tmp_path))
     return ChainSource([s3, bundled], **kwargs), s3, bundled
 
@@ -109,6 +110,7 @@ def test_validate_skips_an_unusable_payload(s3_client: Any, tmp_path: Path) -> N
 def test_a_hanging_source_leaves_time_for_the_fallback(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
     statsig_api.set_specs(payload_bytes(1), "v1")
     statsig_api.inject("dcs", delay(5))
+    (tmp_path / BUNDLED_FILE_NAME).write_bytes(example_bytes())
     bundled = BundledSource(environ={}, cwd=tmp_path)
     chain = ChainSource([HttpSource(statsig_api.url, "secret-chain"), bundled])
     started = time.monotonic()

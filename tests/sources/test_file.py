@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from statsig_lite.errors import SpecSourceError
-from statsig_lite.sources.bundled import BUNDLED_FILE_NAME, BundledSource
+from statsig_lite.sources.bundled import BUNDLED_FILE_NAME, BundledSource, ExampleSource
 from statsig_lite.sources.file import FileSource
 from tests.sources.payloads import example_bytes, payload_bytes
 
@@ -81,13 +81,26 @@ def test_directory_is_not_a_snapshot(tmp_path: Path) -> None:
         FileSource(tmp_path).fetch(1.0)
 
 
-def test_bundled_defaults_to_the_package_example(tmp_path: Path) -> None:
-    source = BundledSource(environ={}, cwd=tmp_path)
+@pytest.mark.parametrize("in_lambda", [True, False])
+def test_bundled_without_a_snapshot_fails_and_never_reads_the_example(tmp_path: Path, in_lambda: bool) -> None:
+    environ = {"LAMBDA_TASK_ROOT": str(tmp_path / "task")} if in_lambda else {}
+    (tmp_path / "task").mkdir()
+    source = BundledSource(environ=environ, cwd=tmp_path / "task" if in_lambda else tmp_path)
+    for attempt in (lambda: source.fetch(1.0), lambda: source.fetch_if_changed(None, 1.0)):
+        with pytest.raises(SpecSourceError) as caught:
+            attempt()
+        message = str(caught.value)
+        assert "file not found" in message and BUNDLED_FILE_NAME in message and "no bundled snapshot" in message
+        assert "example" not in message
+
+
+def test_example_is_the_package_example_by_name_only(tmp_path: Path) -> None:
+    source = ExampleSource()
     fetched = source.fetch(1.0)
     assert fetched.payload == example_bytes()
     assert fetched.version == hashlib.sha256(example_bytes()).hexdigest()
-    assert source.name == "bundled"
-    assert fetched.source.startswith("bundled:") and fetched.source.endswith("data/example_snapshot.json")
+    assert source.name == "example"
+    assert fetched.source.startswith("example:") and fetched.source.endswith("data/example_snapshot.json")
     assert source.fetch_if_changed(fetched.version, 1.0) is None
 
 
@@ -104,10 +117,12 @@ def test_bundled_prefers_the_lambda_task_root_file(tmp_path: Path) -> None:
     assert source.location() == str(task_root / BUNDLED_FILE_NAME)
 
 
-def test_bundled_uses_the_working_directory_file_without_a_task_root_file(tmp_path: Path) -> None:
+def test_bundled_uses_the_working_directory_file_outside_lambda(tmp_path: Path) -> None:
     (tmp_path / BUNDLED_FILE_NAME).write_bytes(payload_bytes(2))
-    environ = {"LAMBDA_TASK_ROOT": str(tmp_path / "empty")}
-    assert BundledSource(environ=environ, cwd=tmp_path).fetch(1.0).payload == payload_bytes(2)
+    assert BundledSource(environ={}, cwd=tmp_path).fetch(1.0).payload == payload_bytes(2)
+    # in Lambda only the task root counts
+    with pytest.raises(SpecSourceError, match="file not found"):
+        BundledSource(environ={"LAMBDA_TASK_ROOT": str(tmp_path / "empty")}, cwd=tmp_path).fetch(1.0)
 
 
 def test_bundled_reads_the_lambda_task_root_from_the_environment(

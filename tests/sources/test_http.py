@@ -139,7 +139,7 @@ def test_unreachable_api_raises_spec_source_error(statsig_api: FakeStatsigAPI) -
     [
         (b"<html>oops</html>", "not JSON"),
         (b"[1, 2]", "not a JSON object"),
-        (b'{"feature_gates": []}', "no numeric 'time'"),
+        (b'{"feature_gates": []}', "no finite numeric 'time'"),
         (b'{"has_updates": false}', "has_updates=false to a request without sinceTime"),
     ],
 )
