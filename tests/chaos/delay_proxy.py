@@ -4,6 +4,11 @@
         proxy.delay_s = 0.4      # each request waits this long before it is forwarded
         proxy.down = True        # each request is answered with a TCP reset
         proxy.wait_for(lambda r: r.method == "PUT")  # block until such a request arrived
+        proxy.serialize = True   # forward one request at a time
+
+moto applies a conditional write (DynamoDB ConditionExpression, S3 If-None-Match / If-Match) as a read, a
+check and a write without a lock, so two concurrent requests can both pass the check; the real services
+apply it atomically. ``serialize`` gives moto that atomicity, for tests of concurrent claims.
 
 Clients (boto3) point their ``endpoint_url`` at ``proxy.base``; moto does not check signatures, so the
 changed host is fine.
@@ -36,6 +41,8 @@ class DelayProxy:
         self.upstream = upstream.rstrip("/")
         self.delay_s = 0.0
         self.down = False
+        self.serialize = False
+        self._one_at_a_time = threading.Lock()
         self._seen: list[Seen] = []
         self._cond = threading.Condition()
         self._pool = urllib3.PoolManager(maxsize=8, retries=False)
@@ -75,6 +82,12 @@ class DelayProxy:
             self._cond.notify_all()
 
     def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Any:
+        if self.serialize:
+            with self._one_at_a_time:
+                return self._send(method, path, headers, body)
+        return self._send(method, path, headers, body)
+
+    def _send(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Any:
         return self._pool.request(
             method, self.upstream + path, body=body or None, headers=headers, preload_content=True,
             redirect=False, timeout=30.0,

@@ -352,6 +352,7 @@ def test_two_sandboxes_replaying_one_store_send_each_record_once(
         moto = request.getfixturevalue("moto_server")
         request.getfixturevalue("aws_endpoint_url")
         proxy = DelayProxy(moto.endpoint_url).__enter__()
+        proxy.serialize = True  # conditional writes atomic, as in the real services (see delay_proxy)
         request.addfinalizer(lambda: proxy.__exit__())
         store = _make_store(kind, proxy, moto)
     made: set[int] = set()
@@ -420,7 +421,8 @@ HANDLER = textwrap.dedent(
 
 
 def _lambda_env(api: FakeStatsigAPI, sandbox: Path, spill: str, **extra: str) -> dict[str, str | None]:
-    return {"STATSIG_SERVER_SECRET": KEY, "STATSIG_API_URL": api.url, "STATSIG_SPILL_TARGET": spill,
+    return {"STATSIG_SERVER_SECRET": KEY, "STATSIG_API_URL": api.url, "STATSIG_SPEC_SOURCE": "example",
+            "STATSIG_SPILL_TARGET": spill,
             "STATSIG_JOURNAL_DIR": str(sandbox / "journal"), "STATSIG_FLUSH_MARGIN_MS": "200", **extra}
 
 
