@@ -6,7 +6,9 @@
 - Each invocation: a freshness check (cheap unless the rules are older than the max age), the handler,
   then a synchronous flush in `finally`, bounded by the invocation's remaining time minus a margin.
   What cannot be sent in time is spilled by the event pipeline. The handler's exception propagates as is.
-- No threads and no timers; after a SnapStart restore, dedupe state is reset and freshness checked.
+- With `delivery="after_response"` that flush runs after the response, on an internal extension's thread
+  (lambda_extension.py), else synchronously.
+- No other threads, no timers; after a SnapStart restore, dedupe state is reset and freshness checked.
 """
 
 from __future__ import annotations
@@ -116,9 +118,13 @@ def _middleware(
     global _invocations
     client = server or facade.get_instance()
     _invocations += 1
+    extension = None
     try:
         if _invocations == 1 and os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
             client.reset_after_restore()  # first invocation in this restored sandbox
+        extension = _after_response(client)
+        if extension is not None:
+            extension.wait_idle(_remaining_s(context))  # the previous delivery is done with the pipeline
         if _ensure_initialized(client, options, secret_key):
             client.refresh_if_stale(_remaining_s(context) * _FRESHNESS_SHARE)
     except Exception as exc:  # the handler runs whatever happened here
@@ -126,7 +132,14 @@ def _middleware(
     try:
         return handler(event, context)
     finally:
-        _flush_after(client, context)
+        # nothing here may replace the handler's return value or exception
+        try:
+            handed_over = extension is not None and extension.hand_over(client, context)
+        except Exception as exc:
+            _once("while handing the flush to the extension", exc)
+            handed_over = False
+        if not handed_over:
+            _flush_in_invocation(client, context)
 
 
 _logged: set[str] = set()
@@ -141,8 +154,10 @@ def _once(where: str, exc: BaseException) -> None:
                      where, type(exc).__name__, exc, exc_info=exc)
 
 
-def _flush_after(client: StatsigServer, context: Any) -> None:
-    """The flush in the decorator's ``finally``: it can never replace the handler's return value or exception."""
+def _flush_in_invocation(client: StatsigServer, context: Any) -> None:
+    """Flush within the invocation's remaining time minus the margin (the handler's thread, or the
+    extension's after the response: the budget and the outcome are the same). Never raises: an unexpected
+    error is logged once with its cause and counted in the metrics."""
     started = time.perf_counter()
     try:
         margin_s = (client.options.flush_margin_ms or c.DEFAULT_FLUSH_MARGIN_MS) / 1000.0
@@ -159,6 +174,30 @@ def _flush_after(client: StatsigServer, context: Any) -> None:
         _once("while emitting metrics", exc)
 
 
+def _after_response(client: StatsigServer) -> Any:
+    """The running extension if this client delivers after the response, else None."""
+    if client.options.delivery is None:
+        return None  # the default, and the only check on the synchronous path
+    from . import lambda_extension
+
+    if lambda_extension.delivery_mode(client.options.delivery) != lambda_extension.AFTER_RESPONSE:
+        return None
+    return lambda_extension.running()
+
+
+def _start_after_response(client: StatsigServer) -> None:
+    """At decoration (init): register the extension if this client asks for after-response delivery."""
+    if client.options.delivery is None:
+        return
+    from . import lambda_extension
+
+    if lambda_extension.delivery_mode(client.options.delivery) != lambda_extension.AFTER_RESPONSE:
+        return
+    extension = lambda_extension.start(_flush_in_invocation)
+    if extension is not None:
+        extension.watch(client)
+
+
 def statsig_handler(
     handler: Callable[[Any, Any], Any] | None = None,
     *,
@@ -171,5 +210,10 @@ def statsig_handler(
     The client is the module facade's (`from statsig_lite import statsig`) unless `server` is given."""
     if handler is None:
         return functools.partial(statsig_handler, server=server, options=options, secret_key=secret_key)
-    _ensure_initialized(server or facade.get_instance(), options, secret_key)  # init phase, once per sandbox
+    client = server or facade.get_instance()
+    _ensure_initialized(client, options, secret_key)  # init phase, once per sandbox
+    try:
+        _start_after_response(client)
+    except Exception as exc:  # delivery then happens in the invocation, as by default
+        _once("while starting the extension", exc)
     return _middleware(handler, server=server, options=options, secret_key=secret_key)

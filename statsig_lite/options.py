@@ -42,7 +42,8 @@ class StatsigOptions(Record):
     ``flush_margin_ms``, ``metrics_enabled``, ``max_buffered_events``, ``id_lists`` (fetch ID lists when
     initialising from a raw payload with an ``api``; default on), ``max_buffered_bytes``
     (STATSIG_MAX_BUFFERED_BYTES; default from AWS_LAMBDA_FUNCTION_MEMORY_SIZE), ``journal_dir``
-    (STATSIG_JOURNAL_DIR; on Lambda ``/tmp/statsig_lite/journal``, ``off`` disables it).
+    (STATSIG_JOURNAL_DIR; on Lambda ``/tmp/statsig_lite/journal``, ``off`` disables it), ``delivery``
+    (STATSIG_DELIVERY: on Lambda, ``synchronous`` (default) or ``after_response``, see lambda_extension.py).
     """
 
     __slots__ = (
@@ -51,6 +52,7 @@ class StatsigOptions(Record):
         "api_for_get_id_lists",
         "api_for_log_event",
         "bootstrap_values",
+        "delivery",
         "disable_all_logging",
         "disable_country_lookup",
         "disable_ua_parser",
@@ -106,6 +108,7 @@ class StatsigOptions(Record):
         spill_replay_interval_seconds: float = c.DEFAULT_SPILL_REPLAY_INTERVAL_SECONDS,
         max_buffered_bytes: int | None = None,
         journal_dir: str | None = None,
+        delivery: str | None = None,
     ) -> None:
         self.api = api
         self.api_for_download_config_specs = api_for_download_config_specs
@@ -135,6 +138,7 @@ class StatsigOptions(Record):
         self.spill_replay_interval_seconds = spill_replay_interval_seconds
         self.max_buffered_bytes = max_buffered_bytes
         self.journal_dir = journal_dir
+        self.delivery = delivery
 
     def replace(self, **changes: Any) -> StatsigOptions:
         """A copy with some options changed (the options object itself is not modified)."""
@@ -255,6 +259,8 @@ def resolve_options(options: StatsigOptions | None, environ: Mapping[str, str] |
             c.ENV_MAX_BUFFERED_BYTES, raw, _parse_int, None, "the default (from the function's memory)")
     if (raw := pick("journal_dir", c.ENV_JOURNAL_DIR)) is not None:
         updates["journal_dir"] = raw
+    if (raw := pick("delivery", c.ENV_DELIVERY)) is not None:
+        updates["delivery"] = raw  # checked where it is used (lambda_extension.delivery_mode)
 
     resolved = opts.replace(**updates) if updates else opts
     defaults: dict[str, Any] = {}

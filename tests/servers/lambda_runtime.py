@@ -2,7 +2,14 @@
 
 ``LambdaRuntimeAPI`` implements the four runtime endpoints (``/2018-06-01/runtime/...``):
 ``GET invocation/next`` (long-polls until ``submit()`` hands it an event), ``POST invocation/{id}/response``,
-``POST invocation/{id}/error`` and ``POST init/error``.
+``POST invocation/{id}/error`` and ``POST init/error``; and the Extensions API (``/2020-01-01/extension/...``):
+``POST register`` (during init only), ``GET event/next`` (INVOKE and SHUTDOWN events), ``POST init/error`` and
+``POST exit/error``. As in Lambda, an invocation is handed out only when the runtime and every registered
+extension wait on their ``next``, every extension registered for INVOKE gets the INVOKE event when the runtime
+gets the invocation, and the sandbox is ready to freeze only once all of them called ``next`` again:
+``wait_freeze_ready(request_id)`` says when that was (the caller had the answer at ``received_at``).
+``LambdaProcess.shutdown()`` ends the sandbox like Lambda: SIGTERM to the runtime if an extension registered,
+SHUTDOWN to extensions registered for it, SIGKILL when the shutdown window is over.
 
 ``LambdaProcess`` starts ``python -m awslambdaric <module.handler>`` against it, with the environment
 Lambda sets for a python3.11 function, and drives invocations one at a time like real Lambda: between
@@ -49,6 +56,7 @@ __all__ = [
     "LambdaProcess",
     "LambdaProcessExited",
     "LambdaRuntimeAPI",
+    "ShutdownReport",
     "thread_count",
 ]
 
@@ -56,6 +64,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT_ID = "123456789012"
 _PREFIX = "/2018-06-01/runtime"
 _INVOCATION_POST = re.compile(rf"{_PREFIX}/invocation/(?P<id>[^/]+)/(?P<kind>response|error)")
+_EXT_PREFIX = "/2020-01-01/extension"
+_EXT_EVENTS = frozenset({"INVOKE", "SHUTDOWN"})
+# Lambda's shutdown windows: the runtime with only internal extensions gets 500 ms after SIGTERM; with
+# external ones (the only kind that can register for SHUTDOWN) the whole phase gets 2 s.
+SHUTDOWN_WINDOW_INTERNAL_S = 0.5
+SHUTDOWN_WINDOW_EXTERNAL_S = 2.0
 
 
 class LambdaInitError(RuntimeError):
@@ -90,6 +104,30 @@ class InvocationResult:
         return self.received_at - self.submitted_at
 
 
+@dataclass(frozen=True)
+class ShutdownReport:
+    sigterm_sent: bool  # True when an extension was registered (Lambda signals the runtime only then)
+    window_s: float  # how long the sandbox was given before SIGKILL
+    exited_in_window: bool  # the process ended by itself before the window closed
+    returncode: int | None
+    duration_s: float  # from the start of the shutdown until the process was gone
+
+
+@dataclass
+class _Extension:
+    ext_id: str
+    name: str
+    events: frozenset[str]
+    queue: deque[dict[str, Any]]
+    waiting: bool = False  # a /event/next request is blocked
+    polls: int = 0
+
+    @property
+    def ready(self) -> bool:
+        """Called next and has nothing left to take: Lambda may go on (or freeze)."""
+        return self.waiting and not self.queue
+
+
 @dataclass
 class _Pending:
     request_id: str
@@ -115,6 +153,12 @@ class LambdaRuntimeAPI:
         self._init_error: tuple[Any, str | None] | None = None
         self._exit_code: int | None = None
         self._server: _RuntimeServer | None = None
+        self.handler = ""  # what register answers as the function's handler
+        self._extensions: dict[str, _Extension] = {}
+        self._extension_errors: list[tuple[str, str, str | None, Any]] = []  # (name, init|exit, type, body)
+        self._dispatched = 0  # invocations handed to the runtime; register is refused after the first
+        self._last_answered: str | None = None
+        self._freeze_ready: dict[str, tuple[float, int]] = {}  # request id -> (monotonic, epoch ms)
 
     # -- lifecycle
 
@@ -186,15 +230,59 @@ class LambdaRuntimeAPI:
         """Block until a ``/next`` request is waiting (the function finished init and is idle)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._waiting == 0:
+            while not self._sandbox_idle():
                 if self._init_error is not None:
                     raise LambdaInitError(*self._init_error)
                 if self._exit_code is not None:
                     raise LambdaProcessExited(f"runtime process exited with {self._exit_code} before polling")
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError(f"runtime did not poll /next within {timeout:.1f}s")
+                    raise TimeoutError(f"runtime and extensions did not all poll next within {timeout:.1f}s")
                 self._cond.wait(remaining)
+
+    def wait_freeze_ready(self, request_id: str, timeout: float) -> float:
+        """Block until, after answering ``request_id``, the runtime and every extension called next again:
+        the moment Lambda would freeze the sandbox (time.monotonic()). Raises TimeoutError."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while request_id not in self._freeze_ready:
+                if self._exit_code is not None:
+                    raise LambdaProcessExited(f"runtime process exited with {self._exit_code} after {request_id}")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"sandbox not ready to freeze {timeout:.1f}s after {request_id}")
+                self._cond.wait(remaining)
+            return self._freeze_ready[request_id][0]
+
+    def freeze_ready_epoch_ms(self, request_id: str) -> int | None:
+        """Wall-clock epoch ms of the freeze-ready moment (comparable to the invocation's deadline_ms)."""
+        with self._cond:
+            ready = self._freeze_ready.get(request_id)
+            return None if ready is None else ready[1]
+
+    def wait_idle(self, timeout: float) -> None:
+        """Block until the runtime and every extension wait on next (nothing is running)."""
+        self.wait_polling(timeout)
+
+    def extensions(self) -> list[tuple[str, frozenset[str]]]:
+        """(name, events) of every registered extension."""
+        with self._cond:
+            return [(e.name, e.events) for e in self._extensions.values()]
+
+    def extension_errors(self) -> list[tuple[str, str, str | None, Any]]:
+        """(extension name, "init" or "exit", error type, parsed body) of every error an extension posted."""
+        with self._cond:
+            return list(self._extension_errors)
+
+    def send_shutdown(self, reason: str, deadline_ms: int) -> int:
+        """Queue a SHUTDOWN event for every extension registered for it; return how many."""
+        event = {"eventType": "SHUTDOWN", "shutdownReason": reason, "deadlineMs": deadline_ms}
+        with self._cond:
+            targets = [e for e in self._extensions.values() if "SHUTDOWN" in e.events]
+            for ext in targets:
+                ext.queue.append(dict(event))
+            self._cond.notify_all()
+            return len(targets)
 
     def process_exited(self, code: int) -> None:
         with self._cond:
@@ -218,13 +306,24 @@ class LambdaRuntimeAPI:
 
     # -- handler side
 
+    def _sandbox_idle(self) -> bool:
+        return self._waiting > 0 and all(e.ready for e in self._extensions.values())
+
+    def _note_idle(self) -> None:
+        """Called under the lock whenever someone starts waiting on next: record the freeze-ready moment."""
+        answered = self._last_answered
+        if answered is not None and answered not in self._freeze_ready and self._sandbox_idle():
+            self._freeze_ready[answered] = (time.monotonic(), int(time.time() * 1000))
+        self._cond.notify_all()
+
     def _next(self, stopping: threading.Event) -> _Pending | None:
         with self._cond:
             self._polls += 1
             self._waiting += 1
-            self._cond.notify_all()
+            self._note_idle()
             try:
-                while not self._queue and not stopping.is_set():
+                # Lambda hands out an invocation only when every extension called next too.
+                while not (self._queue and self._sandbox_idle()) and not stopping.is_set():
                     self._cond.wait()
             finally:
                 self._waiting -= 1
@@ -233,7 +332,58 @@ class LambdaRuntimeAPI:
             pending = self._queue.popleft()
             pending.delivered_at = time.monotonic()
             self._in_flight[pending.request_id] = pending
+            self._dispatched += 1
+            invoke = {
+                "eventType": "INVOKE",
+                "deadlineMs": pending.deadline_ms,
+                "requestId": pending.request_id,
+                "invokedFunctionArn": pending.function_arn,
+                "tracing": {"type": "X-Amzn-Trace-Id", "value": pending.trace_id},
+            }
+            for ext in self._extensions.values():
+                if "INVOKE" in ext.events:
+                    ext.queue.append(dict(invoke))
+            self._cond.notify_all()
             return pending
+
+    def _register(self, name: str, events: frozenset[str]) -> str | None:
+        """A new extension's identifier; None once init is over (Lambda accepts registrations only then)."""
+        with self._cond:
+            if self._dispatched:
+                return None
+            ext_id = str(uuid.uuid4())
+            self._extensions[ext_id] = _Extension(ext_id, name, events, deque())
+            self._cond.notify_all()
+            return ext_id
+
+    def _extension_next(self, ext_id: str, stopping: threading.Event) -> dict[str, Any] | None:
+        with self._cond:
+            ext = self._extensions[ext_id]
+            ext.polls += 1
+            ext.waiting = True
+            self._note_idle()
+            try:
+                while not ext.queue and not stopping.is_set():
+                    self._cond.wait()
+            finally:
+                ext.waiting = False
+            if stopping.is_set():
+                return None
+            event = ext.queue.popleft()
+            self._cond.notify_all()
+            return event
+
+    def _extension_error(self, ext_id: str, kind: str, error_type: str | None, raw: bytes) -> bool:
+        with self._cond:
+            ext = self._extensions.get(ext_id)
+            if ext is None:
+                return False
+            self._extension_errors.append((ext.name, kind, error_type, _parse_json(raw)))
+            return True
+
+    def _known_extension(self, ext_id: str | None) -> bool:
+        with self._cond:
+            return ext_id is not None and ext_id in self._extensions
 
     def _answer(
         self, request_id: str, ok: bool, raw: bytes, error_type: str | None, headers: Mapping[str, str]
@@ -256,7 +406,8 @@ class LambdaRuntimeAPI:
                 delivered_at=pending.delivered_at,
                 received_at=received_at,
             )
-            self._cond.notify_all()
+            self._last_answered = request_id
+            self._note_idle()
             return True
 
     def _record_init_error(self, raw: bytes, error_type: str | None) -> None:
@@ -293,6 +444,12 @@ class _RuntimeHandler(LoopbackRequestHandler):
 
     def do_GET(self) -> None:
         self.read_body()
+        if self.path == f"{_EXT_PREFIX}/event/next":
+            self._extension_next()
+            return
+        if self.path == f"{_PREFIX}/restore/next":  # SnapStart: the snapshot is "restored" at once
+            self._json(200, {})
+            return
         if self.path != f"{_PREFIX}/invocation/next":
             self._json(404, {"errorType": "NotFound", "errorMessage": self.path})
             return
@@ -311,8 +468,54 @@ class _RuntimeHandler(LoopbackRequestHandler):
             },
         )
 
+    def _extension_next(self) -> None:
+        runtime = self.server.runtime
+        ext_id = self.headers.get("Lambda-Extension-Identifier")
+        if not runtime._known_extension(ext_id):
+            self._json(403, {"errorType": "Extension.UnknownExtensionIdentifier", "errorMessage": str(ext_id)})
+            return
+        assert ext_id is not None
+        event = runtime._extension_next(ext_id, self.server.stopping)
+        if event is None:
+            self.reset_connection()
+            return
+        headers = {"Lambda-Extension-Event-Identifier": str(uuid.uuid4())}
+        self.send_bytes(200, json.dumps(event).encode(), headers=headers)
+
+    def _extension_post(self, raw: bytes) -> None:
+        runtime = self.server.runtime
+        if self.path == f"{_EXT_PREFIX}/register":
+            name = self.headers.get("Lambda-Extension-Name")
+            parsed = _parse_json(raw)
+            events = parsed.get("events") if isinstance(parsed, dict) else None
+            if not name or not isinstance(events, list) or not set(events) <= _EXT_EVENTS:
+                self._json(400, {"errorType": "InvalidRequest", "errorMessage": "name and events required"})
+                return
+            ext_id = runtime._register(name, frozenset(events))
+            if ext_id is None:
+                self._json(403, {"errorType": "Extension.InvalidState", "errorMessage": "register after init"})
+                return
+            body = {
+                "functionName": runtime.function_arn.rsplit(":", 1)[-1],
+                "functionVersion": "$LATEST",
+                "handler": runtime.handler,
+            }
+            self.send_bytes(200, json.dumps(body).encode(), headers={"Lambda-Extension-Identifier": ext_id})
+            return
+        kind = {f"{_EXT_PREFIX}/init/error": "init", f"{_EXT_PREFIX}/exit/error": "exit"}.get(self.path)
+        ext_id = self.headers.get("Lambda-Extension-Identifier") or ""
+        if kind is None:
+            self._json(404, {"errorType": "NotFound", "errorMessage": self.path})
+        elif runtime._extension_error(ext_id, kind, self.headers.get("Lambda-Extension-Function-Error-Type"), raw):
+            self._json(202, {"status": "OK"})
+        else:
+            self._json(403, {"errorType": "Extension.UnknownExtensionIdentifier", "errorMessage": ext_id})
+
     def do_POST(self) -> None:
         raw = self.read_body()
+        if self.path.startswith(_EXT_PREFIX + "/"):
+            self._extension_post(raw)
+            return
         error_type = self.headers.get("Lambda-Runtime-Function-Error-Type")
         runtime = self.server.runtime
         if self.path == f"{_PREFIX}/init/error":
@@ -377,6 +580,7 @@ class LambdaProcess:
         self._extra_env = dict(env or {})
         self.function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function_name}"
         self.runtime = LambdaRuntimeAPI(self.function_arn)
+        self.runtime.handler = handler
         self._proc: subprocess.Popen[bytes] | None = None
         self._watcher: threading.Thread | None = None
         self._log_path: str | None = None
@@ -496,9 +700,14 @@ class LambdaProcess:
         request_id = self.runtime.submit(event, timeout_ms)
         return self.runtime.wait_result(request_id, timeout_ms / 1000 + grace_s)
 
-    def freeze(self) -> None:
-        """SIGSTOP the process and wait until the kernel reports it stopped."""
+    def freeze(self, *, when_idle: bool | None = None, timeout: float = 10.0) -> None:
+        """SIGSTOP the process and wait until the kernel reports it stopped.
+
+        With ``when_idle`` (the default once an extension registered) it first waits, like Lambda, until the
+        runtime and every extension called next, so work an extension does after the response is not cut."""
         proc = self._require_proc()
+        if when_idle if when_idle is not None else bool(self.runtime.extensions()):
+            self.runtime.wait_idle(timeout)
         os.kill(proc.pid, signal.SIGSTOP)
         os.waitid(os.P_PID, proc.pid, os.WSTOPPED)
         self._frozen = True
@@ -509,6 +718,41 @@ class LambdaProcess:
         os.kill(proc.pid, signal.SIGCONT)
         os.waitid(os.P_PID, proc.pid, os.WCONTINUED)
         self._frozen = False
+
+    def freeze_ready_at(self, result: InvocationResult, timeout: float = 10.0) -> float:
+        """time.monotonic() when the sandbox could freeze after ``result`` (runtime and extensions in next)."""
+        return self.runtime.wait_freeze_ready(result.request_id, timeout)
+
+    def shutdown(self, reason: str = "spindown", window_s: float | None = None) -> ShutdownReport:
+        """End the sandbox as Lambda does, then ``stop()``: thaw it; if an extension registered, SIGTERM the
+        runtime and send SHUTDOWN to extensions registered for it; SIGKILL once the window is over (at once
+        when no extension registered). The window is 500 ms, or 2 s if an extension takes SHUTDOWN."""
+        proc = self._require_proc()
+        if self._frozen:
+            self.thaw()
+        extensions = self.runtime.extensions()
+        if window_s is None:
+            external = any("SHUTDOWN" in events for _name, events in extensions)
+            window_s = SHUTDOWN_WINDOW_EXTERNAL_S if external else SHUTDOWN_WINDOW_INTERNAL_S
+        started = time.monotonic()
+        exited = False
+        if extensions:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGTERM)
+            self.runtime.send_shutdown(reason, int(time.time() * 1000 + window_s * 1000))
+            if self._watcher is not None:
+                self._watcher.join(window_s)
+            exited = proc.poll() is not None
+        else:
+            window_s = 0.0
+        self.stop()
+        return ShutdownReport(
+            sigterm_sent=bool(extensions),
+            window_s=window_s,
+            exited_in_window=exited,
+            returncode=self._returncode,
+            duration_s=time.monotonic() - started,
+        )
 
     # -- inspecting
 
