@@ -254,7 +254,7 @@ class SnapshotRefresher:
             logger.warning("statsig_lite refresher: replacing the unusable snapshot in %s: %s", name, held.problem,
                            extra={"source": name})
         try:
-            held.target.write(payload, held.stored, self._timeout(deadline, STORE_TIMEOUT_CAP_S))
+            held.target.write(payload, held.stored, self._timeout(deadline, STORE_TIMEOUT_CAP_S), lcut=snapshot_time)
         except _OutOfTime:
             return TargetOutcome(name, "skipped", "out of time", held.time)
         except WriteConflict as exc:

@@ -10,12 +10,12 @@ second fails with WriteConflict and the first one's bytes stay.
 
 - S3 (``s3://bucket/key``): ``PutObject`` with ``IfMatch=<ETag read>``, or ``IfNoneMatch="*"`` when the key
   did not exist, and ``ServerSideEncryption=AES256``. (moto's server mode honours both conditions.)
-- DynamoDB (``dynamodb://table/key``): the item layout of `sources.dynamodb` (written by its `build_items`).
-  A snapshot that fits one item is one ``PutItem`` conditioned on the ``version`` read (or on
-  ``attribute_not_exists(pk)``). A chunked snapshot needs several writes, and chunk keys are fixed by the
-  layout, so chunked writers first take a lease item (``pk = "<key>#lock"``, conditional put, expiring
-  after the writer's own deadline), check that the main item still has the version read, write the chunks,
-  then the main item (conditioned on that version), and release the lease.
+- DynamoDB (``dynamodb://table/key``): the versioned layout of `sources.dynamodb`. A write puts the chunks of
+  a new, unique version (keys no reader is using), then switches the main item (``sk=current``) with a
+  condition on the version read (or ``attribute_not_exists(pk)``); a writer that loses deletes its own
+  chunks. Versions that have not been current for `GRACE_S` are deleted after a successful switch (chunks
+  written less than `GRACE_S` ago are left alone: another writer may be in flight). A writer killed at any
+  point leaves the main item on a complete version; its chunks are collected by a later write.
 
 A stored snapshot whose *bytes* are unusable (bad gzip, sha256 mismatch, missing chunk) is reported with
 ``payload=None`` and ``problem`` set, and may be replaced (conditionally). A failure to *reach* the store
@@ -34,9 +34,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .._log import get_logger
 from ..errors import SpecError, SpecSourceError
 from ..sources._aws import ClientCache, aws_errors, describe, error_code, http_status
-from ..sources.dynamodb import DEFAULT_CHUNK_BYTES, MAX_CHUNKS, build_items, chunk_key
+from ..sources.dynamodb import CURRENT, DEFAULT_CHUNK_BYTES, KNOWN_ERRORS, MAX_CHUNKS, build_items, read_chunks
 from ..sources.file import snapshot_bytes
 from .config import TargetSpec
 
@@ -51,18 +52,13 @@ __all__ = [
     "open_targets",
 ]
 
-LEASE_MARGIN_S = 5.0  # a chunked writer's lease outlives its own deadline by this much
-_BATCH_GET_LIMIT = 100
+GRACE_S = 60.0  # an old DynamoDB version is deleted once it has not been current for this long
 _S3_KNOWN = {"NoSuchBucket": "bucket does not exist", "AccessDenied": "access denied", "403": "access denied"}
 _S3_CONFLICT = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
-_DDB_KNOWN = {
-    "ResourceNotFoundException": "table does not exist",
-    "AccessDeniedException": "access denied",
-    "ProvisionedThroughputExceededException": "throttled",
-    "ThrottlingException": "throttled",
-}
 _DDB_CONFLICT = "ConditionalCheckFailedException"
 _Condition = tuple[str, dict[str, str], dict[str, Any]]  # expression, attribute names, attribute values
+
+logger = get_logger(__name__)
 
 
 class TargetError(SpecError):
@@ -86,6 +82,7 @@ class Stored:
     token: str | None = None  # S3 ETag, DynamoDB version
     payload: bytes | None = None
     problem: str | None = None  # why an existing snapshot's bytes are unusable
+    switched_at: int | None = None  # DynamoDB: when the stored version became current (ms)
 
 
 ABSENT = Stored(exists=False)
@@ -98,8 +95,9 @@ class SnapshotTarget(Protocol):
         """What is stored now. Raises TargetError when the store cannot be reached."""
         ...
 
-    def write(self, payload: bytes, expected: Stored, timeout_s: float) -> str:
-        """Store ``payload`` if ``expected`` is still what is stored; the new token.
+    def write(self, payload: bytes, expected: Stored, timeout_s: float, *, lcut: int | None = None) -> str:
+        """Store ``payload`` (whose payload ``time`` is ``lcut``) if ``expected`` is still what is stored;
+        the new token.
 
         Raises WriteConflict (nothing committed) or TargetError."""
         ...
@@ -135,7 +133,7 @@ class S3Target:
         except SpecSourceError as exc:
             return Stored(True, etag, None, exc.reason)
 
-    def write(self, payload: bytes, expected: Stored, timeout_s: float) -> str:
+    def write(self, payload: bytes, expected: Stored, timeout_s: float, *, lcut: int | None = None) -> str:
         params: dict[str, Any] = {
             "Bucket": self.bucket,
             "Key": self.key,
@@ -160,6 +158,9 @@ class S3Target:
 
 
 class DynamoDBTarget:
+    """The versioned layout of `sources.dynamodb`: chunks under a new version first, the main item switched
+    last on the version read, old versions deleted once they have not been current for `GRACE_S`."""
+
     def __init__(
         self,
         table: str,
@@ -168,6 +169,7 @@ class DynamoDBTarget:
         session: Any = None,
         *,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        grace_s: float = GRACE_S,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -176,88 +178,56 @@ class DynamoDBTarget:
         self.name = f"dynamodb://{table}/{key}"
         self._clients = ClientCache("dynamodb", client, session)
         self._chunk_bytes = chunk_bytes
+        self._grace_ms = int(grace_s * 1000)
         self._clock = clock
         self._wall_clock = wall_clock
 
     def __repr__(self) -> str:
         return f"DynamoDBTarget({self.name!r})"
 
-    @property
-    def lock_key(self) -> str:
-        return f"{self.key}#lock"
-
     # -- reading
 
     def read(self, timeout_s: float) -> Stored:
         deadline = self._clock() + timeout_s
-        item = self._get(self.key, timeout_s)
-        if item is None:
+        try:
+            response = self._clients.get(timeout_s).get_item(
+                TableName=self.table, Key={"pk": {"S": self.key}, "sk": {"S": CURRENT}}, ConsistentRead=True
+            )
+        except aws_errors() as exc:
+            raise TargetError(self.name, describe(exc, KNOWN_ERRORS)) from exc
+        item = response.get("Item")
+        if not isinstance(item, dict):
             return ABSENT
         version = item.get("version", {}).get("S")
         token = version if isinstance(version, str) and version else None
+        switched_at = _number(item.get("switched_at"))
         if token is None:
-            return Stored(True, None, None, "item has no string 'version' attribute")
+            return Stored(True, None, None, "item has no string 'version' attribute", switched_at)
         if "s3_pointer" in item:
             raise TargetError(self.name, "the item points to S3 (s3_pointer): make the S3 object the target")
         try:
-            if "payload" in item:
+            if "chunks" in item:
+                packed, problem = read_chunks(
+                    lambda: self._clients.get(self._remaining(deadline)), self.table, self.key, token,
+                    _chunk_count(item["chunks"]),
+                )
+                if packed is None:
+                    return Stored(True, token, None, problem, switched_at)
+            elif "payload" in item:
                 packed = _binary(item["payload"])
-            elif "chunks" in item:
-                packed = self._read_chunks(_chunk_count(item["chunks"]), token, deadline)
             else:
-                return Stored(True, token, None, "item has neither 'payload' nor 'chunks'")
+                return Stored(True, token, None, "item has neither 'chunks' nor 'payload'", switched_at)
             payload = snapshot_bytes(packed, self.name)
+        except aws_errors() as exc:
+            raise TargetError(self.name, describe(exc, KNOWN_ERRORS)) from exc
         except _Unusable as exc:
-            return Stored(True, token, None, str(exc))
+            return Stored(True, token, None, str(exc), switched_at)
         except SpecSourceError as exc:
-            return Stored(True, token, None, exc.reason)
+            return Stored(True, token, None, exc.reason, switched_at)
         expected = item.get("sha256", {}).get("S")
         if isinstance(expected, str) and hashlib.sha256(payload).hexdigest() != expected.lower():
-            return Stored(True, token, None, "snapshot does not match its sha256 attribute")
-        return Stored(True, token, payload)
-
-    def _get(self, pk: str, timeout_s: float, *, version_only: bool = False) -> dict[str, Any] | None:
-        params: dict[str, Any] = {"TableName": self.table, "Key": {"pk": {"S": pk}}, "ConsistentRead": True}
-        if version_only:
-            params["ProjectionExpression"] = "#v"
-            params["ExpressionAttributeNames"] = {"#v": "version"}
-        try:
-            response = self._clients.get(timeout_s).get_item(**params)
-        except aws_errors() as exc:
-            raise TargetError(self.name, describe(exc, _DDB_KNOWN)) from exc
-        item = response.get("Item")
-        return item if isinstance(item, dict) else None
-
-    def _read_chunks(self, count: int, version: str, deadline: float) -> bytes:
-        wanted = [chunk_key(self.key, i) for i in range(count)]
-        found: dict[str, dict[str, Any]] = {}
-        pending = [{"pk": {"S": pk}} for pk in wanted]
-        while pending:
-            batch, pending = pending[:_BATCH_GET_LIMIT], pending[_BATCH_GET_LIMIT:]
-            request = {self.table: {"Keys": batch, "ConsistentRead": True}}
-            try:
-                response = self._clients.get(self._remaining(deadline)).batch_get_item(RequestItems=request)
-            except aws_errors() as exc:
-                raise TargetError(self.name, describe(exc, _DDB_KNOWN)) from exc
-            for chunk in response.get("Responses", {}).get(self.table, []):
-                found[str(chunk["pk"]["S"])] = chunk
-            pending = list(response.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])) + pending
-        parts: list[bytes] = []
-        for index, pk in enumerate(wanted):
-            chunk = found.get(pk)
-            if chunk is None:
-                raise _Unusable(f"chunk {index} of {count} is missing")
-            if chunk.get("version", {}).get("S") != version:
-                if self._lease_held(deadline):  # a writer is between its chunks and its main item
-                    raise TargetError(self.name, f"chunk {index} is being rewritten by another writer")
-                raise _Unusable(f"chunk {index} has another version than the item (an interrupted write)")
-            parts.append(_binary(chunk.get("payload")))
-        return b"".join(parts)
-
-    def _lease_held(self, deadline: float) -> bool:
-        lease = self._get(self.lock_key, self._remaining(deadline))
-        until = _number(lease.get("lease_until")) if lease is not None else None
-        return until is not None and until >= int(self._wall_clock() * 1000)
+            return Stored(True, token, None, "snapshot does not match its sha256 attribute", switched_at)
+        return Stored(True, token, payload, None, switched_at)
 
     def _remaining(self, deadline: float) -> float:
         remaining = deadline - self._clock()
@@ -267,39 +237,30 @@ class DynamoDBTarget:
 
     # -- writing
 
-    def write(self, payload: bytes, expected: Stored, timeout_s: float) -> str:
+    def write(self, payload: bytes, expected: Stored, timeout_s: float, *, lcut: int | None = None) -> str:
         deadline = self._clock() + timeout_s
-        version = hashlib.sha256(payload).hexdigest()[:32]
-        items = build_items(
-            self.key, payload, version, chunk_bytes=self._chunk_bytes, updated_at_ms=int(self._wall_clock() * 1000)
+        now_ms = int(self._wall_clock() * 1000)
+        version = f"{now_ms:013d}-{uuid.uuid4().hex[:12]}"  # unique: no reader can be reading these keys
+        chunks, main = build_items(
+            self.key, payload, version, chunk_bytes=self._chunk_bytes, now_ms=now_ms, lcut=lcut,
+            previous=expected.token,
         )
-        *chunks, main = items
-        if not chunks:
-            self._put_main(main, expected, timeout_s)
-            return version
-        owner = str(uuid.uuid4())
-        self._take_lease(owner, timeout_s)
+        for chunk in chunks:
+            self._put(chunk, None, self._remaining(deadline))
         try:
-            current = self._get(self.key, self._remaining(deadline), version_only=True)
-            if (current is not None) != expected.exists or (
-                current is not None and current.get("version", {}).get("S") != expected.token
-            ):
-                raise WriteConflict(self.name, "the item changed since it was read")
-            for chunk in chunks:
-                self._put(chunk, None, self._remaining(deadline))
-            self._put_main(main, expected, self._remaining(deadline))
-        finally:
-            self._release_lease(owner)
+            self._put(main, self._switch_condition(expected), self._remaining(deadline))
+        except TargetError:
+            self._delete_versions({version}, deadline)  # never referenced: nobody can be reading them
+            raise
+        self._collect(version, expected, now_ms, deadline)
         return version
 
-    def _put_main(self, item: dict[str, Any], expected: Stored, timeout_s: float) -> None:
+    def _switch_condition(self, expected: Stored) -> _Condition:
         if not expected.exists:
-            condition: _Condition = ("attribute_not_exists(pk)", {}, {})
-        elif expected.token is None:
-            condition = ("attribute_exists(pk) AND attribute_not_exists(#v)", {"#v": "version"}, {})
-        else:
-            condition = ("#v = :v", {"#v": "version"}, {":v": {"S": expected.token}})
-        self._put(item, condition, timeout_s)
+            return ("attribute_not_exists(pk)", {}, {})
+        if expected.token is None:
+            return ("attribute_exists(pk) AND attribute_not_exists(#v)", {"#v": "version"}, {})
+        return ("#v = :v", {"#v": "version"}, {":v": {"S": expected.token}})
 
     def _put(self, item: dict[str, Any], condition: _Condition | None, timeout_s: float) -> None:
         params: dict[str, Any] = {"TableName": self.table, "Item": item}
@@ -314,33 +275,61 @@ class DynamoDBTarget:
             self._clients.get(timeout_s).put_item(**params)
         except aws_errors() as exc:
             if error_code(exc) == _DDB_CONFLICT:
-                raise WriteConflict(self.name, f"conditional write of {item['pk']['S']!r} failed") from exc
-            raise TargetError(self.name, describe(exc, _DDB_KNOWN)) from exc
+                raise WriteConflict(self.name, f"conditional write of {item['sk']['S']!r} failed") from exc
+            raise TargetError(self.name, describe(exc, KNOWN_ERRORS)) from exc
 
-    def _take_lease(self, owner: str, timeout_s: float) -> None:
-        now_ms = int(self._wall_clock() * 1000)
-        lease = {
-            "pk": {"S": self.lock_key},
-            "owner": {"S": owner},
-            "lease_until": {"N": str(now_ms + int((timeout_s + LEASE_MARGIN_S) * 1000))},
+    # -- old versions
+
+    def _collect(self, current: str, replaced: Stored, now_ms: int, deadline: float) -> None:
+        """Delete versions that have not been current for GRACE_S (best effort; the next write retries).
+
+        Kept: the new version, the one it replaced, and chunks written less than GRACE_S ago (a writer in
+        flight). If the replaced version itself became current less than GRACE_S ago, the one before it may
+        still be being read: nothing is deleted this time."""
+        grace_ms = self._grace_ms
+        if replaced.switched_at is not None and now_ms - replaced.switched_at < grace_ms:
+            return
+        keep = {current, replaced.token}
+        try:
+            stale: set[str] = set()
+            fresh: set[str] = set()
+            for item in self._chunk_items(deadline):
+                version = _version_of_sk(item.get("sk", {}).get("S"))
+                if version is None or version in keep:
+                    continue
+                written = _number(item.get("written_at")) or 0
+                (fresh if now_ms - written < grace_ms else stale).add(version)
+            self._delete_versions(stale - fresh, deadline)
+        except Exception as exc:  # best effort: the write succeeded; a later one collects what is left
+            logger.warning("statsig_lite refresher: old snapshot versions in %s not deleted: %s", self.name, exc)
+
+    def _chunk_items(self, deadline: float) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :v)",
+            "ExpressionAttributeValues": {":pk": {"S": self.key}, ":v": {"S": "v#"}},
+            "ProjectionExpression": "sk, written_at",
         }
-        condition: _Condition = ("attribute_not_exists(pk) OR lease_until < :now", {}, {":now": {"N": str(now_ms)}})
-        try:
-            self._put(lease, condition, timeout_s)
-        except WriteConflict as exc:
-            raise WriteConflict(self.name, "another refresher holds the write lease") from exc
+        while True:
+            response = self._clients.get(self._remaining(deadline)).query(**params)
+            items.extend(response.get("Items", []))
+            if not response.get("LastEvaluatedKey"):
+                return items
+            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def _release_lease(self, owner: str) -> None:
+    def _delete_versions(self, versions: set[str], deadline: float) -> None:
+        if not versions:
+            return
         try:
-            self._clients.get(1.0).delete_item(
-                TableName=self.table,
-                Key={"pk": {"S": self.lock_key}},
-                ConditionExpression="#o = :o",
-                ExpressionAttributeNames={"#o": "owner"},
-                ExpressionAttributeValues={":o": {"S": owner}},
-            )
-        except aws_errors():
-            pass  # the lease expires on its own
+            for item in self._chunk_items(deadline):
+                sk = item.get("sk", {}).get("S")
+                if _version_of_sk(sk) in versions:
+                    self._clients.get(self._remaining(deadline)).delete_item(
+                        TableName=self.table, Key={"pk": {"S": self.key}, "sk": {"S": sk}}
+                    )
+        except Exception as exc:  # best effort: the write succeeded; a later one collects what is left
+            logger.warning("statsig_lite refresher: snapshot chunks in %s not deleted: %s", self.name, exc)
 
 
 class _Unusable(Exception):
@@ -367,6 +356,14 @@ def _chunk_count(value: Any) -> int:
     if not 1 <= count <= MAX_CHUNKS:
         raise _Unusable(f"'chunks' must be a number from 1 to {MAX_CHUNKS}")
     return count
+
+
+def _version_of_sk(sk: object) -> str | None:
+    """``v#<version>#<nnnn>`` -> ``<version>``."""
+    if not isinstance(sk, str) or not sk.startswith("v#"):
+        return None
+    version, sep, _ = sk[2:].rpartition("#")
+    return version if sep and version else None
 
 
 def open_targets(

@@ -11,6 +11,7 @@ from statsig_lite.refresher.fetch import StatsigFetcher
 from statsig_lite.refresher.refresh import SnapshotRefresher
 from statsig_lite.refresher.targets import DynamoDBTarget, S3Target, SnapshotTarget, Stored
 from tests.servers.statsig_api import FakeStatsigAPI
+from tests.sources.aws import create_snapshot_table
 from tests.sources.payloads import example_payload
 
 KEY = "secret-refresher-key"
@@ -22,12 +23,7 @@ T1, T2 = 1_700_000_000_000, 1_700_000_060_000
 
 def create_stores(s3: Any, ddb: Any) -> None:
     s3.create_bucket(Bucket=BUCKET)
-    ddb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_snapshot_table(ddb, TABLE)
 
 
 def payload(lcut: int, **extra: Any) -> dict[str, Any]:
@@ -81,7 +77,7 @@ def stored_state(s3: Any, ddb: Any) -> tuple[object, ...]:
     obj = s3.get_object(Bucket=BUCKET, Key=S3_KEY)
     items = ddb.scan(TableName=TABLE, ConsistentRead=True)["Items"]
     snapshot_items = sorted(
-        (sorted((k, repr(v)) for k, v in item.items()) for item in items if not item["pk"]["S"].endswith("#lock")),
+        (sorted((k, repr(v)) for k, v in item.items()) for item in items),
         key=repr,
     )
     return obj["Body"].read(), obj["ETag"], repr(snapshot_items)
@@ -98,11 +94,11 @@ class RacingTarget:
     def read(self, timeout_s: float) -> Stored:
         return self.inner.read(timeout_s)
 
-    def write(self, payload: bytes, expected: Stored, timeout_s: float) -> str:
+    def write(self, payload: bytes, expected: Stored, timeout_s: float, *, lcut: int | None = None) -> str:
         hook, self._before_write = self._before_write, None
         if hook is not None:
             hook()
-        return self.inner.write(payload, expected, timeout_s)
+        return self.inner.write(payload, expected, timeout_s, lcut=lcut)
 
 
 class CountingTarget:
@@ -116,9 +112,9 @@ class CountingTarget:
     def read(self, timeout_s: float) -> Stored:
         return self.inner.read(timeout_s)
 
-    def write(self, payload: bytes, expected: Stored, timeout_s: float) -> str:
+    def write(self, payload: bytes, expected: Stored, timeout_s: float, *, lcut: int | None = None) -> str:
         self._writes.append(self.name)
-        return self.inner.write(payload, expected, timeout_s)
+        return self.inner.write(payload, expected, timeout_s, lcut=lcut)
 
 
 def with_list_gate(lcut: int, list_name: str = "list_a") -> dict[str, Any]:

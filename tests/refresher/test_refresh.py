@@ -12,7 +12,7 @@ from statsig_lite.evaluator.hashing import id_list_hash
 from statsig_lite.options import StatsigOptions
 from statsig_lite.refresher.targets import DynamoDBTarget, S3Target
 from statsig_lite.server import StatsigServer
-from statsig_lite.sources.dynamodb import DynamoDBSource, chunk_key
+from statsig_lite.sources.dynamodb import DynamoDBSource
 from statsig_lite.store.envelope import encode_snapshot, split_snapshot
 from statsig_lite.store.snapshot import load_snapshot
 from statsig_lite.user import StatsigUser
@@ -158,23 +158,54 @@ def test_s3_snapshot_is_written_with_server_side_encryption(api: FakeStatsigAPI,
     assert head["ServerSideEncryption"] == "AES256" and head["ContentType"] == "application/json"
 
 
+def _versions(ddb: Any) -> list[str]:
+    """The snapshot versions whose chunks the table holds."""
+    items = ddb.query(TableName=TABLE, KeyConditionExpression="pk = :pk AND begins_with(sk, :v)",
+                      ExpressionAttributeValues={":pk": {"S": DDB_KEY}, ":v": {"S": "v#"}}, ConsistentRead=True)
+    return sorted({item["sk"]["S"].split("#")[1] for item in items["Items"]})
+
+
+def _main_item(ddb: Any) -> dict[str, Any]:
+    item: dict[str, Any] = ddb.get_item(TableName=TABLE, Key={"pk": {"S": DDB_KEY}, "sk": {"S": "current"}},
+                                        ConsistentRead=True)["Item"]
+    return item
+
+
 def test_chunked_dynamodb_snapshot_round_trips(api: FakeStatsigAPI, stores: tuple[Any, Any]) -> None:
     s3, ddb = stores
     api.set_specs(payload(T1), "v2")
     make_refresher(api, s3, ddb, chunk_bytes=CHUNK).refresh(10.0)
-    main = ddb.get_item(TableName=TABLE, Key={"pk": {"S": DDB_KEY}})["Item"]
-    assert int(main["chunks"]["N"]) >= 2 and "payload" not in main
+    main = _main_item(ddb)
+    assert int(main["chunks"]["N"]) >= 2 and "payload" not in main and main["time"] == {"N": str(T1)}
     assert DynamoDBSource(TABLE, DDB_KEY, boto3_client=ddb).fetch(2.0).payload == _s3_document(s3)
-    assert "Item" not in ddb.get_item(TableName=TABLE, Key={"pk": {"S": f"{DDB_KEY}#lock"}})  # lease released
+    first = main["version"]["S"]
 
     api.set_specs(payload(T2), "v2")
     report = make_refresher(api, s3, ddb, chunk_bytes=CHUNK).refresh(10.0)
     assert len(report.written) == 2
     dcs, _ = split_snapshot(DynamoDBSource(TABLE, DDB_KEY, boto3_client=ddb).fetch(2.0).payload)
     assert dcs["time"] == T2
+    main = _main_item(ddb)
+    assert main["previous"]["S"] == first and _versions(ddb) == sorted([first, main["version"]["S"]])
 
 
-def test_chunked_writer_that_lost_the_race_leaves_the_winners_chunks(
+def test_old_versions_are_deleted_only_after_the_grace_period(api: FakeStatsigAPI, stores: tuple[Any, Any]) -> None:
+    s3, ddb = stores
+
+    def write(lcut: int, grace_s: float) -> str:
+        api.set_specs(payload(lcut), "v2")
+        target = DynamoDBTarget(TABLE, DDB_KEY, ddb, chunk_bytes=CHUNK, grace_s=grace_s)
+        assert make_refresher(api, s3, ddb, only=[target]).refresh(10.0).written == (target.name,)
+        return str(_main_item(ddb)["version"]["S"])
+
+    v1, v2, v3 = write(T1, 60.0), write(T2, 60.0), write(T2 + 1, 60.0)
+    assert _versions(ddb) == sorted([v1, v2, v3])  # within the grace period nothing goes
+    time.sleep(0.05)
+    v4 = write(T2 + 2, 0.01)
+    assert _versions(ddb) == sorted([v3, v4])  # the current one and the one it replaced stay
+
+
+def test_chunked_writer_that_lost_the_race_leaves_the_winners_snapshot_and_no_chunks(
     api: FakeStatsigAPI, stores: tuple[Any, Any]
 ) -> None:
     s3, ddb = stores
@@ -199,46 +230,27 @@ def test_chunked_writer_that_lost_the_race_leaves_the_winners_chunks(
     report = make_refresher(api, s3, ddb, chunk_bytes=CHUNK, wrap=lambda t: RacingTarget(t, once)).refresh(10.0)
     assert [t.action for t in report.targets] == ["skipped", "skipped"]
     assert all("conflict" in (t.reason or "") for t in report.targets)
-    assert stored_state(s3, ddb) == after_b[0]
+    assert stored_state(s3, ddb) == after_b[0]  # the loser's chunks are gone too
     dcs, _ = split_snapshot(DynamoDBSource(TABLE, DDB_KEY, boto3_client=ddb).fetch(2.0).payload)
     assert dcs["time"] == T2 + 1
 
 
-def test_a_live_lease_blocks_chunked_writes_and_an_expired_one_is_taken_over(
+def test_chunks_left_by_a_dead_writer_do_not_disturb_readers_and_are_collected(
     api: FakeStatsigAPI, stores: tuple[Any, Any]
 ) -> None:
     s3, ddb = stores
     api.set_specs(payload(T1), "v2")
     make_refresher(api, s3, ddb, chunk_bytes=CHUNK).refresh(10.0)
-    before = ddb.scan(TableName=TABLE, ConsistentRead=True)["Items"]
-    lease = {"pk": {"S": f"{DDB_KEY}#lock"}, "owner": {"S": "someone-else"}, "lease_until": {"N": str(2**53)}}
-    ddb.put_item(TableName=TABLE, Item=lease)
+    good = DynamoDBSource(TABLE, DDB_KEY, boto3_client=ddb).fetch(2.0)
+    ddb.put_item(TableName=TABLE, Item={"pk": {"S": DDB_KEY}, "sk": {"S": "v#0000000000001-dead#0000"},
+                                        "payload": {"B": b"x"}, "written_at": {"N": "1"}})  # died after a chunk
+    assert DynamoDBSource(TABLE, DDB_KEY, boto3_client=ddb).fetch(2.0).payload == good.payload
+    assert DynamoDBTarget(TABLE, DDB_KEY, ddb).read(2.0).payload == good.payload
+
     api.set_specs(payload(T2), "v2")
-    blocked = make_refresher(api, s3, ddb, chunk_bytes=CHUNK).refresh(10.0)
-    assert blocked.written == (f"s3://{BUCKET}/{S3_KEY}",)
-    assert "holds the write lease" in (blocked.targets[1].reason or "")
-    after = [i for i in ddb.scan(TableName=TABLE, ConsistentRead=True)["Items"] if not i["pk"]["S"].endswith("#lock")]
-    assert sorted(map(repr, after)) == sorted(map(repr, before))
-
-    ddb.put_item(TableName=TABLE, Item={**lease, "lease_until": {"N": "1"}})  # its writer is long gone
-    taken_over = make_refresher(api, s3, ddb, chunk_bytes=CHUNK).refresh(10.0)
-    assert taken_over.written == (f"dynamodb://{TABLE}/{DDB_KEY}",)
-
-
-def test_an_interrupted_chunked_write_is_repaired_by_the_next_run(api: FakeStatsigAPI, stores: tuple[Any, Any]) -> None:
-    s3, ddb = stores
-    api.set_specs(payload(T1), "v2")
-    make_refresher(api, s3, ddb, chunk_bytes=CHUNK).refresh(10.0)
-    ddb.put_item(TableName=TABLE, Item={"pk": {"S": chunk_key(DDB_KEY, 0)}, "version": {"S": "half-written"},
-                                        "payload": {"B": b"x"}})  # a writer died after its first chunk
-    stored = DynamoDBTarget(TABLE, DDB_KEY, ddb).read(2.0)
-    assert stored.payload is None and "interrupted write" in (stored.problem or "")
-
-    report = make_refresher(api, s3, ddb, chunk_bytes=CHUNK).refresh(10.0)
-    assert report.written == (f"dynamodb://{TABLE}/{DDB_KEY}",) and not report.fetched
-    assert "replaced unusable snapshot" in (report.targets[1].reason or "")
-    repaired = DynamoDBSource(TABLE, DDB_KEY, boto3_client=ddb).fetch(2.0).payload
-    assert split_snapshot(repaired) == split_snapshot(_s3_document(s3))  # same content, its own created_at
+    target = DynamoDBTarget(TABLE, DDB_KEY, ddb, chunk_bytes=CHUNK, grace_s=0.0)
+    assert make_refresher(api, s3, ddb, only=[target]).refresh(10.0).written == (target.name,)
+    assert "0000000000001-dead" not in _versions(ddb)
 
 
 def test_an_unusable_s3_object_is_replaced_conditionally(api: FakeStatsigAPI, stores: tuple[Any, Any]) -> None:
