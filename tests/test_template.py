@@ -324,7 +324,6 @@ EXAMPLE_ACTIONS = {
     "dynamodb:Query",
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
-    "dynamodb:Query",
     "dynamodb:UpdateItem",
 }
 REFRESHER_ACTIONS = EXAMPLE_ACTIONS
