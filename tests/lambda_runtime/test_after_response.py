@@ -32,6 +32,8 @@ APP = textwrap.dedent(
     def handler(event, context):
         user = StatsigUser(user_id=event["user"])
         statsig.log_event(StatsigEvent(user, "ping", value=event.get("n", 0)))
+        if event.get("raise"):
+            raise ValueError(event["raise"])
         return {"on": statsig.check_gate(user, "new_checkout"), "threads": threading.active_count()}
     """
 )
@@ -139,6 +141,11 @@ def test_response_does_not_wait_for_statsig_and_events_land_before_freeze(
             fn.freeze()
             fn.thaw()
         assert fn.thread_count() == 2
+        failed = fn.invoke({"user": "raiser", "raise": "boom"})
+        assert not failed.ok and failed.error_type == "ValueError"  # the handler's error, unchanged
+        assert _response_s(failed) < STATSIG_DELAY_S
+        fn.freeze_ready_at(failed)
+        assert _requests_with(statsig_api, "raiser"), "the failed invocation's event was not delivered"
     assert sync - plain > STATSIG_DELAY_S * 0.9, (plain, sync)  # the synchronous mode pays the round trip
     assert after - plain < MAX_ADDED_S, (plain, after)
 
@@ -170,11 +177,15 @@ def test_statsig_outage_spills_within_the_deadline_and_is_replayed(
     assert {f"down-{n}" for n in range(3)} <= _custom_users(statsig_api)
 
 
+# python3.11: awslambdaric waits for /next in C code on the main thread, so only the extension thread sees
+# SIGTERM (through the wakeup fd); python3.12+: it waits from a worker thread and the Python handler runs too.
+@pytest.mark.parametrize("runtime", ["AWS_Lambda_python3.11", "AWS_Lambda_python3.12"])
 def test_shutdown_after_n_invocations_delivers_what_is_still_buffered(
-    task_root: Path, statsig_api: FakeStatsigAPI
+    task_root: Path, statsig_api: FakeStatsigAPI, runtime: str
 ) -> None:
     users = [f"kept-{n}" for n in range(4)]
-    with LambdaProcess("app.handler", task_root, env=_env(statsig_api, "after_response", None)) as fn:
+    env = _env(statsig_api, "after_response", None, AWS_EXECUTION_ENV=runtime)
+    with LambdaProcess("app.handler", task_root, env=env) as fn:
         statsig_api.inject("log_event", 503, times=None)  # no spill target: events stay in memory
         for n, user in enumerate(users):
             result = fn.invoke({"user": user, "n": n}, timeout_ms=1000)
