@@ -23,3 +23,10 @@ lint: setup
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Differential run against both official SDKs (issue 14): seeds from SEED up, for BUDGET seconds.
+SEED ?= 1
+BUDGET ?= 300
+.PHONY: fuzz
+fuzz: setup
+	$(BIN)/python -m tests.differential.run --seed $(SEED) --budget $(BUDGET)

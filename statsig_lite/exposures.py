@@ -7,7 +7,7 @@ for the decision and a copy of the user's fields, not for building and encoding 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from .constants import EXPOSURE_DEDUPE_MAX_KEYS, EXPOSURE_DEDUPE_TTL_MS
 from .evaluator.evaluate import Evaluation
@@ -108,7 +108,21 @@ class PendingExposure:
             event["statsigMetadata"] = {**self.sampling_meta, "samplingMode": mode if isinstance(mode, str) else None}
         else:
             event["statsigMetadata"] = self.sampling_meta
+            custom = event["user"].get("custom")
+            if custom:  # core reads an integer beyond 64 bits as a float, and logs it so
+                event["user"]["custom"] = i64_or_float(custom)
         return event
+
+
+def i64_or_float(value: Any) -> Any:
+    """`value` with every integer beyond 64 bits as a float, as core logs a user's custom values."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -(1 << 63) <= value < (1 << 63) else float(value)
+    if isinstance(value, list):
+        return [i64_or_float(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: i64_or_float(v) for k, v in value.items()}
+    return value
 
 
 def _legacy_times(metadata: dict[str, Any], lcut: int, init_time: int, now_ms: int) -> None:
@@ -147,15 +161,22 @@ def sampling_decision(
     evaluation: Evaluation,
     sdk_configs: Mapping[str, Any],
     tier: str | None,
-    first_of_rule: bool,
+    first_of_rule: Callable[[], bool],
     key: str,
 ) -> tuple[bool, dict[str, object]]:
-    """(log it?, statsigMetadata) per the legacy SDK's server-driven sampling (protocol doc 4.6)."""
+    """(log it?, statsigMetadata) per server-driven sampling (protocol doc 4.6). `first_of_rule()` marks the
+    rule as seen and says whether it was new: core asks only for exposures not already forced (analytical
+    gates), the legacy SDK before it looks at them."""
+    dialect = evaluation.snapshot.dialect
     mode = sdk_configs.get("sampling_mode")
-    production_only = evaluation.snapshot.dialect.sampling_production_only
-    if mode not in ("on", "shadow") or (production_only and tier != "production"):
+    if mode not in ("on", "shadow") or (dialect.sampling_production_only and tier != "production"):
         return True, {}
-    if evaluation.forward_all_exposures or first_of_rule or evaluation.seen_analytical_gates:
+    if evaluation.forward_all_exposures:
+        return True, {}
+    if dialect.sampling_analytical_first:
+        if evaluation.seen_analytical_gates or first_of_rule():
+            return True, {}
+    elif first_of_rule() or evaluation.seen_analytical_gates:
         return True, {}
     rate = evaluation.sampling_rate
     if rate is None and evaluation.rule_id in _SPECIAL_CASE_RULES:

@@ -165,6 +165,9 @@ class AfterResponseDelivery:
         """Shut this client down too when the sandbox shuts down."""
         self._clients[id(client)] = client
 
+    def delivers_for(self, client: StatsigServer) -> bool:
+        return self._clients.get(id(client)) is client
+
     def wait_idle(self, timeout_s: float) -> None:
         """At the start of an invocation: wait (bounded) until no delivery uses a pipeline."""
         if self._busy.acquire(timeout=max(0.0, timeout_s)):
@@ -175,7 +178,6 @@ class AfterResponseDelivery:
         request_id = getattr(context, "aws_request_id", None)
         if not request_id or not self.alive:
             return False
-        self.watch(client)
         give_up = time.monotonic() + WAIT_FOR_INVOKE_S
         with self._cond:
             while self._invoke_id != request_id:

@@ -175,14 +175,13 @@ def _flush_in_invocation(client: StatsigServer, context: Any) -> None:
 
 
 def _after_response(client: StatsigServer) -> Any:
-    """The running extension if this client delivers after the response, else None."""
+    """The running extension if this client asked for after-response delivery at decoration, else None."""
     if client.options.delivery is None:
         return None  # the default, and the only check on the synchronous path
     from . import lambda_extension
 
-    if lambda_extension.delivery_mode(client.options.delivery) != lambda_extension.AFTER_RESPONSE:
-        return None
-    return lambda_extension.running()
+    extension = lambda_extension.running()
+    return extension if extension is not None and extension.delivers_for(client) else None
 
 
 def _start_after_response(client: StatsigServer) -> None:

@@ -380,7 +380,7 @@ class StatsigServer:
 
     def _environment(self, user: StatsigUser, snapshot: Snapshot) -> dict[str, str] | None:
         tier = self._tier
-        if tier is not None:
+        if tier is not None and (user._statsig_environment is None or not snapshot.dialect.user_tier_first):
             return {"tier": tier}
         if user._statsig_environment is None:
             default = snapshot.default_environment
@@ -460,9 +460,9 @@ class StatsigServer:
         snapshot = loaded.snapshot
         sampling_meta: dict[str, object] = {}
         if ex.sampling_applies(snapshot.sdk_configs, self._tier, snapshot.dialect.sampling_production_only):
-            first_of_rule = self._sampling_seen.first_time(ex.sampling_set_key(kind, name, ev, api), now)
+            set_key, seen = ex.sampling_set_key(kind, name, ev, api), self._sampling_seen
             should_log, sampling_meta = ex.sampling_decision(
-                ev, snapshot.sdk_configs, self._tier, first_of_rule,
+                ev, snapshot.sdk_configs, self._tier, lambda: seen.first_time(set_key, now),
                 ex.sampling_key(kind, name, ev, user, parameter),
             )
             if not should_log:

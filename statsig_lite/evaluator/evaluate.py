@@ -14,6 +14,8 @@ from types import MappingProxyType
 
 from ..constants import MAX_RECURSION_DEPTH
 from ..store.model import (
+    ANALYTICAL_CONTEXT,
+    ANALYTICAL_RESULT,
     ERROR,
     GATE,
     MULTI_GATE,
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 Exposure = dict[str, str]
+_NO_CONDITION = object()  # no condition ended yet: not analytical
+_UNTOUCHED = object()
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 GateOverrides = Mapping[str, Mapping[str | None, bool]]
 
@@ -66,7 +70,9 @@ class Evaluation:
     is_experiment_group: bool = False
     group_name: str | None = None
     sampling_rate: int | None = None
-    deciding_rate: int | None = None  # sampling rate of the rule that decided the last spec evaluated
+    deciding_rate: int | None = None  # core: sampling rate of the rule that decided the last spec evaluated
+    ctx_rate: object = _NO_CONDITION  # legacy: sampling rate of the rule started last (its shared context)
+    prev_rate: object = _NO_CONDITION  # legacy: the same before the current rule with nested gates started
     forward_all_exposures: bool = False
     seen_analytical_gates: bool = False
     spec: Spec | None = None
@@ -218,11 +224,14 @@ class Evaluation:
         for rule in spec.rules:
             checks = rule.checks
             if checks is None:
+                self.prev_rate = self.ctx_rate
+                self.ctx_rate = rule.sampling_rate
                 passed = self._rule_matches(rule)
                 self.value = passed  # the official SDKs keep the last rule's match in the shared result
                 if self.unsupported:  # only a condition outside `checks` can set it
                     return
             else:  # value tests only, the common case: inline, one call per getter and predicate
+                self.ctx_rate = rule.sampling_rate
                 passed = True
                 if rule.short_circuit:
                     for get, test in checks:
@@ -256,8 +265,7 @@ class Evaluation:
         if spec.forward_all_exposures:
             self.forward_all_exposures = True
         if rule is None:
-            if spec.sets_no_match_rate:
-                self.deciding_rate = spec.no_match_rate
+            self.deciding_rate = None
             self.value = spec.default_gate
             self.json_value = spec.default_value
             self.rule_id = spec.no_match_rule_id
@@ -336,7 +344,8 @@ class Evaluation:
             if override is not None:
                 return override, "override"
         spec = self.snapshot.gates.get(name)
-        if spec is None:
+        if spec is None:  # (core: legacy payloads compile unknown gates to UNKNOWN_GATE) no rule, no rate
+            into.deciding_rate = None
             return False, ""
         try:
             into._nested(spec)
@@ -346,12 +355,26 @@ class Evaluation:
 
     def _gate_condition(self, condition: Condition, rule: Rule) -> bool:
         name = condition.gate
-        self.deciding_rate = rule.sampling_rate  # what stays when the nested gate decides none
-        value, rule_id = self._gate_value(name, self)  # shares this result, as both official SDKs do
+        kind = condition.analytical
+        if kind == ANALYTICAL_CONTEXT:
+            # legacy: the flag is "the rule started last has no sampling rate", read when the condition
+            # ends; a nested gate that starts no rule leaves it as the previous condition set it
+            current = self.ctx_rate
+            before = self.prev_rate if condition.first_in_rule else current
+            self.ctx_rate = _UNTOUCHED
+            value, rule_id = self._gate_value(name, self)  # shares this result, as both official SDKs do
+            if self.ctx_rate is _UNTOUCHED:
+                self.ctx_rate = current
+                analytical = before is None
+            else:
+                analytical = self.ctx_rate is None
+        else:
+            value, rule_id = self._gate_value(name, self)
+            # core: the nested gate's deciding rule has no sampling rate
+            analytical = kind == ANALYTICAL_RESULT and self.deciding_rate is None
         if condition.record:
             self.secondary_exposures.append(_exposure(name, value, rule_id))
-        if condition.analytical and self.deciding_rate is None:
-            # the nested gate's deciding rule is not sampled: its exposure is analytical, log the parent's
+        if analytical:  # its exposure is analytical: the parent's is logged
             self.seen_analytical_gates = True
         return value != condition.negate
 

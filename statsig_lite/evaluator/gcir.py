@@ -12,6 +12,7 @@ from typing import Any
 from ..store.model import Snapshot, Spec
 from .evaluate import Evaluation, GateOverrides, clean_exposures, lookup_override
 from .hashing import djb2, sha256_b64
+from .operators import core_text
 
 Overrides = Mapping[str, Mapping[str | None, Any]]
 
@@ -27,9 +28,10 @@ def _app_for_key(snapshot: Snapshot, client_key: str, legacy: bool) -> str | Non
 
 
 def private_attributes_hash(private: Mapping[str, Any]) -> str:
+    """Core's pa_hash: djb2 of "key:value" summed, the value as core reads it as text ("" for null/objects)."""
     total = 0
     for key, value in private.items():
-        total = (total + int(djb2(f"{key}:{value}"))) & 0xFFFFFFFF
+        total = (total + int(djb2(f"{key}:{core_text(value) or ''}"))) & 0xFFFFFFFF
     return str(total)
 
 
@@ -85,7 +87,8 @@ def client_initialize_response(
     def exposures(items: list[dict[str, str]]) -> list[dict[str, str]]:
         if not items:  # most specs have no nested gate
             return []
-        cleaned = clean_exposures(items)
+        # legacy: the evaluation cleaned its lists already (or failed doing so: they stay as they are)
+        cleaned = items if dialect.dedupe_exposures else clean_exposures(items)
         return [{**e, "gate": hash_name(e["gate"])} for e in cleaned]
 
     def included(spec: Spec) -> bool:
@@ -209,6 +212,10 @@ def client_initialize_response(
     if dialect.gcir_generator:
         response["generator"] = "statsig-python-sdk"
     else:
+        if isinstance(logged_user.get("custom"), Mapping):
+            from ..exposures import i64_or_float
+
+            response["user"]["custom"] = i64_or_float(logged_user["custom"])
         response["param_stores"] = _param_stores(snapshot.param_stores, hash_name, app_id)
         private = user.private_attributes
         if isinstance(private, Mapping) and private:

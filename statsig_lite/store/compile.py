@@ -14,6 +14,8 @@ from ..errors import SpecFormatError
 from ..evaluator import operators as ops
 from ..evaluator import user_fields as uf
 from .model import (
+    ANALYTICAL_CONTEXT,
+    ANALYTICAL_RESULT,
     ERROR,
     GATE,
     MULTI_GATE,
@@ -59,6 +61,8 @@ CORE: Final = Dialect(
     null_undelegated_exposures=True,
     sampling_production_only=False,
     sampling_unrated_metadata=True,
+    user_tier_first=True,
+    sampling_analytical_first=True,
     evaluation_errors=(ops.OperatorError,),  # core's comparisons are total: only an uncompilable condition
 )
 
@@ -156,8 +160,6 @@ class Compiler:
             forward_all_exposures=raw.get("forwardAllExposures") is True,
             unsupported=unsupported,
             reports_own_version=not self.legacy,
-            no_match_rate=rules[-1].sampling_rate if self.legacy and rules else None,
-            sets_no_match_rate=not self.legacy or bool(rules),
         )
 
     def rule(self, raw: object, spec_salt: str, is_gate: bool) -> Rule:
@@ -177,7 +179,10 @@ class Compiler:
             elif cmap is not None and not isinstance(cond_raw, Mapping):
                 raise SpecFormatError(f"conditions[{j}]", "condition key is not a string")
             try:
-                conditions.append(self.condition(cond_raw))
+                compiled_condition = self.condition(cond_raw)
+                if j == 0 and compiled_condition.analytical == ANALYTICAL_CONTEXT:
+                    compiled_condition = _first_in_rule(compiled_condition)
+                conditions.append(compiled_condition)
             except SpecFormatError as exc:
                 raise SpecFormatError(_join(f"conditions[{j}]", exc.path), exc.problem) from None
         pct = raw.get("passPercentage", 0)
@@ -314,15 +319,17 @@ class Compiler:
         name = target if isinstance(target, str) else ("" if target is None else str(target))
         segment = name.startswith("segment:")
         known = name in self.gate_names
+        # The legacy SDK records segments too and drops them when it cleans the list at the end: an evaluation
+        # that fails before that reports them. Core never records them (nor gates it does not know).
         if not known and self.legacy:
             # the legacy SDK resets its shared result for an unknown nested gate, then records it with rule ""
-            return Condition(kind=UNKNOWN_GATE, gate=name, negate=negate, record=not segment)
+            return Condition(kind=UNKNOWN_GATE, gate=name, negate=negate, record=True)
         return Condition(
             kind=GATE,
             gate=name,
             negate=negate,
-            record=not segment and known,
-            analytical=not segment,
+            record=self.legacy or (not segment and known),
+            analytical=0 if segment else ANALYTICAL_CONTEXT if self.legacy else ANALYTICAL_RESULT,
         )
 
     def _value_condition(self, raw: Mapping[str, Any], ctype: str, op: str | None, target: object) -> Condition:
@@ -412,6 +419,11 @@ def _legacy_never_raises(ctype: str, op: str, target: object) -> bool:
     if op in _STRING_MATCH:  # iterates the target: fine unless it is not iterable
         return target is None or isinstance(target, (list, str, dict))
     return False  # numeric, version, time, array, regex and ID-list tests can raise on some value
+
+
+def _first_in_rule(c: Condition) -> Condition:
+    return Condition(kind=c.kind, gate=c.gate, negate=c.negate, record=c.record, analytical=c.analytical,
+                     first_in_rule=True)
 
 
 def _unless_missing(test: ops.Predicate) -> ops.Predicate:

@@ -24,6 +24,9 @@ UNSUPPORTED: Final = 4
 ERROR: Final = 5
 UNKNOWN_GATE: Final = 6
 
+ANALYTICAL_CONTEXT: Final = 1
+ANALYTICAL_RESULT: Final = 2
+
 
 class EvalInput(Protocol):
     """What a value getter may read (the evaluator's context)."""
@@ -43,6 +46,7 @@ class Condition:
 
     __slots__ = (
         "analytical",
+        "first_in_rule",
         "gate",
         "gates",
         "get",
@@ -63,8 +67,9 @@ class Condition:
         gates: tuple[str, ...] = (),
         negate: bool = False,
         record: bool = True,
-        analytical: bool = False,
+        analytical: int = 0,
         side_effects: bool = True,
+        first_in_rule: bool = False,
     ) -> None:
         self.kind = kind
         self.get = get
@@ -73,7 +78,11 @@ class Condition:
         self.gates = gates  # MULTI_GATE
         self.negate = negate  # fail_gate / multi_fail_gate
         self.record = record  # append a secondary exposure for the nested gate
-        self.analytical = analytical  # nested non-segment gate (exposure sampling)
+        # a nested non-segment gate whose exposure may be analytical (exposure sampling): ANALYTICAL_CONTEXT
+        # (legacy: the sampling rate of the rule started last, anywhere) or ANALYTICAL_RESULT (core: the
+        # nested gate's deciding rule)
+        self.analytical = analytical
+        self.first_in_rule = first_in_rule  # legacy: the flag before it comes from the rule before
         self.side_effects = side_effects  # must run even after an earlier condition of the rule failed
 
 
@@ -158,11 +167,9 @@ class Spec:
         "id_type",
         "is_active",
         "name",
-        "no_match_rate",
         "no_match_rule_id",
         "reports_own_version",
         "rules",
-        "sets_no_match_rate",
         "target_app_ids",
         "type",
         "unsupported",
@@ -191,8 +198,6 @@ class Spec:
         forward_all_exposures: bool,
         unsupported: bool = False,
         reports_own_version: bool = False,
-        no_match_rate: int | None = None,
-        sets_no_match_rate: bool = True,
         cmab: Cmab | None = None,
     ) -> None:
         self.name = name
@@ -214,10 +219,6 @@ class Spec:
         self.forward_all_exposures = forward_all_exposures
         self.unsupported = unsupported  # uses a condition type or operator this SDK does not know
         self.reports_own_version = reports_own_version  # exposures carry this spec's version, not a delegate's
-        # the sampling rate a nested evaluation that matched no rule leaves behind (it decides whether the
-        # parent's exposure is analytical): core none; legacy the last rule's, and nothing without rules
-        self.no_match_rate = no_match_rate
-        self.sets_no_match_rate = sets_no_match_rate
 
 
 class CmabGroup:
@@ -318,8 +319,10 @@ class Dialect:
         "log_missing_user_id",
         "name",
         "null_undelegated_exposures",
+        "sampling_analytical_first",
         "sampling_production_only",
         "sampling_unrated_metadata",
+        "user_tier_first",
     )
 
     def __init__(
@@ -339,6 +342,8 @@ class Dialect:
         exposure_times: str = "lcut",
         gcir_overrides: str = "core",
         sampling_unrated_metadata: bool = False,
+        user_tier_first: bool = False,
+        sampling_analytical_first: bool = False,
     ) -> None:
         self.name = name
         # what an evaluation turns into an "error" result (legacy: what its comparisons raise); anything
@@ -364,6 +369,10 @@ class Dialect:
         # core: with sampling on, an exposure that is neither forced nor rated is "sampled" at no rate and
         # says so in its statsigMetadata (samplingMode, shadowLogged); legacy logs it plainly
         self.sampling_unrated_metadata = sampling_unrated_metadata
+        # core: a user's own statsigEnvironment wins over the SDK's tier option (legacy: the option wins)
+        self.user_tier_first = user_tier_first
+        # core: an exposure forced by analytical gates does not count as its rule's first one
+        self.sampling_analytical_first = sampling_analytical_first
 
 
 class Snapshot:

@@ -59,9 +59,12 @@ def run_reference(fmt: str, jobs: list[dict[str, Any]], timeout: float = 300.0) 
         [sys.executable, "-m", "tests.differential.oracle", sdk],
         input=json.dumps(jobs), capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env,
     )
-    if proc.returncode != 0:
-        raise RuntimeError(f"{sdk} oracle failed: {proc.stderr[-2000:]}")
-    return json.loads(proc.stdout)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise RuntimeError(f"{sdk} oracle failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+    start = proc.stdout.find("[{")  # an SDK may print a line of its own first
+    if start < 0:
+        raise RuntimeError(f"{sdk} oracle answered no JSON: {proc.stdout[:500]!r} {proc.stderr[-1000:]}")
+    return json.loads(proc.stdout[start:])
 
 
 class _Capture:
@@ -81,8 +84,10 @@ class _Capture:
         return None
 
 
-def run_ours(job: dict[str, Any], now_ms: int | None = None) -> list[dict[str, Any]]:
-    """statsig_lite's answers to one job, in the oracle's answer format."""
+def run_ours(job: dict[str, Any], now_ms: int | None = None,
+             skip: frozenset[int] = frozenset()) -> list[dict[str, Any]]:
+    """statsig_lite's answers to one job, in the oracle's answer format. Calls in `skip` (users the reference
+    refused to build) are not made: they would move the exposure dedupe and sampling state."""
     import time
 
     capture = _Capture()
@@ -97,8 +102,11 @@ def run_ours(job: dict[str, Any], now_ms: int | None = None) -> list[dict[str, A
         method = {"gate": server.override_gate, "config": server.override_config,
                   "experiment": server.override_experiment, "layer": server.override_layer}[o["kind"]]
         method(o["name"], o["value"], o.get("user_id"))
-    answers = []
-    for q in job["queries"]:
+    answers: list[dict[str, Any]] = []
+    for i, q in enumerate(job["queries"]):
+        if i in skip:
+            answers.append({"refused": "by the reference"})
+            continue
         before = len(capture.events)
         user = StatsigUser.from_dict(q["user"])
         answer = _our_query(server, q, user)

@@ -93,10 +93,13 @@ def run_legacy(job: dict[str, Any]) -> list[dict[str, Any]]:
             answers.append({"refused": type(exc).__name__})
             server.log_event(StatsigEvent(marker_user, MARKER))
             continue
-        answers.append(_legacy_query(server, q, user, HashingAlgorithm))
+        try:
+            answers.append(_legacy_query(server, q, user, HashingAlgorithm))
+        except Exception as exc:
+            answers.append({"crashed": f"{type(exc).__name__}: {exc}"})
         server.log_event(StatsigEvent(marker_user, MARKER))
     for answer, events in zip(answers, _split(capture.events, len(answers)), strict=True):
-        if "refused" not in answer:
+        if "refused" not in answer and "crashed" not in answer:
             answer["events"] = events
     server.shutdown()
     return answers
@@ -152,6 +155,8 @@ def run_core(job: dict[str, Any]) -> list[dict[str, Any]]:
             specs_url=api.specs_url("v2"), log_event_url=api.log_event_url, id_lists_url=api.id_lists_url,
             data_store=SnapshotStore(), specs_sync_interval_ms=3_600_000, output_log_level="none",
             event_logging_flush_interval_ms=3_600_000, **kwargs,
+            # the IP and user-agent tables load in the background: answers before that are not the SDK's
+            wait_for_country_lookup_init=True, wait_for_user_agent_init=True,
         )
         # core keeps sdk_configs (sampling mode) per SDK key for the whole process: one key per job
         statsig = core.Statsig(f"{SECRET}-{job.get('index', id(job))}", options)
@@ -175,13 +180,18 @@ def run_core(job: dict[str, Any]) -> list[dict[str, Any]]:
                 answers.append({"refused": type(exc).__name__})
                 statsig.log_event(marker_user, MARKER)
                 continue
-            answers.append(_core_query(core, statsig, q, user))
+            try:
+                answers.append(_core_query(core, statsig, q, user))
+            except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException (a BaseException)
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    raise
+                answers.append({"crashed": f"{type(exc).__name__}: {exc}"})
             statsig.log_event(marker_user, MARKER)
         statsig.flush_events().wait()
         statsig.shutdown().wait()
         events = api.events()
     for answer, evs in zip(answers, _split(events, len(answers)), strict=True):
-        if "refused" not in answer:
+        if "refused" not in answer and "crashed" not in answer:
             answer["events"] = evs
     return answers
 

