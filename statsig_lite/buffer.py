@@ -342,6 +342,11 @@ class EventBuffer:
             self._fresh_bytes = 0
         return list(self._batches)
 
+    def add_oldest(self, event: bytes) -> None:
+        """Put an encoded event back in front of the fresh ones (an overflow write that failed)."""
+        self._fresh.insert(0, event)
+        self._fresh_bytes += len(event)
+
     def held(self) -> list[Batch]:
         """The batches already cut, in delivery order."""
         return list(self._batches)
@@ -362,6 +367,39 @@ class EventBuffer:
         batches = list(self._batches)
         batches[at : at + 1] = list(new)
         self._set_batches(batches)
+
+    def take_oldest(self, min_bytes: int, min_events: int) -> tuple[list[Batch], list[bytes]]:
+        """Remove and return the oldest events, at least ``min_bytes`` and ``min_events`` of them: whole cut
+        batches first, then fresh events (encoded now; gzip bodies are not built). For the overflow path:
+        it must stay cheap on a check's thread."""
+        taken: list[Batch] = []
+        size = count = 0
+        while self._batches and (size < min_bytes or count < min_events):
+            batch = self._batches.pop(0)
+            taken.append(batch)
+            size += batch.size
+            count += len(batch)
+        if taken:
+            self._set_batches(self._batches)
+        events: list[bytes] = []
+        at = 0
+        while at < len(self._fresh) and (size < min_bytes or count < min_events):
+            event = self._fresh[at]
+            at += 1
+            if not isinstance(event, bytes):
+                try:
+                    event = encode_event(event.wire())
+                except Exception:
+                    self.unsendable += 1
+                    continue
+            events.append(event)
+            size += len(event)
+            count += 1
+        if at:
+            gone = self._fresh[:at]
+            del self._fresh[:at]
+            self._fresh_bytes -= sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in gone)
+        return taken, events
 
     def drop_oldest(self, count: int) -> int:
         """Drop about ``count`` of the oldest events (whole batches); return how many were dropped."""

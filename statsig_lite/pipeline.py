@@ -39,6 +39,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 
 from . import constants as c
+from ._ids import new_id
 from ._log import get_logger
 from ._record import Record
 from .buffer import Batch, DeferredEvent, EventBuffer, encode_event, encode_json, split_batch
@@ -717,29 +718,29 @@ class EventPipeline:
         bytes_to_free = over + c.OVERFLOW_CHUNK_BYTES if over >= 0 else 0
         events_to_free = max(0, len(buffer) - policy.max_buffered_events + 1)
         journal = self._journal
-        if journal is not None:
-            batches = self._cut()
+        if journal is not None and journal.has_room(bytes_to_free):
+            # a chunk at a time (not one event per enqueue): a quarter of the event bound, at most a batch
+            chunk_events = min(policy.batch_size, max(1, policy.max_buffered_events // 4)) if events_to_free else 0
+            taken, events = buffer.take_oldest(bytes_to_free, events_to_free + chunk_events)
             carry.dropped += buffer.take_unsendable()
-            chunk: list[Batch] = []
-            size = count = 0
-            for batch in batches:
-                if size >= bytes_to_free and count >= events_to_free:
-                    break
-                chunk.append(batch)
-                size += batch.size
-                count += len(batch)
-            record = SpillRecord.new(chunk, self._metadata_json, self._now_ms())
-            if chunk and journal.has_room(record.raw_size):
-                try:
-                    journal.store.write(record)
-                except SpillError as exc:
-                    carry.error(str(exc))
-                else:
-                    buffer.remove(chunk)
-                    self._journal_dirty = True
-                    logger.warning("statsig_lite: event buffer full: %d oldest events moved to the journal %s",
-                                   record.event_count, journal.description, extra={"events": record.event_count})
-                    return
+            now_ms = self._now_ms()
+            size = self._policy.batch_size
+            # no gzip bodies here: the journal record is the one compression (built again when read back)
+            chunk = taken + [Batch(new_id(), now_ms, tuple(events[i : i + size]), b"")
+                             for i in range(0, len(events), size)]
+            record = SpillRecord.new(chunk, self._metadata_json, now_ms)
+            try:
+                journal.store.write(record)
+            except SpillError as exc:
+                carry.error(str(exc))
+                buffer.set_batches(taken + buffer.held())  # back where they were: dropped below if need be
+                for event in reversed(events):
+                    buffer.add_oldest(event)
+            else:
+                self._journal_dirty = True
+                logger.warning("statsig_lite: event buffer full: %d oldest events moved to the journal %s",
+                               record.event_count, journal.description, extra={"events": record.event_count})
+                return
         held = len(buffer)
         per_event = buffer.byte_size / held if held else 1.0
         dropped = buffer.drop_oldest(max(1, events_to_free, int(bytes_to_free / per_event) + 1))
