@@ -17,12 +17,17 @@ from .errors import (
     StatsigLiteError,
     StatsigNameError,
     StatsigRuntimeError,
+    StatsigTimeoutError,
     StatsigValueError,
 )
-from .options import StatsigEnvironmentTier, StatsigOptions
+from .interface_data_store import IDataStore
+from .interface_network import NetworkEndpoint, NetworkProtocol
+from .options import ProxyConfig, StatsigEnvironmentTier, StatsigOptions
+from .output_logger import LogLevel, OutputLogger
 from .results import DataSource, DynamicConfig, EvaluationDetails, EvaluationReason, FeatureGate, FlushResult, Layer
 from .server import StatsigServer
 from .user import StatsigEvent, StatsigUser
+from .version import __version__
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -38,8 +43,14 @@ __all__ = [
     "FeatureGate",
     "FlushResult",
     "HashingAlgorithm",
+    "IDataStore",
     "InitializeDetails",
     "Layer",
+    "LogLevel",
+    "NetworkEndpoint",
+    "NetworkProtocol",
+    "OutputLogger",
+    "ProxyConfig",
     "SpecError",
     "SpecFormatError",
     "SpecSourceError",
@@ -51,8 +62,10 @@ __all__ = [
     "StatsigOptions",
     "StatsigRuntimeError",
     "StatsigServer",
+    "StatsigTimeoutError",
     "StatsigUser",
     "StatsigValueError",
+    "__version__",
     "statsig",
     "statsig_handler",
 ]

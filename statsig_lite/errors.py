@@ -5,6 +5,7 @@
     ├── StatsigValueError (ValueError)       bad argument (legacy SDK name)
     ├── StatsigNameError (NameError)         legacy SDK name
     ├── StatsigRuntimeError (RuntimeError)   used before initialize (legacy SDK name)
+    ├── StatsigTimeoutError (TimeoutError)   legacy SDK name
     ├── SpecError
     │   ├── SpecFormatError                  payload malformed; carries the JSON path
     │   └── SpecSourceError                  a source could not give a payload; carries source and why
@@ -65,3 +66,7 @@ class DeliveryError(StatsigLiteError):
 
 class SpillError(DeliveryError):
     """Undelivered events could not be written to the spill store."""
+
+
+class StatsigTimeoutError(StatsigLiteError, TimeoutError):
+    """Kept under the legacy SDK's name (initialize ran out of `overall_init_timeout`)."""

@@ -162,7 +162,7 @@ def _flush_in_invocation(client: StatsigServer, context: Any) -> None:
     try:
         margin_s = (client.options.flush_margin_ms or c.DEFAULT_FLUSH_MARGIN_MS) / 1000.0
         # never more than the flush cap: an unreachable Statsig must not hold a 15-minute function open
-        budget_s = min(_remaining_s(context) - margin_s, client.options.timeout or c.DEFAULT_MAX_FLUSH_S)
+        budget_s = min(_remaining_s(context) - margin_s, client.options.flush_timeout or c.DEFAULT_MAX_FLUSH_S)
         result = client._flush_for_invocation(max(0.0, budget_s))
     except Exception as exc:
         _once("while flushing", exc)

@@ -46,6 +46,7 @@ _SOURCE_KINDS = {
     "http": DataSource.NETWORK,
     "https": DataSource.NETWORK,
     "statsig": DataSource.NETWORK,
+    "bootstrap": DataSource.BOOTSTRAP,
     "example": DataSource.BUNDLED,
 }
 

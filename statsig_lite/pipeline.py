@@ -134,9 +134,9 @@ class DeliveryPolicy(Record):
     def from_options(cls, options: StatsigOptions) -> DeliveryPolicy:
         max_bytes = options.max_buffered_bytes
         return cls(
-            batch_size=options.event_queue_size,
+            batch_size=options.event_batch_size,
             max_buffered_events=options.max_buffered_events,
-            flush_timeout_s=options.timeout if options.timeout else c.DEFAULT_FLUSH_TIMEOUT_S,
+            flush_timeout_s=options.flush_timeout if options.flush_timeout else c.DEFAULT_FLUSH_TIMEOUT_S,
             replay_interval_s=options.spill_replay_interval_seconds,
             max_buffered_bytes=max_bytes or default_max_buffered_bytes(),
         )

@@ -24,6 +24,8 @@ class DataSource(str, Enum):
     NETWORK = "Network"
     STATSIG_NETWORK = "StatsigNetwork"
     UNINITIALIZED = "Uninitialized"
+    UA_NOT_LOADED = "UAParserNotLoaded"
+    COUNTRY_NOT_LOADED = "CountryLookupNotLoaded"
     BUNDLED = "Bundled"
     FILE = "File"
     S3 = "S3"
@@ -76,24 +78,32 @@ class EvaluationDetails(Record):
 
 
 class FeatureGate(Record):
-    __slots__ = ("evaluation_details", "group_name", "id_type", "name", "rule_id", "secondary_exposures", "value")
+    """A gate's value and how it was decided. Positional order as in the legacy SDK (`data`, `name`,
+    `rule`, `id_type`, ...); ours (`secondary_exposures`) come after."""
+
+    __slots__ = (
+        "evaluation_details", "group_name", "id_type", "name", "override_config_name", "rule_id",
+        "secondary_exposures", "value",
+    )
 
     def __init__(
         self,
-        value: bool,
-        name: str,
-        rule_id: str,
-        id_type: str = "",
+        data: bool | None,
+        name: str | None,
+        rule: str | None,
+        id_type: str | None = "",
         group_name: str | None = None,
         evaluation_details: EvaluationDetails | None = None,
+        override_config_name: str | None = None,
         secondary_exposures: Sequence[Mapping[str, str]] = (),
     ) -> None:
-        self.value = value
-        self.name = name
-        self.rule_id = rule_id
-        self.id_type = id_type
+        self.value = False if data is None else data
+        self.name = "" if name is None else name
+        self.rule_id = "" if rule is None else rule
+        self.id_type = "" if id_type is None else id_type
         self.group_name = group_name
         self.evaluation_details = evaluation_details
+        self.override_config_name = override_config_name
         self.secondary_exposures = secondary_exposures
 
     def get_value(self) -> bool:
@@ -107,7 +117,8 @@ class FeatureGate(Record):
 
 
 class DynamicConfig(Record):
-    """A dynamic config or experiment. `get`/`get_typed` behave as in the legacy SDK."""
+    """A dynamic config or experiment. `get`/`get_typed` behave as in the legacy SDK; positional order as
+    there (`data`, `name`, `rule`, `user`, ...), ours (`id_type`, `is_user_in_experiment`, ...) after."""
 
     __slots__ = (
         "evaluation_details", "group_name", "id_type", "is_experiment_active", "is_user_in_experiment", "name",
@@ -116,31 +127,33 @@ class DynamicConfig(Record):
 
     def __init__(
         self,
-        value: Mapping[str, Any],
-        name: str,
-        rule_id: str,
+        data: Mapping[str, Any] | None,
+        name: str | None,
+        rule: str | None,
+        user: Any = None,
         group_name: str | None = None,
         evaluation_details: EvaluationDetails | None = None,
-        secondary_exposures: Sequence[Mapping[str, str]] = (),
-        id_type: str = "",
-        passed_rule: bool = False,
+        secondary_exposures: Sequence[Mapping[str, str]] | None = None,
+        passed_rule: bool | None = None,
         version: int | None = None,
+        id_type: str = "",
         is_user_in_experiment: bool = False,
         is_experiment_active: bool = False,
-        user: Any = None,
     ) -> None:
-        self.value = value
-        self.name = name
-        self.rule_id = rule_id
+        self.value = {} if data is None else data
+        self.name = "" if name is None else name
+        self.rule_id = "" if rule is None else rule
+        self.user = user
         self.group_name = group_name
-        self.evaluation_details = evaluation_details
-        self.secondary_exposures = secondary_exposures
-        self.id_type = id_type
+        self.evaluation_details = (
+            EvaluationDetails(0, 0, DataSource.UNINITIALIZED) if evaluation_details is None else evaluation_details
+        )
+        self.secondary_exposures = [] if secondary_exposures is None else secondary_exposures
         self.passed_rule = passed_rule
         self.version = version
+        self.id_type = id_type
         self.is_user_in_experiment = is_user_in_experiment
         self.is_experiment_active = is_experiment_active
-        self.user = user
 
     def get(self, key: str, default: Any = None) -> Any:
         try:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from . import exposures as ex
 from ._ids import new_id
 from ._log import get_logger
-from .constants import ENV_SECRET_NAME, ENV_SERVER_SECRET, SDK_TYPE, SDK_VERSION
+from .constants import DEFAULT_INIT_TIMEOUT_S, ENV_SECRET_NAME, ENV_SERVER_SECRET, SDK_TYPE, SDK_VERSION
 from .details import HashingAlgorithm, InitializeDetails
 from .errors import ConfigurationError, StatsigValueError
 from .evaluator.evaluate import Evaluation, lookup_override
@@ -36,6 +36,7 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run
 if TYPE_CHECKING:
     from typing import Any
 
+    from .background import BackgroundWorker
     from .pipeline import EventPipeline  # built lazily in initialize(): delivery is not on the import path
 
 logger = get_logger(__name__)
@@ -68,38 +69,76 @@ class StatsigServer:
         self._config_overrides: dict[str, dict[str | None, Any]] = {}
         self._layer_overrides: dict[str, dict[str | None, Any]] = {}
         self._logged_problems: set[tuple[str, str]] = set()
+        self._eval_callback: Callable[[Any], None] | None = None  # options.evaluation_callback, read per check
+        self._worker: BackgroundWorker | None = None  # outside Lambda only (lifecycle.py)
+        self._polling_paused = False
+        self._lookups_off = 0  # evaluator.user_fields.LOOKUP_UA | LOOKUP_COUNTRY
+        self._lookups_off = 0  # evaluator.user_fields.LOOKUP_UA | LOOKUP_COUNTRY
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
     def initialize(
-        self, secret_key: str, options: StatsigOptions | None = None, source: SpecSource | None = None
+        self, sdkKey: str, options: StatsigOptions | None = None, source: SpecSource | None = None
     ) -> InitializeDetails:
         """Load rules: `options.bootstrap_values` (a download_config_specs payload or our snapshot; invalid
         ones fall back to the source), else the spec source (`source`, or `options.spec_source` /
         STATSIG_SPEC_SOURCE, default Statsig's API as the official SDK). Raises only ConfigurationError for
         bad options; any source or payload problem (an unusable spec source value included) gives
-        init_success=False with the reason, and checks answer defaults."""
+        init_success=False with the reason, and checks answer defaults.
+
+        As in the legacy SDK: a second call while initialized changes nothing, and a key that is not a
+        server secret (``secret-...``) is refused (init_success False) unless ``local_mode`` is set."""
         started = self._now_ms()
+        if self._loaded is not None:
+            return InitializeDetails(0, self.get_init_source(), True, self.is_store_populated(),
+                                     self.get_id_list_count(), None)
+        if not isinstance(options, StatsigOptions):
+            options = StatsigOptions()
+        resolved = resolve_options(options)  # STATSIG_LOCAL_MODE counts for the key check below
+        if not isinstance(sdkKey, str) or (not sdkKey.startswith("secret-") and not resolved.local_mode):
+            logger.error("statsig_lite: invalid key: use a server secret key (secret-...) from the Statsig console")
+            return InitializeDetails(0, DataSource.UNINITIALIZED.value, False, False, 0, None)
+        secret_key = sdkKey
+        from .lifecycle import prepare_options  # official options mapped onto ours; not on the check path
+
+        options, source = prepare_options(options, source, sdkKey)
         self._options = resolve_options(options)
         self._tier = self._options.tier_name  # read on every check: resolve once
         self._quiet = bool(self._options.local_mode or self._options.disable_all_logging)
         self._secret_key = secret_key
         missing_secret = self._missing_secret(secret_key)
+        self._eval_callback = self._options.evaluation_callback
+        self._lookups_off = (1 if self._options.disable_ua_parser else 0) | (
+            2 if self._options.disable_country_lookup else 0)
+        self._lookups_off = (1 if self._options.disable_ua_parser else 0) | (
+            2 if self._options.disable_country_lookup else 0)
         if self._pipeline is None:
             self._pipeline = _build_pipeline(self._options, secret_key, self._session_id)
-        self._loader = RulesLoader(self._options, secret_key, self._now_ms, source)
+        if self._options.rules_updated_callback is not None or self._options.data_store is not None:
+            from .lifecycle import RecordingRulesLoader
+
+            self._loader = RecordingRulesLoader(self._options, secret_key, self._now_ms, source)
+        else:
+            self._loader = RulesLoader(self._options, secret_key, self._now_ms, source)
         try:
             loaded = self._loader.first_load()
         except Exception as exc:  # any payload or source: never the reason a function's init fails
             logger.error("statsig_lite: rules not loaded, checks answer defaults: %s", exc)
-            return InitializeDetails(self._now_ms() - started, "NoValues", False, False, exc)
+            self._report_error("initialize", exc)
+            duration = self._now_ms() - started
+            budget_ms = (self._options.init_timeout or DEFAULT_INIT_TIMEOUT_S) * 1000
+            return InitializeDetails(duration, "NoValues", False, False, 0, exc, None, duration >= budget_ms)
         id_list_count = len(loaded.snapshot.id_lists.lists)
         if (not loaded.has_id_lists and self._options.id_lists and self._options.base_url("get_id_lists")
                 and not self._options.local_mode):  # a snapshot document carries its lists: no request
             id_list_count = self._sync_id_lists(loaded.snapshot)
         self._loaded = loaded
-        return InitializeDetails(self._now_ms() - started, loaded.source.value, True, True, missing_secret, False,
-                                 id_list_count, loaded.source_detail)
+        from .lifecycle import after_initialize
+
+        after_initialize(self, loaded)
+        return InitializeDetails(self._now_ms() - started, loaded.source.value, True, True, id_list_count,
+                                 missing_secret, _source_api(loaded), False, None, _fallback_used(source, loaded),
+                                 False, loaded.source_detail)
 
     def _missing_secret(self, secret_key: str) -> ConfigurationError | None:
         """No key: an error said at initialize; checks still answer, events are kept (never sent keyless)."""
@@ -126,7 +165,12 @@ class StatsigServer:
             self._problem("error", "refresh_if_stale", exc)
             return False
         self._loaded = updated
-        return updated.snapshot is not current.snapshot
+        changed = updated.snapshot is not current.snapshot
+        if changed and (self._options.rules_updated_callback is not None or self._options.data_store is not None):
+            from .lifecycle import rules_updated
+
+            rules_updated(self, updated)
+        return changed
 
     def reset_after_restore(self) -> None:
         """After a SnapStart restore: forget exposures seen before the snapshot and check freshness now."""
@@ -163,8 +207,32 @@ class StatsigServer:
     def is_initialized(self) -> bool:
         return self._loaded is not None
 
+    def is_store_populated(self) -> bool:
+        loaded = self._loaded
+        return loaded is not None and loaded.snapshot.time > 0
+
+    def get_id_list_count(self) -> int:
+        loaded = self._loaded
+        return 0 if loaded is None else len(loaded.snapshot.id_lists.lists)
+
+    def get_init_source(self) -> DataSource:
+        loaded = self._loaded
+        return DataSource.UNINITIALIZED if loaded is None else loaded.source
+
+    def pause_polling_dcs(self) -> None:
+        """Stop refreshing rules in the background (outside Lambda) until `start_polling_dcs`."""
+        self._polling_paused = True
+
+    def start_polling_dcs(self) -> None:
+        self._polling_paused = False
+
     def flush(self, timeout: float | None = None) -> FlushResult:
-        """Deliver buffered events, then replay spilled ones (even when nothing is buffered). Never raises."""
+        """Send what is buffered now, on the caller's thread (at most `timeout` seconds, default the
+        `flush_timeout` option), then replay spilled events (even when nothing is buffered). Returns what
+        happened (the legacy SDK returns None). Never raises."""
+        worker = self._worker
+        if worker is not None:
+            return worker.flush(timeout)
         # `is not None`: an empty pipeline is falsy (it has a length), and must still replay
         return self._pipeline.flush(timeout) if self._pipeline is not None else FlushResult()
 
@@ -173,16 +241,29 @@ class StatsigServer:
         return self._pipeline.flush(timeout, replay=False) if self._pipeline is not None else FlushResult()
 
     def shutdown(self, timeout: float | None = None) -> FlushResult:
+        """Flush what is buffered, stop the background thread (if any) and forget the rules and the
+        exposures already logged, as the legacy SDK does. `initialize` may be called again."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop()
         result = self._pipeline.shutdown(timeout) if self._pipeline is not None else FlushResult()
         if self._owns_pipeline:
             self._pipeline = None  # closed: the next initialize builds one from its own options
         self._loaded = None
+        self._deduper.reset()
+        self._sampling_seen.reset()
+        from .lifecycle import after_shutdown
+
+        after_shutdown(self)
         return result
 
     # --- checks -------------------------------------------------------------------------------------
 
-    def check_gate(self, user: StatsigUser, gate: str, log_exposure: bool = True) -> bool:
+    def check_gate(self, user: StatsigUser, gate_name: str, log_exposure: bool = True) -> bool:
         # the hot path: the same steps as get_feature_gate, without building a result object
+        gate = gate_name
+        if self._eval_callback is not None:  # the callback is given the FeatureGate, as in the legacy SDK
+            return bool(self.get_feature_gate(user, gate, log_exposure).value)
         try:
             override = self._override(self._gate_overrides, gate, user) if self._gate_overrides else None
             ev = self._evaluate("gates", gate, user, override, True)  # positional: cheaper than keywords
@@ -195,7 +276,13 @@ class StatsigServer:
             self._problem("error", gate, exc)
             return False
 
-    def get_feature_gate(self, user: StatsigUser, gate: str, log_exposure: bool = True) -> FeatureGate:
+    def get_feature_gate(self, user: StatsigUser, gate_name: str, log_exposure: bool = True) -> FeatureGate:
+        result = self._feature_gate(user, gate_name, log_exposure)
+        if self._eval_callback is not None:
+            self.safe_eval_callback(result)
+        return result
+
+    def _feature_gate(self, user: StatsigUser, gate: str, log_exposure: bool) -> FeatureGate:
         try:
             override = self._override(self._gate_overrides, gate, user)
             ev = self._evaluate("gates", gate, user, override_value=override, gate=True)
@@ -205,18 +292,40 @@ class StatsigServer:
             if log_exposure and gate:
                 self._log(ex.GATE_EXPOSURE, gate, ev, user)
             return FeatureGate(bool(ev.value), gate, ev.rule_id, ev.id_type if ev.spec else "", ev.group_name,
-                               self._eval_details(ev), tuple(ev.secondary_exposures))
+                               self._eval_details(ev), None, tuple(ev.secondary_exposures))
         except Exception as exc:
             self._problem("error", gate, exc)
             return FeatureGate(False, gate, "", "", None, self._details(EvaluationReason.error))
 
-    def get_config(self, user: StatsigUser, config: str, log_exposure: bool = True) -> DynamicConfig:
-        return self._config(user, config, log_exposure, "config")
+    def get_config(self, user: StatsigUser, config_name: str, log_exposure: bool = True) -> DynamicConfig:
+        result = self._config(user, config_name, log_exposure, "config")
+        if self._eval_callback is not None:
+            self.safe_eval_callback(result)
+        return result
 
-    def get_experiment(self, user: StatsigUser, experiment: str, log_exposure: bool = True) -> DynamicConfig:
-        return self._config(user, experiment, log_exposure, "experiment")
+    def get_experiment(self, user: StatsigUser, experiment_name: str, log_exposure: bool = True) -> DynamicConfig:
+        result = self._config(user, experiment_name, log_exposure, "experiment")
+        if self._eval_callback is not None:
+            self.safe_eval_callback(result)
+        return result
 
-    def get_layer(self, user: StatsigUser, layer: str, log_exposure: bool = True) -> Layer:
+    def get_layer(self, user: StatsigUser, layer_name: str, log_exposure: bool = True) -> Layer:
+        result = self._layer(user, layer_name, log_exposure)
+        if self._eval_callback is not None:
+            self.safe_eval_callback(result)
+        return result
+
+    def safe_eval_callback(self, config: FeatureGate | DynamicConfig | Layer) -> None:
+        """Give a result to `evaluation_callback`; a callback that raises is logged, never propagated."""
+        callback = self._eval_callback
+        if callback is None:
+            return
+        try:
+            callback(config)
+        except Exception as exc:
+            self._problem("error", "evaluation_callback", exc)
+
+    def _layer(self, user: StatsigUser, layer: str, log_exposure: bool) -> Layer:
         try:
             override = self._override(self._layer_overrides, layer, user)
             ev = self._evaluate("layers", layer, user, override_value=override)
@@ -239,18 +348,19 @@ class StatsigServer:
             section = "experiments" if api == "experiment" else "configs"  # bandits answer experiments only
             ev = self._evaluate(section, name, user, override_value=override)
             if ev is None:
-                return DynamicConfig({}, name, "", None, self._details(EvaluationReason.none, DataSource.UNINITIALIZED))
+                return DynamicConfig({}, name, "", None, None,
+                                     self._details(EvaluationReason.none, DataSource.UNINITIALIZED))
             if log_exposure and name:
                 self._log(ex.CONFIG_EXPOSURE, name, ev, user, api=api)
             spec = ev.spec
             return DynamicConfig(
-                dict(ev.json_value), name, ev.rule_id, ev.group_name, self._eval_details(ev),
-                tuple(ev.secondary_exposures), ev.id_type, bool(ev.value), ev.version,
-                ev.is_experiment_group, spec.is_active if spec else False, user,
+                dict(ev.json_value), name, ev.rule_id, user, ev.group_name, self._eval_details(ev),
+                tuple(ev.secondary_exposures), bool(ev.value), ev.version, ev.id_type,
+                ev.is_experiment_group, spec.is_active if spec else False,
             )
         except Exception as exc:
             self._problem("error", name, exc)
-            return DynamicConfig({}, name, "", None, self._details(EvaluationReason.error))
+            return DynamicConfig({}, name, "", None, None, self._details(EvaluationReason.error))
 
     # legacy names
     def check_gate_with_exposure_logging_disabled(self, user: StatsigUser, gate: str) -> bool:
@@ -265,31 +375,69 @@ class StatsigServer:
     def get_layer_with_exposure_logging_disabled(self, user: StatsigUser, layer: str) -> Layer:
         return self.get_layer(user, layer, log_exposure=False)
 
-    def manually_log_gate_exposure(self, user: StatsigUser, gate: str) -> None:
+    def manually_log_gate_exposure(self, user: StatsigUser, gate_name: str) -> None:
         try:
-            ev = self._evaluate("gates", gate, user, gate=True)
+            ev = self._evaluate("gates", gate_name, user, gate=True)
             if ev is not None:
-                self._log(ex.GATE_EXPOSURE, gate, ev, user, manual=True)
+                self._log(ex.GATE_EXPOSURE, gate_name, ev, user, manual=True)
         except Exception as exc:  # like a check: never raises
-            self._problem("error", gate, exc)
+            self._problem("error", gate_name, exc)
 
-    def manually_log_config_exposure(self, user: StatsigUser, config: str) -> None:
+    def manually_log_config_exposure(self, user: StatsigUser, config_name: str) -> None:
         try:
-            ev = self._evaluate("configs", config, user)
+            ev = self._evaluate("configs", config_name, user)
             if ev is not None:
-                self._log(ex.CONFIG_EXPOSURE, config, ev, user, manual=True)
+                self._log(ex.CONFIG_EXPOSURE, config_name, ev, user, manual=True)
         except Exception as exc:
-            self._problem("error", config, exc)
+            self._problem("error", config_name, exc)
 
-    manually_log_experiment_exposure = manually_log_config_exposure
+    def manually_log_experiment_exposure(self, user: StatsigUser, experiment_name: str) -> None:
+        self.manually_log_config_exposure(user, experiment_name)
 
-    def manually_log_layer_parameter_exposure(self, user: StatsigUser, layer: str, parameter: str) -> None:
+    def log_exposure_for_config(self, config_eval: DynamicConfig) -> None:
+        """Log the exposure of a config or experiment already evaluated (e.g. with log_exposure=False)."""
+        user = config_eval.user
+        if isinstance(user, StatsigUser) and config_eval.name:
+            self.manually_log_config_exposure(user, config_eval.name)
+
+    def manually_log_layer_parameter_exposure(self, user: StatsigUser, layer_name: str, parameter_name: str) -> None:
         try:
-            ev = self._evaluate("layers", layer, user)
+            ev = self._evaluate("layers", layer_name, user)
             if ev is not None:
-                self._log(ex.LAYER_EXPOSURE, layer, ev, user, parameter=parameter, manual=True)
+                self._log(ex.LAYER_EXPOSURE, layer_name, ev, user, parameter=parameter_name, manual=True)
         except Exception as exc:
-            self._problem("error", layer, exc)
+            self._problem("error", layer_name, exc)
+
+    # --- whole-project views ------------------------------------------------------------------------
+
+    def get_experiment_groups(self, experiment_name: str) -> dict[str, Any]:
+        """The experiment's groups without evaluating a user (legacy SDK shape): ``is_experiment_active``
+        (None when the name is not an experiment) and ``groups`` (group_name, rule_id, id_type,
+        return_value of each experiment-group rule)."""
+        from .lifecycle import experiment_groups
+
+        loaded = self._loaded
+        if loaded is None:
+            self._problem("Uninitialized", experiment_name, None)
+            return {"is_experiment_active": None, "groups": []}
+        return experiment_groups(loaded.snapshot, experiment_name)
+
+    def evaluate_all(self, user: StatsigUser) -> dict[str, Any]:
+        """Every gate and dynamic config (experiments included) for `user`, without exposures, in the legacy
+        SDK's shape: ``{"feature_gates": {name: {"value", "rule_id"}}, "dynamic_configs": {...}}``."""
+        gates: dict[str, Any] = {}
+        configs: dict[str, Any] = {}
+        loaded = self._loaded
+        if loaded is None:
+            self._problem("Uninitialized", "evaluate_all", None)
+            return {"feature_gates": gates, "dynamic_configs": configs}
+        for name in loaded.snapshot.gates:
+            gate = self._feature_gate(user, name, False)
+            gates[name] = {"value": gate.value, "rule_id": gate.rule_id}
+        for name in loaded.snapshot.configs:
+            config = self._config(user, name, False, "config")
+            configs[name] = {"value": dict(config.value), "rule_id": config.rule_id}
+        return {"feature_gates": gates, "dynamic_configs": configs}
 
     # --- events -------------------------------------------------------------------------------------
 
@@ -312,6 +460,8 @@ class StatsigServer:
             encode_event(wire, strict=True)  # the same answer whether or not events are kept
             return
         self._pipeline.enqueue(wire, strict=True)
+        if self._worker is not None:
+            self._worker.queued()
 
     # --- client initialize response -----------------------------------------------------------------
 
@@ -347,7 +497,8 @@ class StatsigServer:
     def override_config(self, config: str, value: Mapping[str, Any], user_id: str | None = None) -> None:
         self._config_overrides.setdefault(_name(config), {})[_override_id(user_id)] = value
 
-    override_experiment = override_config
+    def override_experiment(self, experiment: str, value: Mapping[str, Any], user_id: str | None = None) -> None:
+        self.override_config(experiment, value, user_id)
 
     def override_layer(self, layer: str, value: Mapping[str, Any], user_id: str | None = None) -> None:
         self._layer_overrides.setdefault(_name(layer), {})[_override_id(user_id)] = value
@@ -358,7 +509,8 @@ class StatsigServer:
     def remove_config_override(self, config: str, user_id: str | None = None) -> None:
         self._config_overrides.get(_name(config), {}).pop(_override_id(user_id), None)
 
-    remove_experiment_override = remove_config_override
+    def remove_experiment_override(self, experiment: str, user_id: str | None = None) -> None:
+        self.remove_config_override(experiment, user_id)
 
     def remove_layer_override(self, layer: str, user_id: str | None = None) -> None:
         self._layer_overrides.get(_name(layer), {}).pop(_override_id(user_id), None)
@@ -427,6 +579,8 @@ class StatsigServer:
             return Evaluation(snapshot, user, environment, now).run_cmab(snapshot.cmabs[name])
         spec = (snapshot.gates if gate else snapshot.layers if section == "layers" else snapshot.configs).get(name)
         ev = Evaluation(snapshot, user, environment, now, None, self._gate_overrides or None)
+        if self._lookups_off:
+            ev.lookups_off = self._lookups_off
         ev.run(spec, spec is None and name in snapshot.unsupported)
         if ev.reason:
             self._problem(ev.reason, name, None)
@@ -441,6 +595,8 @@ class StatsigServer:
 
     def _eval_details(self, ev: Evaluation) -> EvaluationDetails:
         reason = EvaluationReason.local_override if ev.reason == "LocalOverride" else _REASONS[ev.reason]
+        if ev.lookup_missed:  # disable_ua_parser / disable_country_lookup met a condition that needed it
+            return self._details(reason, DataSource(ev.lookup_missed))
         return self._details(reason)
 
     def _log(self, kind: str, name: str, ev: Evaluation, user: StatsigUser, parameter: str = "",
@@ -453,7 +609,9 @@ class StatsigServer:
             now, value = self._now_ms(), parameter  # a layer logs when a parameter is read, not when evaluated
         else:
             now, value = ev.now_ms, ev.value
-        if not manual and not self._deduper.first_time(ex.dedupe_key(kind, name, ev, value, user), now):
+        # the legacy SDK dedupes manual exposures too (a v1 payload's exposures are the legacy SDK's)
+        deduped = not manual or ev.snapshot.dialect.name == "legacy"
+        if deduped and not self._deduper.first_time(ex.dedupe_key(kind, name, ev, value, user), now):
             return
         loaded = self._loaded
         assert loaded is not None
@@ -473,6 +631,8 @@ class StatsigServer:
                 reason_text(loaded.source, ev.reason), now, parameter, manual, sampling_meta, loaded.init_time,
             )
         )
+        if self._worker is not None:
+            self._worker.queued()
 
     def _layer_logger(self, user: StatsigUser, ev: Evaluation) -> Callable[[Layer, str], None]:
         def log_parameter(layer: Layer, parameter: str) -> None:
@@ -486,6 +646,8 @@ class StatsigServer:
     def _problem(self, reason: str, name: object, exc: BaseException | None) -> None:
         try:
             shown = name if type(name) is str else _describe(name)  # a hostile name is never hashed or printed
+            if exc is not None and self._options.sdk_error_callback is not None:
+                self._report_error(shown, exc)  # every time, as the legacy SDK; the log line once
             key = (reason, shown)
             if key in self._logged_problems or len(self._logged_problems) >= _MAX_LOGGED_PROBLEMS:
                 return
@@ -497,6 +659,15 @@ class StatsigServer:
                 logger.warning("statsig_lite: %s: %r", reason, shown, extra={"reason": reason, "gate": shown})
         except Exception:  # reporting a problem must never become one (a check never raises)
             return
+
+    def _report_error(self, tag: str, exc: BaseException) -> None:
+        callback = self._options.sdk_error_callback
+        if callback is None or not isinstance(exc, Exception):
+            return
+        try:
+            callback(tag, exc)
+        except Exception as err:  # the application's callback must not break a check either
+            logger.error("statsig_lite: sdk_error_callback raised: %s", err)
 
 
 def _describe(value: object) -> str:
@@ -529,6 +700,21 @@ def _override_id(user_id: object) -> str | None:
     if not isinstance(user_id, str):
         raise StatsigValueError(f"user_id must be a str or None, got {_describe(user_id)}")
     return str.__str__(user_id)
+
+
+
+def _source_api(loaded: Loaded) -> str:
+    """What the legacy SDK reports as init_source_api: Bootstrap / DataAdapter, else the source used."""
+    if loaded.source in (DataSource.BOOTSTRAP, DataSource.DATASTORE):
+        return str(loaded.source.value)
+    return loaded.source_detail
+
+
+def _fallback_used(source: SpecSource | None, loaded: Loaded) -> bool:
+    """True when a fallback chain was served by another source than its first."""
+    sources = getattr(source, "sources", None)
+    served = getattr(source, "served_by", None)
+    return bool(sources) and served is not None and served is not sources[0]  # type: ignore[index]
 
 
 def _build_pipeline(options: StatsigOptions, secret_key: str, session_id: str) -> EventPipeline:

@@ -135,6 +135,26 @@ def remove_all_overrides() -> None:
     _instance.remove_all_overrides()
 
 
+def evaluate_all(user: StatsigUser) -> dict[str, Any]:
+    return _instance.evaluate_all(user)
+
+
+def get_experiment_groups(experiment: str) -> dict[str, Any]:
+    return _instance.get_experiment_groups(experiment)
+
+
+def log_exposure_for_config(config_value: DynamicConfig) -> None:
+    _instance.log_exposure_for_config(config_value)
+
+
+def pause_polling_dcs() -> None:
+    _instance.pause_polling_dcs()
+
+
+def start_polling_dcs() -> None:
+    _instance.start_polling_dcs()
+
+
 def flush(timeout: float | None = None) -> FlushResult:
     return _instance.flush(timeout)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time as _time
+import time as _time_module
 from collections.abc import Mapping
 
 from ._record import Record
@@ -109,6 +109,18 @@ class StatsigUser(Record):
     def environment(self) -> dict[str, str] | None:
         return _environment(self._statsig_environment)
 
+    def to_hash_without_stable_id(self) -> str:
+        """djb2 of the user's JSON (private attributes included, stableID left out), as the legacy SDK."""
+        import json
+
+        from .evaluator.hashing import djb2
+
+        data = self.to_dict(True)
+        ids = dict(data.pop("customIDs", None) or {})
+        ids.pop("stableID", None)
+        data["customIDs"] = ids
+        return djb2(json.dumps(data, sort_keys=True, separators=(",", ":")))
+
     def to_dict(self, for_evaluation: bool = False) -> dict[str, Any]:
         """The user as logged: private attributes only when `for_evaluation` is true."""
         out = logged_user_dict(self.log_fields())
@@ -173,7 +185,7 @@ def _environment(env: object) -> dict[str, str] | None:
 class StatsigEvent(Record):
     """A custom event for `log_event`. `value` is a str, int or float; metadata a JSON object."""
 
-    __slots__ = ("event_name", "metadata", "time", "user", "value")
+    __slots__ = ("_secondary_exposures", "event_name", "metadata", "statsigMetadata", "time", "user", "value")
 
     def __init__(
         self,
@@ -181,13 +193,19 @@ class StatsigEvent(Record):
         event_name: str,
         value: str | int | float | None = None,
         metadata: Mapping[str, Any] | None = None,
+        statsigMetadata: Mapping[str, Any] | None = None,
+        _secondary_exposures: list[Any] | None = None,
+        _time: int | None = None,
         time: int | None = None,
     ) -> None:
         self.user = user
         self.event_name = event_name
         self.value = value
         self.metadata = metadata
-        self.time = round(_time.time() * 1000) if time is None else time
+        self.statsigMetadata = statsigMetadata
+        self._secondary_exposures = _secondary_exposures
+        when = time if time is not None else _time
+        self.time = round(_time_module.time() * 1000) if when is None else when
         if not isinstance(self.event_name, str) or not self.event_name:
             raise StatsigValueError("StatsigEvent.event_name must be a non-empty str")
         if self.value is not None and (isinstance(self.value, bool) or not isinstance(self.value, (str, int, float))):
@@ -203,4 +221,8 @@ class StatsigEvent(Record):
             out["value"] = self.value
         if self.metadata is not None:
             out["metadata"] = dict(self.metadata)
+        if self._secondary_exposures is not None:
+            out["secondaryExposures"] = self._secondary_exposures
+        if self.statsigMetadata is not None:
+            out["statsigMetadata"] = dict(self.statsigMetadata)
         return out

@@ -382,7 +382,7 @@ def test_flush_lists_the_spill_store_at_most_once_per_interval(statsig_api: Fake
 
 def test_build_pipeline_follows_the_options(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
     options = StatsigOptions(
-        api_for_log_event=statsig_api.url, spill_target=f"file://{tmp_path}", event_queue_size=7, timeout=4.0
+        api_for_log_event=statsig_api.url, spill_target=f"file://{tmp_path}", event_batch_size=7, flush_timeout=4.0
     )
     pipeline = build_pipeline(options, KEY, SESSION)
     assert isinstance(pipeline.spill_store, DirSpillStore)

@@ -79,6 +79,8 @@ class Evaluation:
     reason: str = RECOGNIZED
     unsupported: bool = False
     depth: int = 0
+    lookups_off: int = 0  # user_fields.LOOKUP_UA | LOOKUP_COUNTRY (client options)
+    lookup_missed: str = ""
 
     def __init__(
         self,

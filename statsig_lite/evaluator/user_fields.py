@@ -175,6 +175,10 @@ def target_app_getter(default_app: str | None) -> Getter:
     return get
 
 
+LOOKUP_UA = 1
+LOOKUP_COUNTRY = 2
+
+
 def ip_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None) -> Getter:
     explicit = field_getter(field, legacy, global_custom)
     from . import country  # the module, not its table: that loads on the first lookup
@@ -190,6 +194,9 @@ def ip_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None)
             if value is not None or not is_country:
                 return value  # "" is a value: no lookup
             ip = ip_field(ctx)
+            if ip is not None and ctx.lookups_off & LOOKUP_COUNTRY:  # disable_country_lookup, as officially
+                ctx.lookup_missed = "CountryLookupNotLoaded"
+                return None
             return None if ip is None else country.lookup_legacy(ip)
 
         return get_legacy
@@ -203,6 +210,9 @@ def ip_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None)
         ip = ip_field(ctx)
         if not isinstance(ip, str) or not ip or ip != ip.strip():
             return None  # core parses the address strictly
+        if ctx.lookups_off & LOOKUP_COUNTRY:  # disable_country_lookup: no value, as the legacy SDK
+            ctx.lookup_missed = "CountryLookupNotLoaded"
+            return None
         return country.lookup(ip)
 
     return get
@@ -220,6 +230,9 @@ def ua_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None)
         if value is not None:
             return value
         if part is None:
+            return None
+        if ctx.lookups_off & LOOKUP_UA:  # disable_ua_parser: no value, as the legacy SDK
+            ctx.lookup_missed = "UAParserNotLoaded"
             return None
         ua = ua_field(ctx)
         if not isinstance(ua, str) or (not ua and not legacy):

@@ -60,9 +60,9 @@ class StatsigHTTPSink:
 
     def _pool_manager(self) -> urllib3.PoolManager:
         if self._pool is None:
-            import urllib3
+            from .._http import pool_manager  # HTTPS_PROXY / NO_PROXY
 
-            self._pool = urllib3.PoolManager(num_pools=2, maxsize=1, retries=False)
+            self._pool = pool_manager(self._url, num_pools=2, maxsize=1, retries=False)
         return self._pool
 
     def send(self, batch: Batch, *, attempt: int, timeout_s: float) -> None:

@@ -84,9 +84,9 @@ class HttpSource:
 
     def _pool_manager(self) -> urllib3.PoolManager:
         if self._pool is None:
-            import urllib3
+            from .._http import pool_manager  # HTTPS_PROXY / NO_PROXY
 
-            self._pool = urllib3.PoolManager(num_pools=2, maxsize=1)
+            self._pool = pool_manager(self._url, num_pools=2, maxsize=1)
         return self._pool
 
     def _headers(self) -> dict[str, str]:

@@ -27,7 +27,11 @@ def fetch_id_lists(
     import urllib3  # loaded only when ID lists are fetched over the network
 
     protect(secret_key)
-    http = pool or urllib3.PoolManager()
+    if pool is None:
+        from .._http import pool_manager  # HTTPS_PROXY / NO_PROXY
+
+        pool = pool_manager(api_base)
+    http = pool
     timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
     base_headers = {**headers, "STATSIG-API-KEY": secret_key, "Content-Type": "application/json"}
     try:

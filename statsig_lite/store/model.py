@@ -35,6 +35,8 @@ class EvalInput(Protocol):
     now_ms: int
     target_app_id: str | None
     environment: Mapping[str, Any] | None
+    lookups_off: int  # LOOKUP_UA | LOOKUP_COUNTRY: options disable_ua_parser / disable_country_lookup
+    lookup_missed: str  # the details source a disabled lookup reports ("UAParserNotLoaded", ...)
 
 
 Getter = Callable[[EvalInput], object]

@@ -199,7 +199,7 @@ def test_poisoned_spill_record_never_breaks_the_function(
     spill.write(make_record(50, created_at_ms=1_700_000_001_000, start=50))
     server = StatsigServer()
     options = StatsigOptions(spec_source="example", api=statsig_api.url, spill_target=spill.description,
-                             journal_dir=str(tmp_path / "journal"), flush_margin_ms=100, timeout=1.0)
+                             journal_dir=str(tmp_path / "journal"), flush_margin_ms=100, flush_timeout=1.0)
 
     @statsig_handler(server=server, options=options, secret_key=KEY)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
