@@ -66,7 +66,8 @@ def _ensure_initialized(server: StatsigServer, options: StatsigOptions | None, s
     if server.is_initialized():
         return True
     try:
-        details = server.initialize(secret_key if secret_key is not None else resolve_secret(), options)
+        key = secret_key if secret_key is not None else resolve_secret()
+        details = server.initialize(key, options) if key else server._initialize_keyless(options)
     except StatsigLiteError as exc:
         logger.error("statsig_lite: could not initialize: %s", exc)
         return False

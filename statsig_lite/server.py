@@ -70,6 +70,7 @@ class StatsigServer:
         self._layer_overrides: dict[str, dict[str | None, Any]] = {}
         self._logged_problems: set[tuple[str, str]] = set()
         self._eval_callback: Callable[[Any], None] | None = None  # options.evaluation_callback, read per check
+        self._keyless = False  # set only by _initialize_keyless
         self._worker: BackgroundWorker | None = None  # outside Lambda only (lifecycle.py)
         self._polling_paused = False
         self._lookups_off = 0  # evaluator.user_fields.LOOKUP_UA | LOOKUP_COUNTRY
@@ -95,8 +96,17 @@ class StatsigServer:
         if not isinstance(options, StatsigOptions):
             options = StatsigOptions()
         resolved = resolve_options(options)  # STATSIG_LOCAL_MODE counts for the key check below
-        if not isinstance(sdkKey, str) or (not sdkKey.startswith("secret-") and not resolved.local_mode):
-            logger.error("statsig_lite: invalid key: use a server secret key (secret-...) from the Statsig console")
+        # A key that is not a server secret is refused, as officially. With no key at all, the decorator
+        # (configured by the environment) still loads the rules and keeps the events (_initialize_keyless).
+        keyless = self._keyless and sdkKey == ""
+        if not isinstance(sdkKey, str) or (
+            not keyless and not sdkKey.startswith("secret-") and not resolved.local_mode
+        ):
+            if sdkKey == "":
+                logger.error("statsig_lite: no server secret: set %s or %s (or pass the key to initialize)",
+                             ENV_SERVER_SECRET, ENV_SECRET_NAME)
+            else:
+                logger.error("statsig_lite: invalid key: use a server secret key (secret-...) from the Statsig console")
             return InitializeDetails(0, DataSource.UNINITIALIZED.value, False, False, 0, None)
         secret_key = sdkKey
         from .lifecycle import prepare_options  # official options mapped onto ours; not on the check path
@@ -139,6 +149,14 @@ class StatsigServer:
         return InitializeDetails(self._now_ms() - started, loaded.source.value, True, True, id_list_count,
                                  missing_secret, _source_api(loaded), False, None, _fallback_used(source, loaded),
                                  False, loaded.source_detail)
+
+    def _initialize_keyless(self, options: StatsigOptions | None) -> InitializeDetails:
+        """initialize() with no key configured (the Lambda decorator): the error is said, the rules load."""
+        self._keyless = True
+        try:
+            return self.initialize("", options)
+        finally:
+            self._keyless = False
 
     def _missing_secret(self, secret_key: str) -> ConfigurationError | None:
         """No key: an error said at initialize; checks still answer, events are kept (never sent keyless)."""

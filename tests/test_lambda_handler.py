@@ -122,13 +122,19 @@ def test_an_error_inside_the_flush_never_replaces_the_handlers_result_or_excepti
 def test_missing_secret_is_an_error_at_initialize_checks_answer_and_events_are_kept(
     statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture, tmp_path: Any
 ) -> None:
-    server = StatsigServer()
-    details = server.initialize("", StatsigOptions(spec_source="example", api=statsig_api.url,
-                                                   spill_target=tmp_path.as_uri()))
-    assert isinstance(details.error, ConfigurationError)
-    assert "STATSIG_SERVER_SECRET" in str(details.error) and "STATSIG_SECRET_NAME" in str(details.error)
-    assert any("STATSIG_SERVER_SECRET" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
-    assert server.check_gate(StatsigUser(user_id="u", email="a@example.com"), "new_checkout") is True
-    result = server.flush(1.0)
+    server = StatsigServer()  # no STATSIG_SERVER_SECRET / STATSIG_SECRET_NAME in the environment
+    options = StatsigOptions(spec_source="example", api=statsig_api.url, spill_target=tmp_path.as_uri())
+
+    @statsig_handler(server=server, options=options)
+    def handler(event: dict[str, Any], context: Context) -> bool:
+        return server.check_gate(StatsigUser(user_id="u", email="a@example.com"), "new_checkout")
+
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("STATSIG_SERVER_SECRET" in m and "STATSIG_SECRET_NAME" in m for m in errors)
+    assert handler({}, Context()) is True  # checks answer from the rules
     assert statsig_api.log_event_requests() == []  # never sent with an empty key
-    assert result.spilled == 1 and result.dropped == 0
+    assert server.flush(1.0).dropped == 0 and list(tmp_path.iterdir())  # kept (spilled), not lost
+    # an explicit initialize("") is refused as officially, with the same clear message
+    caplog.clear()
+    assert StatsigServer().initialize("", options).init_success is False
+    assert any("STATSIG_SERVER_SECRET" in r.getMessage() for r in caplog.records)
