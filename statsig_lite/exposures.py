@@ -138,7 +138,12 @@ def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user
     """What makes an exposure a repeat: the check, its result and the user's IDs. Custom IDs count in their
     insertion order: the same IDs in another order log once more, which is harmless."""
     ids = user.custom_ids
-    ids_key = tuple(ids.items()) if type(ids) is dict or isinstance(ids, Mapping) else ids
+    if type(ids) is dict or isinstance(ids, Mapping):
+        # the legacy SDK keys by the ID values alone (two users with the same values under other ID types
+        # log once); core by the whole user
+        ids_key = tuple(ids.values()) if evaluation.snapshot.dialect.dedupe_id_values else tuple(ids.items())
+    else:
+        ids_key = ids
     return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, ids_key)
 
 

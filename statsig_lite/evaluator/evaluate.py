@@ -264,8 +264,8 @@ class Evaluation:
         self.id_type = spec.id_type
         if spec.writes_version:
             self.version = spec.version
-        if spec.forward_all_exposures:
-            self.forward_all_exposures = True
+        if spec.sets_forward_all:
+            self.forward_all_exposures = spec.forward_all_exposures
         if rule is None:
             self.deciding_rate = None
             self.value = spec.default_gate

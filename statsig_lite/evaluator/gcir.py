@@ -182,12 +182,18 @@ def client_initialize_response(
             entry["passed"] = ev.value
         else:
             entry["id_type"] = spec.id_type
-        if ev.group_name is not None:
+        if ev.group_name is not None and not dialect.gcir_fresh_delegate:
             entry["group_name"] = ev.group_name
         delegate = snapshot.configs.get(ev.allocated_experiment or "")
         if delegate is not None:
             entry["allocated_experiment_name"] = hash_name(delegate.name)
-            entry["is_user_in_experiment"] = ev.is_experiment_group
+            if dialect.gcir_fresh_delegate:  # legacy: the experiment's group from an evaluation of its own
+                fresh = run(delegate)
+                entry["is_user_in_experiment"] = fresh.is_experiment_group
+                if fresh.group_name is not None:
+                    entry["group_name"] = fresh.group_name
+            else:
+                entry["is_user_in_experiment"] = ev.is_experiment_group
             entry["is_experiment_active"] = delegate.is_active
             entry["explicit_parameters"] = list(delegate.explicit_parameters)
         overridden(entry, ev)

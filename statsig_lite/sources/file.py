@@ -8,13 +8,13 @@ number is decompressed (a JSON document cannot start with it).
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import zlib
 from pathlib import Path
 
 from ..errors import SpecSourceError
+from ..store.validate import MAX_SNAPSHOT_BYTES
 from .base import Fetched
 
 __all__ = ["FileSource", "SnapshotFile", "snapshot_bytes"]
@@ -23,12 +23,25 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def snapshot_bytes(data: bytes, source: str) -> bytes:
-    """`data` as a snapshot document: gunzipped if it is gzip; SpecSourceError if empty or corrupt gzip."""
+    """`data` as a snapshot document: gunzipped if it is gzip; SpecSourceError if empty, corrupt gzip, or
+    more than `MAX_SNAPSHOT_BYTES` once unzipped (a gzip bomb stops there, not at the memory limit)."""
     if data.startswith(_GZIP_MAGIC):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise SpecSourceError(source, f"corrupt gzip data: {exc}") from exc
+        parts: list[bytes] = []
+        left, rest = MAX_SNAPSHOT_BYTES + 1, data
+        while rest:  # one gzip member after another (gzip.decompress's reading, with a bound)
+            inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            try:
+                part = inflater.decompress(rest, left)
+            except zlib.error as exc:
+                raise SpecSourceError(source, f"corrupt gzip data: {exc}") from exc
+            parts.append(part)
+            left -= len(part)
+            if left <= 0:
+                raise SpecSourceError(source, f"unzips to more than {MAX_SNAPSHOT_BYTES} bytes")
+            if not inflater.eof:
+                raise SpecSourceError(source, "corrupt gzip data: truncated")
+            rest = inflater.unused_data
+        data = b"".join(parts)
     if not data.strip():
         raise SpecSourceError(source, "snapshot is empty")
     return data

@@ -15,6 +15,7 @@ import hashlib
 from typing import Any
 
 from ..errors import SpecSourceError
+from ..store.validate import MAX_SNAPSHOT_BYTES
 from ._aws import ClientCache, aws_errors, describe, error_code, http_status
 from .base import Fetched
 from .file import snapshot_bytes
@@ -60,6 +61,9 @@ class S3Source:
             response = self._clients.get(timeout_s).get_object(**params)
             body = response["Body"]
             try:
+                size = response.get("ContentLength")
+                if isinstance(size, int) and size > MAX_SNAPSHOT_BYTES:  # not read: refused like a huge payload
+                    raise SpecSourceError(self.name, f"object is {size} bytes, more than {MAX_SNAPSHOT_BYTES}")
                 data = body.read()
             finally:
                 body.close()

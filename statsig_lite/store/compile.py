@@ -48,6 +48,8 @@ LEGACY: Final = Dialect(
     evaluation_errors=ops.EVALUATION_ERRORS,
     exposure_times="sync",
     gcir_overrides="legacy",
+    dedupe_id_values=True,
+    gcir_fresh_delegate=True,
 )
 CORE: Final = Dialect(
     name="core",
@@ -158,6 +160,7 @@ class Compiler:
             is_active=raw.get("isActive") is True,
             target_app_ids=frozenset(str(a) for a in target_apps) if isinstance(target_apps, list) else None,
             forward_all_exposures=raw.get("forwardAllExposures") is True,
+            sets_forward_all=None if self.legacy else True,
             unsupported=unsupported,
             reports_own_version=not self.legacy,
         )

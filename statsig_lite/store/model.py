@@ -172,6 +172,7 @@ class Spec:
         "no_match_rule_id",
         "reports_own_version",
         "rules",
+        "sets_forward_all",
         "target_app_ids",
         "type",
         "unsupported",
@@ -201,6 +202,7 @@ class Spec:
         unsupported: bool = False,
         reports_own_version: bool = False,
         cmab: Cmab | None = None,
+        sets_forward_all: bool | None = None,
     ) -> None:
         self.name = name
         self.cmab = cmab  # a contextual multi-armed bandit (core's cmab_configs), answered by get_experiment
@@ -219,6 +221,9 @@ class Spec:
         self.is_active = is_active
         self.target_app_ids = target_app_ids
         self.forward_all_exposures = forward_all_exposures
+        # evaluating it writes its flag into the shared result: legacy only sets it (a nested gate's flag
+        # reaches the parent), core overwrites it with each spec's own
+        self.sets_forward_all = forward_all_exposures if sets_forward_all is None else sets_forward_all
         self.unsupported = unsupported  # uses a condition type or operator this SDK does not know
         self.reports_own_version = reports_own_version  # exposures carry this spec's version, not a delegate's
 
@@ -310,9 +315,11 @@ class Dialect:
 
     __slots__ = (
         "dedupe_exposures",
+        "dedupe_id_values",
         "evaluation_errors",
         "exposure_times",
         "gcir_default_hash",
+        "gcir_fresh_delegate",
         "gcir_generator",
         "gcir_layer_id_type",
         "gcir_merge_layer_defaults",
@@ -343,6 +350,8 @@ class Dialect:
         evaluation_errors: tuple[type[BaseException], ...] = (),
         exposure_times: str = "lcut",
         gcir_overrides: str = "core",
+        dedupe_id_values: bool = False,
+        gcir_fresh_delegate: bool = False,
         sampling_unrated_metadata: bool = False,
         user_tier_first: bool = False,
         sampling_analytical_first: bool = False,
@@ -368,6 +377,8 @@ class Dialect:
         # and, asked to, lists overridden gates and configs (layers read config overrides); "core" applies
         # them only when asked, layers read layer overrides and overridden entries carry an empty id_type
         self.gcir_overrides = gcir_overrides
+        self.dedupe_id_values = dedupe_id_values  # legacy: exposure dedupe keys hold custom ID values only
+        self.gcir_fresh_delegate = gcir_fresh_delegate  # legacy: a layer's experiment fields re-evaluated alone
         # core: with sampling on, an exposure that is neither forced nor rated is "sampled" at no rate and
         # says so in its statsigMetadata (samplingMode, shadowLogged); legacy logs it plainly
         self.sampling_unrated_metadata = sampling_unrated_metadata

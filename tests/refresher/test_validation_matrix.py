@@ -32,7 +32,6 @@ BASES = {  # name -> (payload file, format)
     "demo_proj": (SHARED / "conformance/demo_proj/dcs.json", "v2"),
     "eval_proj": (SHARED / "payloads/eval_proj_profiling_dcs.json", "v2"),  # an earlier eval_proj payload
     "py_sdk_dcs": (SHARED / "conformance/python_sdk_testdata_dcs/dcs.json", "v1"),
-    "synthetic_v1": (SHARED / "conformance/synthetic_small_v1/dcs.json", "v1"),
 }
 HUGE_BASES = ("demo_proj",)  # the 64 MB payloads are built for one base only (time and memory)
 SECTIONS = ("feature_gates", "dynamic_configs", "layer_configs")

@@ -144,3 +144,17 @@ def test_bundled_building_reads_nothing(tmp_path: Path) -> None:
     source = BundledSource(tmp_path / "missing.json")  # no error until the first fetch
     with pytest.raises(SpecSourceError, match="file not found"):
         source.fetch(1.0)
+
+
+def test_a_gzip_bomb_stops_at_the_size_bound(tmp_path: Path) -> None:
+    from statsig_lite.store.validate import MAX_SNAPSHOT_BYTES
+
+    path = tmp_path / "bomb.json.gz"
+    path.write_bytes(gzip.compress(b" " * (MAX_SNAPSHOT_BYTES + 10)))  # ~65 KB that would unzip to 64 MB
+    with pytest.raises(SpecSourceError, match="unzips to more than"):
+        FileSource(path).fetch(1.0)
+    path.write_bytes(gzip.compress(b'{"time": 1}') + gzip.compress(b" "))  # two members, as gzip(1) allows
+    assert FileSource(path).fetch(1.0).payload == b'{"time": 1} '
+    path.write_bytes(gzip.compress(b'{"time": 1}')[:-4])
+    with pytest.raises(SpecSourceError, match="truncated"):
+        FileSource(path).fetch(1.0)
