@@ -56,7 +56,7 @@ def metric_rows() -> list[Row]:
         Row("import (ms)", _get("import_s", 1e3)),
         Row("init from in-process snapshot (ms)", _get("init_s", 1e3), {"large": 0.6}),
         Row("import + init (ms)", _import_init, {"small": 0.5}),
-        Row("first check_gate after init (µs)", _get("first_check_s", 1e6)),
+        Row("first check_gate after init (µs)", _get("first_check_s", 1e6), {"small": 1.0, "large": 1.0}),
         Row("RSS before import (MiB)", _get("rss_before_import_kib", 1 / 1024)),
         Row("RSS after init (MiB)", _get("rss_after_init_kib", 1 / 1024), {"small": 0.6, "large": 0.6}),
         Row("RSS after first check + 0.5 s idle (MiB)", _get("rss_settled_kib", 1 / 1024)),
@@ -68,14 +68,15 @@ def metric_rows() -> list[Row]:
         for mode, words in (("on", "logging on"), ("off", "logging off")):
             rows.append(Row(f"{call} median (µs), {words}", _get(f"latency.{kind}/{mode}.median_ns", 1e-3),
                             {"small": 1.0, "large": 1.0}))
-            rows.append(Row(f"{call} p99 (µs), {words}", _get(f"latency.{kind}/{mode}.p99_ns", 1e-3)))
+            rows.append(Row(f"{call} p99 (µs), {words}", _get(f"latency.{kind}/{mode}.p99_ns", 1e-3),
+                            {"small": 1.0, "large": 1.0}))
     rows.append(Row("timing loop overhead, median (µs)", _get("latency.loop_overhead.median_ns", 1e-3),
                     ratios=False))
     for algo in ("djb2", "sha256"):
         rows.append(Row(f"get_client_initialize_response {algo}, call (ms)",
                         _get(f"gcir.{algo}.call.median_ns", 1e-6)))
         rows.append(Row(f"get_client_initialize_response {algo} → JSON text (ms)",
-                        _get(f"gcir.{algo}.json_text.median_ns", 1e-6), {"large": 1.0}))
+                        _get(f"gcir.{algo}.json_text.median_ns", 1e-6), {"small": 1.0, "large": 1.0}))
     rows.append(Row("get_client_initialize_response djb2, JSON size (KiB)", _get("gcir.djb2.bytes", 1 / 1024),
                     ratios=False))
     rows += [
@@ -310,6 +311,19 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
             *digest_section(preset, meta["grids"][preset], by_label),
             "",
         ]
+    if meta.get("flush"):
+        out += [
+            "## Exposure delivery: encoding and flush",
+            "",
+            "`benchmarks/flush.py`: both SDKs in one process on the v2 payload, N check_gate calls with logging on "
+            "over N users neither has logged, then a flush to the loopback API (statsig_lite: `flush()` builds, "
+            "encodes, gzips and posts on the calling thread; core: `flush_events().wait()` posts what its "
+            "background logger has not sent yet, so its *flush* alone is not its delivery: compare *checks + "
+            "flush*). *build + encode*: statsig_lite's wire dicts and JSON of the recorded exposures alone.",
+            "",
+        ]
+        for preset, text in meta["flush"].items():
+            out += [f"### {preset.capitalize()} spec", "", text, ""]
     out += [
         "## Installed size",
         "",
@@ -360,13 +374,17 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         "- Import: wall time of the SDK import in a fresh interpreter, bytecode already cached for every SDK "
         "alike (`PYTHONPYCACHEPREFIX` under benchmarks/.work, written by a warm-up import). Init: from the "
         "spec text held in memory to a ready client. First check: one `check_gate` with logging on right after "
-        "init (the first feature gate of the spec, first user).",
+        "init (the first feature gate of the spec, first user); statsig_lite's initialize ends by running its "
+        "evaluator once on a made-up user (pure, ~0.1 ms, in the init figures), which halves this one.",
         "- RSS: `VmRSS` from /proc/self/status; after init is measured with the spec text released and after "
         "`gc.collect()`; peak is `VmHWM`. The first two readings hold nothing of the driver but one user; the "
         "driver then loads its users and call lists (the step between the *idle* and *loaded* rows, the same "
         "data for every SDK plus each SDK's user objects), so *RSS at end* and *peak* include them.",
         "- get_client_initialize_response: median over a fixed set of users; *JSON text* adds `json.dumps` for "
-        "SDKs that return a dict (the core returns a JSON string), since a server sends text to the client.",
+        "SDKs that return a dict (the core returns a JSON string), since a server sends text to the client; "
+        "for statsig_lite it is its own text call, `get_client_initialize_response_json` (timed alone, after "
+        "the dict call for the same user), which memoises each entry's JSON per snapshot and hash: the first "
+        "users of a run encode, later users with the same outcomes look their entries up.",
         "- Digest: computed on the first run of each SDK; mismatches are reported, not fatal.",
         "",
     ]

@@ -206,7 +206,14 @@ def measure(plan: Plan, output: Path, isolation: str) -> None:
                                    tag=f"{preset}-{label}")
                     results[preset][label].append(r)
                     progress(label, preset, run, r)
+    flush = {}
+    for preset in plan.presets:  # exposure delivery, both SDKs in one process (benchmarks/flush.py)
+        print(f"  flush {preset} ...", flush=True)
+        proc = subprocess.run([str(PYTHON), str(HERE / "flush.py"), preset, str(max(plan.runs, 3))], cwd=HERE,
+                              env=driver_env(), capture_output=True, text=True)
+        flush[preset] = proc.stdout.strip() if proc.returncode == 0 else f"failed: {proc.stderr.strip()[-400:]}"
     meta = {
+        "flush": flush,
         "plan": asdict(plan),
         "isolation": isolation,
         "duration_s": time.time() - started,

@@ -138,9 +138,16 @@ def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user
     """What makes an exposure a repeat: the check, its result and the user's IDs. Custom IDs count in their
     insertion order: the same IDs in another order log once more, which is harmless."""
     ids = user.custom_ids
-    if type(ids) is dict or isinstance(ids, Mapping):
-        # the legacy SDK keys by the ID values alone (two users with the same values under other ID types
-        # log once); core by the whole user
+    if type(ids) is dict:
+        # one flat tuple (the number of IDs, then their values, or keys then values): one object for the
+        # collector to track per logged check, where a tuple of pairs is three or more (issue 16: p99).
+        # The legacy SDK keys by the ID values alone (two users with the same values under other ID types
+        # log once); core by the whole user.
+        head = (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, len(ids))
+        if evaluation.snapshot.dialect.dedupe_id_values:
+            return (*head, *ids.values())
+        return (*head, *ids, *ids.values())
+    if isinstance(ids, Mapping):
         ids_key = tuple(ids.values()) if evaluation.snapshot.dialect.dedupe_id_values else tuple(ids.items())
     else:
         ids_key = ids

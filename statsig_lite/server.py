@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 _MAX_LOGGED_PROBLEMS = 1000
+_NO_SAMPLING_META: dict[str, object] = {}  # shared by every unsampled exposure: never written to
 _REASONS = {
     "": EvaluationReason.none,
     "Unrecognized": EvaluationReason.unrecognized,
@@ -64,6 +65,8 @@ class StatsigServer:
         self._pipeline: EventPipeline | None = event_pipeline
         self._owns_pipeline = event_pipeline is None  # built from the options at initialize
         self._deduper = ex.ExposureDeduper()
+        # (rules it was computed for, whether sampling applies, the reason text of a plain evaluation)
+        self._log_context: tuple[Loaded, bool, str] | None = None
         self._sampling_seen = ex.ExposureDeduper()
         self._gate_overrides: dict[str, dict[str | None, bool]] = {}
         self._config_overrides: dict[str, dict[str | None, Any]] = {}
@@ -143,6 +146,7 @@ class StatsigServer:
                 and not self._options.local_mode):  # a snapshot document carries its lists: no request
             id_list_count = self._sync_id_lists(loaded.snapshot)
         self._loaded = loaded
+        _warm_up(loaded.snapshot, self._now_ms())
         from .lifecycle import after_initialize
 
         after_initialize(self, loaded)
@@ -491,6 +495,30 @@ class StatsigServer:
         include_local_overrides: bool = False,
         target_app_id: str | None = None,
     ) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = self._client_initialize_response(
+            user, client_sdk_key, hash, include_local_overrides, target_app_id, False
+        )
+        return result
+
+    def get_client_initialize_response_json(
+        self,
+        user: StatsigUser,
+        client_sdk_key: str | None = None,
+        hash: HashingAlgorithm | str | None = None,
+        include_local_overrides: bool = False,
+        target_app_id: str | None = None,
+    ) -> str | None:
+        """get_client_initialize_response as the JSON text a server sends to the client SDK (as
+        statsig-python-core returns it): built from memoised entry texts, faster than encoding the dict."""
+        result: str | None = self._client_initialize_response(
+            user, client_sdk_key, hash, include_local_overrides, target_app_id, True
+        )
+        return result
+
+    def _client_initialize_response(
+        self, user: StatsigUser, client_sdk_key: str | None, hash: HashingAlgorithm | str | None,
+        include_local_overrides: bool, target_app_id: str | None, as_text: bool,
+    ) -> Any:
         loaded = self._loaded
         if loaded is None or loaded.snapshot.time == 0:
             return None
@@ -502,6 +530,7 @@ class StatsigServer:
                 loaded.snapshot, user, self._logged_user(user), self._environment(user, loaded.snapshot),
                 self._now_ms(), algo, client_sdk_key, target_app_id,
                 self._gate_overrides, self._config_overrides, self._layer_overrides, include_local_overrides,
+                as_text,
             )
         except Exception as exc:
             self._problem("error", "get_client_initialize_response", exc)
@@ -634,8 +663,15 @@ class StatsigServer:
         loaded = self._loaded
         assert loaded is not None
         snapshot = loaded.snapshot
-        sampling_meta: dict[str, object] = {}
-        if ex.sampling_applies(snapshot.sdk_configs, self._tier, snapshot.dialect.sampling_production_only):
+        context = self._log_context
+        if context is None or context[0] is not loaded:  # once per rules loaded, not per exposure
+            context = self._log_context = (
+                loaded,
+                ex.sampling_applies(snapshot.sdk_configs, self._tier, snapshot.dialect.sampling_production_only),
+                reason_text(loaded.source, ""),
+            )
+        sampling_meta: dict[str, object] = _NO_SAMPLING_META
+        if context[1]:
             set_key, seen = ex.sampling_set_key(kind, name, ev, api), self._sampling_seen
             should_log, sampling_meta = ex.sampling_decision(
                 ev, snapshot.sdk_configs, self._tier, lambda: seen.first_time(set_key, now),
@@ -646,7 +682,8 @@ class StatsigServer:
         pipeline.enqueue_exposure(
             ex.PendingExposure(
                 kind, name, ev, user.log_fields(), ev.environment, snapshot.dialect.log_missing_user_id,
-                reason_text(loaded.source, ev.reason), now, parameter, manual, sampling_meta, loaded.init_time,
+                reason_text(loaded.source, ev.reason) if ev.reason else context[2], now, parameter, manual,
+                sampling_meta, loaded.init_time,
             )
         )
         if self._worker is not None:
@@ -686,6 +723,29 @@ class StatsigServer:
             callback(tag, exc)
         except Exception as err:  # the application's callback must not break a check either
             logger.error("statsig_lite: sdk_error_callback raised: %s", err)
+
+
+_WARM_UP_GATES = 4
+
+
+def _warm_up(snapshot: Snapshot, now_ms: int) -> None:
+    """Run the evaluator and the exposure bookkeeping once on a made-up user: pure calls, nothing logged or
+    recorded. CPython specialises code it has run, so the first real check after a cold start costs about
+    half as much (~50 us less); initialize pays about that once (issue 16)."""
+    try:
+        user = StatsigUser("statsig-lite-warm-up")
+        warmed = 0
+        for spec in snapshot.gates.values():
+            if spec.entity != "feature_gate" or not spec.rules:  # the specs a check names, with rules
+                continue
+            ev = Evaluation(snapshot, user, None, now_ms).run(spec)
+            ex.dedupe_key(ex.GATE_EXPOSURE, spec.name, ev, ev.value, user)
+            warmed += 1
+            if warmed == _WARM_UP_GATES:
+                break
+        user.log_fields()
+    except Exception:  # a warm-up is never the reason initialize fails
+        pass
 
 
 def _describe(value: object) -> str:

@@ -99,6 +99,18 @@ def get_client_initialize_response(
     return _instance.get_client_initialize_response(user, client_sdk_key, hash, include_local_overrides, target_app_id)
 
 
+def get_client_initialize_response_json(
+    user: StatsigUser,
+    client_sdk_key: str | None = None,
+    hash: HashingAlgorithm | str | None = None,
+    include_local_overrides: bool = False,
+    target_app_id: str | None = None,
+) -> str | None:
+    return _instance.get_client_initialize_response_json(
+        user, client_sdk_key, hash, include_local_overrides, target_app_id
+    )
+
+
 def override_gate(gate: str, value: bool, user_id: str | None = None) -> None:
     _instance.override_gate(gate, value, user_id)
 

@@ -141,7 +141,7 @@ class StatsigUser(Record):
             self.country,
             self.locale,
             self.app_version,
-            dict(custom) if isinstance(custom, Mapping) else custom,
+            dict(custom) if type(custom) is dict or isinstance(custom, Mapping) else custom,  # ABC check last
             None if ids is None else dict(ids),
             self._statsig_environment,
         )

@@ -42,6 +42,9 @@ Exposure = dict[str, str]
 _NO_CONDITION = object()  # no condition ended yet: not analytical
 _UNTOUCHED = object()
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+# no secondary exposure yet: most evaluations never get one, and each list is one more object for the cyclic
+# collector to track (issue 16: p99). A tuple, so that appending to it fails loudly: see _expose.
+_NO_EXPOSURES: list[Exposure] = ()  # type: ignore[assignment]
 GateOverrides = Mapping[str, Mapping[str | None, bool]]
 
 # reasons
@@ -97,7 +100,7 @@ class Evaluation:
         self.now_ms = now_ms
         self.target_app_id = target_app_id
         self.gate_overrides = gate_overrides
-        self.secondary_exposures: list[Exposure] = []
+        self.secondary_exposures: list[Exposure] = _NO_EXPOSURES
 
     def _reset(self) -> None:
         """What the legacy SDK does to its shared result when a nested gate is unknown."""
@@ -169,7 +172,7 @@ class Evaluation:
                 value, rule_id = self._gate_value(cmab.targeting_gate, self)
             except (RecursionLimitError, RecursionError):
                 value, rule_id = False, self.rule_id
-            self.secondary_exposures.append(_exposure(cmab.targeting_gate, value, rule_id))
+            self._expose(_exposure(cmab.targeting_gate, value, rule_id))
             if not value:
                 return self._cmab_default(spec, "inlineTargetingRules")
         self.id_type = spec.id_type
@@ -332,6 +335,12 @@ class Evaluation:
             raise OperatorError("condition cannot be evaluated")
         raise AssertionError(f"unknown condition kind {kind}")
 
+    def _expose(self, exposure: Exposure) -> None:
+        if self.secondary_exposures is _NO_EXPOSURES:
+            self.secondary_exposures = [exposure]
+        else:
+            self.secondary_exposures.append(exposure)
+
     def _override(self, gate: str) -> bool | None:
         overrides = self.gate_overrides.get(gate) if self.gate_overrides else None
         if not overrides:
@@ -375,7 +384,7 @@ class Evaluation:
             # core: the nested gate's deciding rule has no sampling rate
             analytical = kind == ANALYTICAL_RESULT and self.deciding_rate is None
         if condition.record:
-            self.secondary_exposures.append(_exposure(name, value, rule_id))
+            self._expose(_exposure(name, value, rule_id))
         if analytical:  # its exposure is analytical: the parent's is logged
             self.seen_analytical_gates = True
         return value != condition.negate
@@ -389,7 +398,7 @@ class Evaluation:
             self._reset()
             self.undelegated = []  # the reset gave the undelegated exposures a list of their own
             value, rule_id = False, ""
-        self.secondary_exposures.append(_exposure(name, value, rule_id))
+        self._expose(_exposure(name, value, rule_id))
         return value != condition.negate
 
     def _multi_gate_condition(self, condition: Condition) -> bool:
@@ -405,7 +414,7 @@ class Evaluation:
             )
             inner.depth = self.depth
             value, rule_id = self._gate_value(name, inner)
-            self.secondary_exposures.append(_exposure(name, value, rule_id))
+            self._expose(_exposure(name, value, rule_id))
             passed = passed or (value if not condition.negate else not value)
             if passed:
                 break

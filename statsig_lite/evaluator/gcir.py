@@ -6,7 +6,9 @@ statsig-python-core for v2 payloads; the snapshot's dialect says which fields ea
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
+from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
 from ..store.model import Snapshot, Spec
@@ -17,6 +19,7 @@ from .operators import core_text
 Overrides = Mapping[str, Mapping[str | None, Any]]
 
 HASHERS: dict[str, Callable[[str], str]] = {"none": lambda name: name, "djb2": djb2, "sha256": sha256_b64}
+_MAX_TEXTS = 20_000  # entry texts kept per snapshot and hash: beyond that, entries are encoded every time
 
 
 def _app_for_key(snapshot: Snapshot, client_key: str, legacy: bool) -> str | None:
@@ -48,7 +51,21 @@ def client_initialize_response(
     config_overrides: Overrides | None = None,
     layer_overrides: Overrides | None = None,
     include_local_overrides: bool = False,
-) -> dict[str, Any]:
+    as_text: bool = False,
+) -> Any:
+    """The response as a dict, or (`as_text`) as its JSON text.
+
+    The text is built from each entry's JSON, memoised per snapshot and hash by what decides the entry (the
+    spec and its evaluation's outcome), so a second user with the same outcome costs a lookup, not an
+    encoding; only the user-dependent rest of the response is encoded on each call. With local overrides
+    listed in the response, the dict is encoded instead.
+    """
+    top_overrides = include_local_overrides and bool(gate_overrides or config_overrides or layer_overrides)
+    if as_text and top_overrides:
+        return json.dumps(client_initialize_response(
+            snapshot, user, logged_user, environment, now_ms, hash_used, client_sdk_key, target_app_id,
+            gate_overrides, config_overrides, layer_overrides, include_local_overrides,
+        ))
     dialect = snapshot.dialect
     legacy_overrides = dialect.gcir_overrides == "legacy"
     nested_overrides = gate_overrides if (include_local_overrides or legacy_overrides) else None
@@ -96,13 +113,8 @@ def client_initialize_response(
             return False
         return spec.entity not in ("segment", "holdout")
 
-    gates: dict[str, Any] = {}
-    for name, spec in snapshot.gates.items():
-        if not included(spec):
-            continue
-        ev = run(spec, top_gates, gate=True)
-        hashed = hash_name(name)
-        gates[hashed] = {
+    def gate_entry(spec: Spec, ev: Evaluation, hashed: str) -> dict[str, Any]:
+        entry = {
             "name": hashed,
             "value": ev.value,
             "rule_id": ev.rule_id,
@@ -110,14 +122,10 @@ def client_initialize_response(
             "secondary_exposures": exposures(ev.secondary_exposures),
         }
         if ev.spec is None and not legacy_overrides:  # core: an overridden gate has no ID type
-            del gates[hashed]["id_type"]
+            del entry["id_type"]
+        return entry
 
-    configs: dict[str, Any] = {}
-    for name, spec in snapshot.configs.items():
-        if not included(spec):
-            continue
-        ev = run(spec, top_configs)
-        hashed = hash_name(name)
+    def config_entry(spec: Spec, ev: Evaluation, hashed: str) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "name": hashed,
             "value": dict(ev.json_value),
@@ -137,18 +145,15 @@ def client_initialize_response(
             if spec.has_shared_params:
                 entry["is_in_layer"] = True
                 entry["explicit_parameters"] = list(spec.explicit_parameters)
-                layer = snapshot.layers.get(snapshot.experiment_to_layer.get(name, ""))
+                layer = snapshot.layers.get(snapshot.experiment_to_layer.get(spec.name, ""))
                 if layer is not None and dialect.gcir_merge_layer_defaults:
                     entry["value"] = {**layer.default_value, **entry["value"]}
         elif spec.entity == "autotune" and ev.group_name:
             entry["group_name"] = ev.group_name
         overridden(entry, ev)
-        configs[hashed] = entry
-    for name, spec in snapshot.cmabs.items():  # core lists its bandits with the experiments
-        if not included(spec):
-            continue
-        ev = Evaluation(snapshot, user, environment, now_ms, app_id, nested_overrides).run_cmab(spec)
-        hashed = hash_name(name)
+        return entry
+
+    def cmab_entry(spec: Spec, ev: Evaluation, hashed: str) -> dict[str, Any]:
         entry = {
             "name": hashed,
             "value": dict(ev.json_value),
@@ -160,14 +165,9 @@ def client_initialize_response(
         }
         if ev.group_name is not None:
             entry["group_name"] = ev.group_name
-        configs[hashed] = entry
+        return entry
 
-    layers: dict[str, Any] = {}
-    for name, spec in snapshot.layers.items():
-        if not included(spec):
-            continue
-        ev = run(spec, top_layers)
-        hashed = hash_name(name)
+    def layer_entry(spec: Spec, ev: Evaluation, hashed: str) -> dict[str, Any]:
         entry = {
             "name": hashed,
             "value": dict(ev.json_value),
@@ -197,7 +197,49 @@ def client_initialize_response(
             entry["is_experiment_active"] = delegate.is_active
             entry["explicit_parameters"] = list(delegate.explicit_parameters)
         overridden(entry, ev)
-        layers[hashed] = entry
+        return entry
+
+    # as text: each section's entries as '"name":{...}' texts, memoised by what decides them (_outcome)
+    texts: dict[object, str] | None = None
+    if as_text:
+        texts = snapshot.derived.get(("gcir", algo))
+        if texts is None:
+            texts = snapshot.derived[("gcir", algo)] = {}
+    sections: dict[str, list[str]] = {"feature_gates": [], "dynamic_configs": [], "layer_configs": []}
+
+    def section(
+        out: dict[str, Any], key: str, specs: Mapping[str, Spec], build: Callable[[Spec, Evaluation, str], Any],
+        evaluate: Callable[[Spec], Evaluation],
+    ) -> None:
+        listed = sections[key]
+        for name, spec in specs.items():
+            if not included(spec):
+                continue
+            ev = evaluate(spec)
+            if texts is None:
+                hashed = hash_name(name)
+                out[hashed] = build(spec, ev, hashed)
+                continue
+            outcome = _outcome(key, spec, ev)
+            text = texts.get(outcome) if outcome is not None else None
+            if text is None:
+                hashed = hash_name(name)
+                text = f"{_quote(hashed)}:{json.dumps(build(spec, ev, hashed))}"
+                if outcome is not None and len(texts) < _MAX_TEXTS:
+                    texts[outcome] = text
+            listed.append(text)
+            if key == "feature_gates" and snapshot.session_replay_info is not None:
+                out[hash_name(name)] = {"value": ev.value}  # what the session replay fields read
+
+    gates: dict[str, Any] = {}
+    section(gates, "feature_gates", snapshot.gates, gate_entry, lambda spec: run(spec, top_gates, gate=True))
+    configs: dict[str, Any] = {}
+    section(configs, "dynamic_configs", snapshot.configs, config_entry, lambda spec: run(spec, top_configs))
+    # core lists its bandits with the experiments
+    section(configs, "dynamic_configs", snapshot.cmabs, cmab_entry,
+            lambda spec: Evaluation(snapshot, user, environment, now_ms, app_id, nested_overrides).run_cmab(spec))
+    layers: dict[str, Any] = {}
+    section(layers, "layer_configs", snapshot.layers, layer_entry, lambda spec: run(spec, top_layers))
 
     evaluated_keys: dict[str, Any] = {}
     if user.user_id is not None and (legacy or user.user_id):
@@ -228,7 +270,28 @@ def client_initialize_response(
             response["pa_hash"] = private_attributes_hash(private)
     if snapshot.session_replay_info is not None:
         response.update(_session_replay(snapshot.session_replay_info, gates, hash_name, legacy))
-    return response
+    if texts is None:
+        return response
+    listed = "".join(f'"{key}":{{{",".join(sections[key])}}},' for key in sections)
+    rest = json.dumps({k: v for k, v in response.items() if k not in sections})
+    return f"{{{listed}{rest[1:]}" if rest != "{}" else f"{{{listed[:-1]}}}"
+
+
+def _outcome(section: str, spec: Spec, ev: Evaluation) -> tuple[object, ...] | None:
+    """What decides a spec's entry besides the spec: the evaluation's results, its exposures and the rules'
+    value object (held by the snapshot, so its id is stable). None when an entry is not to be memoised:
+    a bandit's or an overridden one."""
+    if spec.cmab is not None or ev.spec is None or ev.rule_id == "override":
+        return None
+    return (
+        section, spec.name, ev.value, ev.rule_id, id(ev.json_value), ev.group_name, ev.is_experiment_group,
+        ev.allocated_experiment, _exposures_key(ev.secondary_exposures),
+        None if ev.undelegated is None else _exposures_key(ev.undelegated),
+    )
+
+
+def _exposures_key(items: list[dict[str, str]]) -> tuple[object, ...]:
+    return tuple((e["gate"], e["gateValue"], e["ruleID"]) for e in items) if items else ()
 
 
 def _session_replay(

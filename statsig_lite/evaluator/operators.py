@@ -728,11 +728,53 @@ LEGACY_SEGMENT_OPERATORS: Final = {
 
 
 def legacy_bucket_any(target: object, negate: bool) -> Predicate:
-    """Legacy user_bucket any/none: an int set built from the target list."""
+    """Legacy user_bucket any/none: membership of the unit's bucket in the target's ints."""
     buckets = frozenset(map(int, target)) if isinstance(target, Iterable) else frozenset()
+    mask, others = bucket_mask(buckets)
 
     def pred(value: object) -> bool:
-        found = isinstance(value, int) and value in buckets
-        return found != negate
+        if type(value) is int or isinstance(value, int):  # always a bucket: the getter's `% 1000`
+            found = bool((mask >> value) & 1) if 0 <= value < BUCKETS else value in others
+            return found != negate
+        return negate
+
+    return pred
+
+
+BUCKETS: Final = 1000  # user_bucket values: a hash % 1000
+
+
+def bucket_mask(members: Iterable[int]) -> tuple[int, frozenset[int]]:
+    """The members 0..999 as the bits of one int (~160 bytes, where a set of a few hundred ints takes ~16 KiB)
+    and the set of the others (almost always empty)."""
+    mask = 0
+    others = []
+    for m in members:
+        if 0 <= m < BUCKETS:
+            mask |= 1 << m
+        else:
+            others.append(m)
+    return mask, frozenset(others)
+
+
+def core_bucket_any(target: object, negate: bool) -> Predicate:
+    """statsig-python-core's user_bucket any/none: its case-insensitive text membership (the `any` entry of
+    CORE) for the only values a bucket getter gives, ints 0..999, whose text is their decimal digits: a
+    bucket is a member exactly when that text is one of the target texts. Held as the bits of one int."""
+    if isinstance(target, list):
+        texts: Iterable[str] = (core_target_text(item).lower() for item in target)
+    elif isinstance(target, Mapping):
+        texts = (str(k) for k in target)
+    else:
+        texts = ()
+    mask = 0
+    for text in texts:
+        if text.isascii() and text.isdigit() and str(int(text)) == text and int(text) < BUCKETS:
+            mask |= 1 << int(text)
+
+    def pred(value: object) -> bool:
+        if type(value) is int and 0 <= value < BUCKETS:
+            return bool((mask >> value) & 1) != negate
+        return negate  # never: bucket getters give ints 0..999 only
 
     return pred

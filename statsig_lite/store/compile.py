@@ -381,6 +381,9 @@ class Compiler:
                 except (ValueError, TypeError):
                     return Condition(kind=ERROR)
                 return Condition(kind=VALUE, get=getter, test=test)  # the hash can raise: see _PLAIN_GETTERS
+            if not legacy and op in ("any", "none"):
+                test = ops.core_bucket_any(target, negate=op == "none")
+                return Condition(kind=VALUE, get=getter, test=test, side_effects=False)
         cond = self._with_operator(op, target, getter, ctype)
         if legacy and ctype == "ip_based" and cond.kind == VALUE and cond.test is not None:
             # the legacy SDK fails an ip condition whose value is missing before it compares

@@ -396,6 +396,7 @@ class Snapshot:
         "cmabs",
         "configs",
         "default_environment",
+        "derived",
         "dialect",
         "experiment_to_layer",
         "gates",
@@ -446,6 +447,8 @@ class Snapshot:
         self.hashed_sdk_keys_to_app_ids = hashed_sdk_keys_to_app_ids
         self.param_stores = param_stores
         self.id_lists = id_lists
+        # what is worked out from these rules on first use and kept with them (GCIR's entry texts)
+        self.derived: dict[object, Any] = {}
 
     @property
     def format(self) -> str:
