@@ -390,17 +390,21 @@ def test_buffer_overflow_by_bytes_moves_events_to_the_journal(statsig_api: FakeS
     journal = Journal(tmp_path / "journal")
     pipeline = pipeline_for(statsig_api, journal=journal, max_buffered_bytes=256_000, batch_size=500)
     events = make_events(5_000)  # about 2.5 MB of JSON: ten times the bound
-    slowest = 0.0
+    overflows: list[float] = []  # enqueue calls that moved events to the journal
     for event in events:
+        files = len(journal.store.list()) if pipeline.buffered_bytes > 250_000 else -1
         started = time.perf_counter()
         pipeline.enqueue(event)
-        slowest = max(slowest, time.perf_counter() - started)
+        took = time.perf_counter() - started
+        if files >= 0 and len(journal.store.list()) > files:
+            overflows.append(took)
         assert pipeline.buffered_bytes <= 256_000 + 1_000
     row = Row("buffer overflow by bytes (256 KB bound)")
     row.timed(5.0, lambda: pipeline.flush(5.0))
     settle(row, {seq_of(e) for e in events}, statsig_api, held=held_by(pipeline, journal.store))
     assert row.delivered == 5_000
-    assert slowest < 0.1  # a generous bound: an overflow is one small local write (a few ms)
+    # generous bounds (a shared machine): an overflow is one small local write, a few ms, no network
+    assert overflows and sorted(overflows)[len(overflows) // 2] < 0.05 and max(overflows) < 1.0
     assert_row(row)
 
 
