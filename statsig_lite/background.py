@@ -1,7 +1,8 @@
 """The background worker of a long-running process (never started on Lambda: see `lifecycle`).
 
 One daemon thread per client flushes every ``logging_interval`` seconds and as soon as
-``event_queue_size`` events are queued, and refreshes the rules every ``rulesets_sync_interval`` seconds;
+``event_queue_size`` events are queued, refreshes the rules every ``rulesets_sync_interval`` seconds and the
+ID lists every ``idlists_sync_interval`` seconds;
 at interpreter exit (atexit) every running client's pending events are flushed.
 """
 
@@ -29,11 +30,13 @@ class BackgroundWorker:
         self._server = server
         self._flush_every = float(options.logging_interval)
         self._refresh_every = float(options.rulesets_sync_interval)
+        self._id_lists_every = float(options.idlists_sync_interval)
         self._threshold = int(options.event_queue_size)
         self._queued = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = False
+        self._closed = False  # set under the lock by stop(): no flush of this worker runs after it
         self._thread = threading.Thread(target=self._run, name="statsig_lite-background", daemon=True)
         _register(self)
         self._thread.start()
@@ -49,10 +52,10 @@ class BackgroundWorker:
             self._wake.set()
 
     def flush(self, timeout: float | None = None) -> FlushResult:
-        pipeline = self._server._pipeline
-        if pipeline is None:
-            return FlushResult()
         with self._lock:
+            pipeline = self._server._pipeline
+            if pipeline is None or self._closed:
+                return FlushResult()
             self._queued = 0
             return pipeline.flush(timeout)
 
@@ -61,13 +64,16 @@ class BackgroundWorker:
         self._wake.set()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
+        with self._lock:  # waits for a flush still running; none starts after this (shutdown flushes next)
+            self._closed = True
         _unregister(self)
 
     def _run(self) -> None:
         now = time.monotonic()
         next_flush, next_refresh = now + self._flush_every, now + self._refresh_every
+        next_id_lists = now + self._id_lists_every
         while not self._stopped:
-            self._wake.wait(max(0.0, min(next_flush, next_refresh) - time.monotonic()))
+            self._wake.wait(max(0.0, min(next_flush, next_refresh, next_id_lists) - time.monotonic()))
             self._wake.clear()
             if self._stopped:
                 break
@@ -80,6 +86,9 @@ class BackgroundWorker:
                     next_refresh = now + self._refresh_every
                     if not self._server._polling_paused:
                         self._server.refresh_if_stale(max(1.0, min(self._refresh_every, 10.0)))
+                if now >= next_id_lists:
+                    next_id_lists = now + self._id_lists_every
+                    self._server.refresh_id_lists()
             except Exception as exc:  # the thread must survive anything one round does
                 logger.error("statsig_lite: background round failed: %s", exc)
 

@@ -295,11 +295,16 @@ class EventBuffer:
         self._batches = batches
         self._batch_bytes = sum(b.size for b in batches)
 
-    def _encoded_fresh(self) -> list[bytes]:
+    def _take_fresh(self) -> list[bytes]:
+        """Remove the fresh events and return them encoded. Taken by swapping the list: in a long-running
+        process the background thread cuts batches while the application adds events, and an event added
+        meanwhile must stay for the next cut, not be lost."""
+        fresh, self._fresh = self._fresh, []
+        self._fresh_bytes = 0  # events added from now on count again
         encoded: list[bytes] = []
         failed = 0
         first_error = ""
-        for event in self._fresh:
+        for event in fresh:
             if isinstance(event, bytes):
                 encoded.append(event)
                 continue
@@ -310,8 +315,6 @@ class EventBuffer:
                 # others from being sent
                 failed += 1
                 first_error = first_error or f"{type(exc).__name__}: {exc}"
-        self._fresh = list(encoded)
-        self._fresh_bytes = sum(len(e) for e in encoded)
         if failed:
             self.unsendable += failed
             logger.error(
@@ -331,15 +334,13 @@ class EventBuffer:
         """Cut the fresh events into batches and return every batch held, in delivery order."""
         if self._fresh:
             cut = cut_batches(
-                self._encoded_fresh(),
+                self._take_fresh(),
                 self._metadata_json,
                 now_ms,
                 max_events=max_events,
                 max_body_bytes=max_body_bytes,
             )
             self._set_batches(self._batches + cut)
-            self._fresh = []
-            self._fresh_bytes = 0
         return list(self._batches)
 
     def add_oldest(self, event: bytes) -> None:
@@ -417,4 +418,7 @@ class EventBuffer:
 
     def pending(self) -> list[bytes]:
         """Every encoded event held, in delivery order."""
-        return [e for b in self._batches for e in b.events] + self._encoded_fresh()
+        encoded = self._take_fresh()
+        self._fresh[:0] = encoded  # kept, encoded, ahead of anything added meanwhile
+        self._fresh_bytes += sum(len(e) for e in encoded)
+        return [e for b in self._batches for e in b.events] + encoded

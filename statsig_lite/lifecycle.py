@@ -5,7 +5,8 @@ The rule (README "Long-running processes and Lambda"): on Lambda (AWS_LAMBDA_FUN
 ``lambda_mode=True``) no thread or timer is ever started; `@statsig_handler` checks freshness and flushes
 at invocation boundaries. Anywhere else (``lambda_mode`` None or False) one daemon thread per client does
 what the legacy SDK's threads do: it flushes every ``logging_interval`` seconds and as soon as
-``event_queue_size`` events are queued, refreshes the rules every ``rulesets_sync_interval`` seconds, and
+``event_queue_size`` events are queued, refreshes the rules every ``rulesets_sync_interval`` seconds (and the
+ID lists every ``idlists_sync_interval``), and
 pending events are flushed when the interpreter exits (atexit), without the application calling anything.
 
 This module is imported by `initialize`, never by `import statsig_lite`; the thread lives in
@@ -44,7 +45,6 @@ _warned: set[str] = set()
 # Official options whose meaning cannot hold here: accepted, documented in the README migration table,
 # warned about once per process when set to something other than their default.
 _NOT_APPLICABLE = {
-    "idlists_sync_interval": "ID lists are refreshed with the rules (rulesets_sync_interval)",
     "idlists_thread_limit": "ID lists are downloaded one after another",
     "retry_queue_size": "undelivered events are kept in memory (max_buffered_events) or spilled (spill_target)",
     "out_of_sync_threshold_in_s": "a freshness check that fails keeps the current rules and is retried",

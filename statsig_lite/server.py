@@ -186,8 +186,10 @@ class StatsigServer:
         except Exception as exc:  # a freshness problem must never fail the invocation
             self._problem("error", "refresh_if_stale", exc)
             return False
-        self._loaded = updated
         changed = updated.snapshot is not current.snapshot
+        if changed and not updated.has_id_lists:  # a raw payload carries no ID lists: keep the ones we have
+            updated.snapshot.id_lists.replace(current.snapshot.id_lists.lists)
+        self._loaded = updated
         if changed and (self._options.rules_updated_callback is not None or self._options.data_store is not None):
             from .lifecycle import rules_updated
 
@@ -205,6 +207,17 @@ class StatsigServer:
     def rules_age_ms(self) -> int | None:
         loaded = self._loaded
         return None if loaded is None else max(0, self._now_ms() - loaded.checked_at_ms)
+
+    def refresh_id_lists(self) -> int:
+        """Sync the ID lists from Statsig's API now (the background thread does it every
+        `idlists_sync_interval` outside Lambda). Only when they came from there: a snapshot document
+        carries its own. Never raises; returns how many lists are held."""
+        loaded, options = self._loaded, self._options
+        if loaded is None or loaded.has_id_lists or not options.id_lists or options.local_mode:
+            return self.get_id_list_count()
+        if not options.base_url("get_id_lists"):
+            return self.get_id_list_count()
+        return self._sync_id_lists(loaded.snapshot)
 
     def _sync_id_lists(self, snapshot: Snapshot) -> int:
         from .sources.id_lists import fetch_id_lists

@@ -150,3 +150,29 @@ def test_a_lambda_process_never_imports_threading() -> None:
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+def test_no_event_is_lost_while_the_background_thread_flushes(api: FakeStatsigAPI) -> None:
+    """Events queued while the background thread cuts and sends batches all arrive (no lost update)."""
+    server = StatsigServer()
+    options = StatsigOptions(api=api.url, logging_interval=0.002, event_queue_size=20, id_lists=False,
+                             bootstrap_values=json.dumps(payload()))  # fmt: skip
+    server.initialize(KEY, options)
+    try:
+        for n in range(6000):  # exposures: built and encoded when the thread cuts a batch (the longest window)
+            server.check_gate(StatsigUser(user_id=str(n)), "g")
+    finally:
+        server.shutdown(10.0)
+    got = [e["user"]["userID"] for e in api.accepted_events()]
+    assert sorted(got, key=int) == [str(n) for n in range(6000)]
+
+
+def test_id_lists_are_synced_every_idlists_sync_interval(api: FakeStatsigAPI) -> None:
+    api.set_id_lists({})
+    server = StatsigServer()
+    options = StatsigOptions(api=api.url, idlists_sync_interval=0.2, bootstrap_values=json.dumps(payload()))
+    server.initialize(KEY, options)
+    try:
+        assert wait_until(lambda: len(api.requests_for("id_lists")) >= 3, timeout=5.0)
+    finally:
+        server.shutdown(1.0)
