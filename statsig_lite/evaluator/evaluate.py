@@ -257,6 +257,9 @@ class Evaluation:
                     self._nested(delegate)
                     self.explicit_parameters = delegate.explicit_parameters
                     self.allocated_experiment = delegate.name
+                    if rule.finalizes_after_delegate:
+                        self.sampling_rate = rule.sampling_rate
+                        self.forward_all_exposures = spec.forward_all_exposures
                     return
             threshold = rule.pass_threshold
             self._finish(spec, rule, threshold == 10000.0 or (threshold != 0.0 and self._passes_percentage(rule)))

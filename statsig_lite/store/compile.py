@@ -212,6 +212,7 @@ class Compiler:
             is_experiment_group=raw.get("isExperimentGroup") is True,
             config_delegate=delegate if isinstance(delegate, str) and delegate else None,
             sampling_rate=sampling if isinstance(sampling, int) and not isinstance(sampling, bool) else None,
+            finalizes_after_delegate=not self.legacy,
         )
 
     def cmab(self, name: str, raw: Mapping[str, Any]) -> Spec | None:

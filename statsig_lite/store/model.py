@@ -96,6 +96,7 @@ class Rule:
         "checks",
         "conditions",
         "config_delegate",
+        "finalizes_after_delegate",
         "gate_on_pass",
         "group_name",
         "hash_prefix",
@@ -123,6 +124,7 @@ class Rule:
         is_experiment_group: bool,
         config_delegate: str | None,
         sampling_rate: int | None,
+        finalizes_after_delegate: bool = False,
     ) -> None:
         self.id = id
         self.conditions = conditions
@@ -135,6 +137,8 @@ class Rule:
         self.is_experiment_group = is_experiment_group
         self.config_delegate = config_delegate
         self.sampling_rate = sampling_rate
+        # core: after its delegate, the layer's own rule sets the sampling rate and forwardAllExposures again
+        self.finalizes_after_delegate = finalizes_after_delegate
         # derived for the evaluator's hot loop
         self.checks = _value_checks(conditions)
         self.pass_threshold = pass_percentage * 100  # against the unit's hash % 10000
