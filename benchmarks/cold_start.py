@@ -1,137 +1,290 @@
-"""Cold start the decorator adds to a Lambda function, measured in fresh processes (medians).
+"""Cold start as deployed: what statsig_lite's layer adds to a Lambda cold start, against statsig-python-core.
 
-Variants, each in its own process, timed from the first line of the handler module to the end of the
-first invocation (interpreter start-up is the same for all and left out):
-  empty     a handler that imports nothing
-  deps      imports our declared runtime dependencies' entry points: urllib3 (+ http.client/ssl it pulls in)
-            and Powertools' middleware factory
-  lite      `@statsig_handler` on the bundled example snapshot: import, init, one invocation with one
-            check_gate and the flush to a loopback log_event sink
-  lite+b3L  the same in a function that already imports boto3 and a Powertools Logger
-  base+b3L  that function without an SDK
-  core+b3L  statsig-python-core in that function, initialized at import from the same (v2) snapshot through
-            a data store, one check and its flush to the loopback sink
-All variants run in the benchmark's own venv (benchmarks/benchenv.py), which holds both SDKs and boto3.
-Usage: python benchmarks/cold_start.py [runs]
+    .venv/bin/python benchmarks/cold_start.py [sandboxes per variant, default 15] [--profile]
+
+Every sample is a fresh sandbox: `python -m awslambdaric app.handler` against the loopback Runtime API of
+tests/servers/lambda_runtime.py (the runtime Lambda's Python images run), timed from the process start until
+the first invocation's response arrives (Lambda's Init Duration + the first Duration). Per function kind:
+
+  base   the function without an SDK
+  lite   + statsig_lite from the *built layer zip*, unzipped into a read-only opt/ folder that comes before the
+         venv on sys.path (as /opt/python does), byte code as shipped (PYTHONDONTWRITEBYTECODE=1: nothing is
+         compiled and kept); `@statsig_handler`, rules from the function's bundled snapshot, one check_gate,
+         the flush to a loopback log_event sink before the response
+  core   + statsig-python-core from its wheel (the dev dependency in this venv, byte code as pip wrote it),
+         initialized at import from the same snapshot through a data store, one check_gate, its flush
+
+Function kinds: ``empty`` (a handler that imports nothing) and ``typical`` (boto3 and a Powertools Logger
+already imported, as most functions do). Powertools and boto3 come from this venv in every variant (AWS's
+managed Powertools layer and the runtime's boto3 on Lambda). What an SDK adds = its median - base's median;
+the target is statsig_lite <= 0.5x what core adds, in both kinds. Variants run interleaved, so machine noise
+hits all alike. ``--profile`` adds one `-X importtime` sandbox of lite in each kind and prints where the
+import time goes (our modules, urllib3, Powertools' middleware factory, the first flush's imports).
 """
 
 from __future__ import annotations
 
-import compileall
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
+import zipfile
+from importlib import resources
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
-PRELUDE = "import time as _t; _T0 = _t.perf_counter()\n"
-EPILOGUE = "print(json.dumps({'ms': (_t.perf_counter() - _T0) * 1000}))\n"
+from tests.servers.lambda_runtime import LambdaProcess  # noqa: E402
 
-CONTEXT = textwrap.dedent(
+SECRET = "secret-cold-start"
+HERE_PYTHON = "{}.{}".format(*sys.version_info[:2])
+TYPICAL = "import boto3\nfrom aws_lambda_powertools import Logger\nlogger = Logger()\n"
+BASE = "def handler(event, context):\n    return {'on': None}\n"
+LITE = textwrap.dedent(
     """
-    class Ctx:
-        aws_request_id = "r1"
-        function_name = "cold"
-        def get_remaining_time_in_millis(self):
-            return 3000
+    from statsig_lite import StatsigUser, statsig, statsig_handler
+
+    @statsig_handler
+    def handler(event, context):
+        return {"on": statsig.check_gate(StatsigUser(user_id="u1"), "new_checkout")}
     """
 )
-
-LITE_HANDLER = (
-    "@statsig_handler\ndef handler(e, c):\n"
-    "    return {'on': statsig.check_gate(StatsigUser(user_id='u1'), 'new_checkout')}\n"
-    "handler({}, Ctx())\n"
-)
-
-CORE_HANDLER = textwrap.dedent(
+CORE = textwrap.dedent(
     """
     import os
-    from importlib import resources
     import statsig_python_core as core
-    SPEC = resources.files("statsig_lite").joinpath("data/example_snapshot.json").read_text()
+
+    with open(os.path.join(os.environ["LAMBDA_TASK_ROOT"], "statsig_snapshot.json")) as f:
+        SPECS = f.read()
+
     class Store(core.DataStore):
         def get(self, key):
-            return core.DataStoreResponse(result=SPEC, time=None)
+            return core.DataStoreResponse(result=SPECS, time=None)
+
     API = os.environ["STATSIG_API_URL"]
-    statsig = core.Statsig("secret-cold", core.StatsigOptions(
+    statsig = core.Statsig(os.environ["STATSIG_SERVER_SECRET"], core.StatsigOptions(
         data_store=Store(), specs_url=API.replace("/v1/", "/v2/") + "download_config_specs",
         log_event_url=API + "log_event", id_lists_url=API + "get_id_lists", specs_sync_interval_ms=3600000,
         output_log_level="error"))
     statsig.initialize().wait()
-    def handler(e, c):
+
+    def handler(event, context):
         on = statsig.check_gate(core.StatsigUser("u1"), "new_checkout")
         statsig.flush_events().wait()
         return {"on": on}
-    handler({}, None)
     """
 )
+KINDS = {"empty": "", "typical": TYPICAL}
+SDKS = {"base": BASE, "lite": LITE, "core": CORE}
 
-VARIANTS = {
-    "empty": "import json\ndef handler(e, c):\n    return {'ok': True}\nhandler({}, None)\n",
-    "deps": "import json\nimport urllib3, http.client, ssl\n"
-    "from aws_lambda_powertools.middleware_factory import lambda_handler_decorator\n"
-    "def handler(e, c):\n    return {'ok': True}\nhandler({}, None)\n",
-    "lite": "import json\nfrom statsig_lite import StatsigUser, statsig, statsig_handler\n" + CONTEXT
-    + LITE_HANDLER,
-    "base+b3L": "import json\nimport boto3\nfrom aws_lambda_powertools import Logger\nlogger = Logger()\n"
-    "def handler(e, c):\n    return {'ok': True}\nhandler({}, None)\n",
-    "lite+b3L": "import json\nimport boto3\nfrom aws_lambda_powertools import Logger\nlogger = Logger()\n"
-    "from statsig_lite import StatsigUser, statsig, statsig_handler\n" + CONTEXT
-    + LITE_HANDLER,
-    "core+b3L": "import json\nimport boto3\nfrom aws_lambda_powertools import Logger\nlogger = Logger()\n"
-    + CORE_HANDLER,
+
+def build_layer(out: Path) -> Path:
+    """The lean layer zip for this interpreter's runtime, built by layers/build.py from this checkout."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "layers" / "build.py"), "--python", HERE_PYTHON, "--out", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"layers/build.py failed:\n{done.stdout}\n{done.stderr}")
+    for line in done.stdout.splitlines()[:5]:
+        print(line)
+    return out / f"statsig-lite-layer-python{HERE_PYTHON}.zip"
+
+
+def unzip_read_only(zip_path: Path, opt: Path) -> list[str]:
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(opt)
+    for path in opt.rglob("*"):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    opt.chmod(0o555)
+    return listing(opt)
+
+
+def listing(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def make_task(root: Path, kind: str, sdk: str) -> Path:
+    task = root / f"{kind}-{sdk}"
+    task.mkdir()
+    (task / "app.py").write_text(KINDS[kind] + SDKS[sdk])
+    dcs = resources.files("statsig_lite").joinpath("data/example_snapshot.json").read_bytes()
+    if sdk == "lite":  # what `python -m statsig_lite pull` bundles: the rules and their (here: no) ID lists
+        from statsig_lite.store.envelope import encode_snapshot
+
+        document = encode_snapshot(json.loads(dcs), {}, created_at=int(time.time() * 1000))
+    else:  # core reads the download_config_specs payload itself
+        document = dcs
+    (task / "statsig_snapshot.json").write_bytes(document)  # the function's bundled rules
+    return task
+
+
+def cpu_ms(pid: int) -> float:
+    """CPU time the process's threads have run so far (schedstat, ns): unlike wall time, not inflated by waiting
+    for a core on a busy machine, and it counts the work of an SDK's background threads too."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError):
+            continue  # a thread that ended meanwhile
+    return total / 1e6
+
+
+def cold_start(
+    task: Path, sdk: str, opt: Path, api: str, extra: dict[str, str] | None = None
+) -> tuple[float, float, str]:
+    """One fresh sandbox: wall ms from the process start to the first response, CPU ms the process used until
+    then, and the process output."""
+    path = [str(task), str(opt / "python")] if sdk == "lite" else [str(task)]
+    env = {
+        "PYTHONPATH": os.pathsep.join(path),  # the venv's site-packages follow: runtime boto3, Powertools layer
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "STATSIG_SERVER_SECRET": SECRET,
+        "STATSIG_API_URL": api,
+        "STATSIG_SPEC_SOURCE": "bundled",
+        "POWERTOOLS_SERVICE_NAME": "cold-start",
+        **(extra or {}),
+    }
+    fn = LambdaProcess("app.handler", task, env=env, ready_timeout_s=60)
+    started = time.monotonic()
+    fn.start()
+    try:
+        result = fn.invoke({}, timeout_ms=10_000)
+        cpu = cpu_ms(fn.pid)
+    finally:
+        fn.stop()
+    if not result.ok or (sdk != "base" and result.body not in ({"on": True}, {"on": False})):
+        raise SystemExit(f"{task.name}: unexpected answer {result.body!r}\n{fn.output()[-3000:]}")
+    return (result.received_at - started) * 1000, cpu, fn.output()
+
+
+def parse_importtime(output: str) -> list[tuple[int, int, str, list[str]]]:
+    """-X importtime lines as (self us, cumulative us, module, ancestors), in the order they were printed."""
+    entries = []
+    for line in output.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        own, cumulative, name = line.removeprefix("import time:").split("|")
+        if not own.strip().isdigit():
+            continue  # the header line
+        depth = (len(name) - len(name.lstrip())) // 2
+        entries.append((int(own), int(cumulative), name.strip(), depth))
+    # printed children first: walk backwards, keeping the chain of enclosing imports
+    result: list[tuple[int, int, str, list[str]]] = []
+    chain: list[tuple[int, str]] = []
+    for own, cumulative, name, depth in reversed(entries):
+        while chain and chain[-1][0] >= depth:
+            chain.pop()
+        result.append((own, cumulative, name, [n for _, n in chain]))
+        chain.append((depth, name))
+    return result[::-1]
+
+
+PROFILE_GROUPS = {
+    "statsig_lite (own time of our modules)": ("statsig_lite",),
+    "urllib3 (cumulative)": ("urllib3",),
+    "Powertools middleware factory (cumulative)": ("aws_lambda_powertools.middleware_factory",),
+    "aws_lambda_powertools (cumulative)": ("aws_lambda_powertools",),
+    "first flush's stdlib: ssl, http, email, gzip, zlib (cumulative)": ("ssl", "http", "email", "gzip", "zlib"),
 }
 
 
-def _sink() -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "statsig_lite.demo_sink"], stdout=subprocess.PIPE, text=True)
+def import_profile(output: str) -> list[str]:
+    """Where the import time of one lite sandbox goes, in the groups the issue asks about."""
+    entries = parse_importtime(output)
 
+    def member(name: str, prefixes: tuple[str, ...]) -> bool:
+        return any(name == p or name.startswith(p + ".") for p in prefixes)
 
-def run_once(python: str, source: str, env: dict[str, str]) -> float:
-    out = subprocess.run([python, "-c", PRELUDE + source + EPILOGUE], capture_output=True, text=True,
-                         env=env, check=True, cwd="/tmp").stdout
-    return float(json.loads(out.strip().splitlines()[-1])["ms"])
+    lines = []
+    for label, prefixes in PROFILE_GROUPS.items():
+        if label.startswith("statsig_lite"):
+            total = sum(own for own, _, name, _ in entries if member(name, prefixes))
+        else:  # outermost members only: a member's cumulative time already holds its members' imports
+            total = sum(
+                cumulative
+                for _, cumulative, name, ancestors in entries
+                if member(name, prefixes) and not any(member(a, prefixes) for a in ancestors)
+            )
+        lines.append(f"    {label:<66}{total / 1000:7.1f} ms")
+    ours = sorted(((own, name) for own, _, name, _ in entries if member(name, ("statsig_lite",))), reverse=True)
+    lines.append("    our heaviest modules (own time): " + ", ".join(f"{n} {us / 1000:.1f}" for us, n in ours[:6]))
+    tops = sorted(((cum, name) for _, cum, name, ancestors in entries if not ancestors), reverse=True)
+    lines.append("    heaviest top-level imports: " + ", ".join(f"{n} {us / 1000:.1f}" for us, n in tops[:8]))
+    return lines
 
 
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from benchenv import ensure_venv
-
-    python = str(ensure_venv())
-    # every dependency in the venv has byte code from pip; give ours the same (this machine sets
-    # PYTHONDONTWRITEBYTECODE, which would otherwise make us compile from source in every run)
-    compileall.compile_dir(str(REPO / "statsig_lite"), quiet=1)
-    sink = _sink()
-    try:
-        assert sink.stdout is not None
-        api = sink.stdout.readline().strip()
-        env = {**os.environ, "STATSIG_SERVER_SECRET": "secret-cold", "STATSIG_API_URL": api,
-               "STATSIG_SPEC_SOURCE": "bundled", "PYTHONPATH": str(REPO)}
-        results = {}
-        for _ in range(2):  # warm the file system cache and byte code
-            for source in VARIANTS.values():
-                run_once(python, source, env)
-        samples: dict[str, list[float]] = {name: [] for name in VARIANTS}
-        for _ in range(runs):  # interleaved, so machine noise hits every variant alike
-            for name, source in VARIANTS.items():
-                samples[name].append(run_once(python, source, env))
-        results = {name: statistics.median(values) for name, values in samples.items()}
-    finally:
-        sink.terminate()
-        sink.wait(timeout=5)
-    for name, value in results.items():
-        print(f"{name:9s} {value:7.1f} ms (median of {runs})")
-    print(f"added by statsig_lite over its dependencies: {results['lite'] - results['deps']:.1f} ms"
-          f" (target <= 15 ms)")
-    lite_added = results["lite+b3L"] - results["base+b3L"]
-    core_added = results["core+b3L"] - results["base+b3L"]
-    print(f"added in a boto3+Logger function: statsig_lite {lite_added:.1f} ms, statsig-python-core "
-          f"{core_added:.1f} ms, ratio {lite_added / core_added:.2f} (target <= 0.5)")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    runs = int(args[0]) if args else 15
+    profile = "--profile" in sys.argv
+    with tempfile.TemporaryDirectory(prefix="cold-start-") as tmp:
+        root = Path(tmp)
+        zip_path = build_layer(root / "build")
+        opt = root / "opt"
+        shipped = unzip_read_only(zip_path, opt)
+        pycs = sum(1 for name in shipped if name.endswith(".pyc"))
+        print(f"layer: {zip_path.name}, {zip_path.stat().st_size:,} bytes zipped, {pycs} pycs, unzipped read-only")
+        sink = subprocess.Popen([sys.executable, "-m", "statsig_lite.demo_sink"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            assert sink.stdout is not None
+            api = sink.stdout.readline().strip()
+            tasks = {(k, s): make_task(root, k, s) for k in KINDS for s in SDKS}
+            for (_, sdk), task in tasks.items():  # warm the page cache; not counted
+                cold_start(task, sdk, opt, api)
+            samples: dict[tuple[str, str], list[float]] = {key: [] for key in tasks}
+            cpu: dict[tuple[str, str], list[float]] = {key: [] for key in tasks}
+            for _ in range(runs):
+                for key, task in tasks.items():
+                    wall_ms, cpu_used, _ = cold_start(task, key[1], opt, api)
+                    samples[key].append(wall_ms)
+                    cpu[key].append(cpu_used)
+            profiles = {}
+            if profile:
+                for kind in KINDS:
+                    _, _, output = cold_start(tasks[(kind, "lite")], "lite", opt, api, {"PYTHONPROFILEIMPORTTIME": "1"})
+                    profiles[kind] = import_profile(output)
+        finally:
+            sink.terminate()
+            sink.wait(timeout=5)
+        written = sorted(set(listing(opt)) - set(shipped))
+        for path in opt.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)  # let the temporary folder be removed
+        opt.chmod(0o755)
+    assert not written, f"the runs wrote into the layer folder: {written[:5]}"
+    print(f"\ncold start = process start -> first response, {runs} sandboxes per row (awslambdaric, Python "
+          f"{HERE_PYTHON}, layer byte code as shipped, nothing written to opt/); wall: elapsed ms, cpu: ms the "
+          "sandbox's threads ran (robust on a busy machine); added = median - base's median")
+    print(f"{'function':<10}{'sdk':<6}{'wall median':>12}{'min':>8}{'max':>8}{'added':>8}"
+          f"{'cpu median':>12}{'min':>8}{'max':>8}{'added':>8}")
+    wall_med = {key: statistics.median(v) for key, v in samples.items()}
+    cpu_med = {key: statistics.median(v) for key, v in cpu.items()}
+    for (kind, sdk) in samples:
+        w, c = samples[(kind, sdk)], cpu[(kind, sdk)]
+        wall_added = "" if sdk == "base" else f"{wall_med[(kind, sdk)] - wall_med[(kind, 'base')]:>8.1f}"
+        cpu_added = "" if sdk == "base" else f"{cpu_med[(kind, sdk)] - cpu_med[(kind, 'base')]:>8.1f}"
+        print(f"{kind:<10}{sdk:<6}{wall_med[(kind, sdk)]:>12.1f}{min(w):>8.1f}{max(w):>8.1f}{wall_added:>8}"
+              f"{cpu_med[(kind, sdk)]:>12.1f}{min(c):>8.1f}{max(c):>8.1f}{cpu_added:>8}")
+    print()
+    for kind in KINDS:
+        for label, med in (("wall", wall_med), ("cpu", cpu_med)):
+            lite = med[(kind, "lite")] - med[(kind, "base")]
+            core = med[(kind, "core")] - med[(kind, "base")]
+            verdict = "within" if lite <= 0.5 * core else "OVER"
+            print(f"{kind:<8} {label:<5} statsig_lite adds {lite:6.1f} ms, statsig-python-core {core:6.1f} ms: "
+                  f"ratio {lite / core:.2f} ({verdict} the 0.5 target)")
+        for line in profiles.get(kind, []):
+            print(line)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

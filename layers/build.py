@@ -1,26 +1,34 @@
 #!/usr/bin/env python3
-"""Build the statsig_lite Lambda layer zip.
+"""Build the statsig_lite Lambda layer: one zip per Python runtime, with that runtime's byte code.
 
-    python layers/build.py [--with-powertools | --all] [--out layers/build]
+    python layers/build.py [--python 3.12 ... | --python all] [--with-powertools | --all] [--out layers/build]
+    python layers/build.py --python 3.12 --tree DIR      # the unzipped tree (what `sam build` asks for)
 
-The zip holds one ``python/`` tree (Lambda unpacks layers into /opt and puts /opt/python on sys.path):
+Each zip holds one ``python/`` tree (Lambda unpacks layers into /opt and puts /opt/python on sys.path):
 statsig_lite, built from this checkout, and its runtime dependencies installed by pip from the package
-registry for a Lambda target (``--platform manylinux2014_x86_64 --only-binary=:all: --python-version 3.12``).
+registry for a Lambda target (``--platform manylinux2014_x86_64 --only-binary=:all: --python-version 3.12
+--target``: any pip from 22.2 on, so a fresh machine's own pip does).
 
-- Left out: boto3, botocore, s3transfer and jmespath (every Lambda Python runtime ships them) and, unless
-  ``--with-powertools``, aws-lambda-powertools (functions add AWS's managed Powertools layer instead).
+- Byte code for its runtime: Lambda's /opt is read-only, so a layer without byte code compiles every module
+  it loads at every cold start. `bytecode.py`, run by the runtime's own interpreter (``pythonX.Y`` on PATH,
+  pyenv, or ``--interpreter X.Y=PATH``), writes ``__pycache__/*.cpython-XY.pyc`` beside the sources as
+  unchecked-hash pycs (valid whatever the zip does to timestamps), for statsig_lite and the dependency modules
+  a function loads. Byte code is tied to one minor Python version, hence one zip per runtime
+  (``statsig-lite-layer-python3.12.zip``). Without that interpreter the build stops, or with
+  ``--bytecode optional`` ships that runtime's zip without byte code and says so.
+- Left out: boto3, botocore, s3transfer and jmespath (every Lambda Python runtime ships them), unless
+  ``--with-powertools`` aws-lambda-powertools (functions add AWS's managed Powertools layer instead), and
+  dependency files nothing loads on Lambda (`PRUNED`).
 - Architecture-free: the dependencies are resolved for x86_64 and aarch64 on CPython 3.10 to 3.13; the build
   stops unless every resolution picks the same pure-Python (``*-none-any``) wheels and the installed tree
-  holds no compiled extension, so one zip serves both architectures and every compatible runtime.
-- Stripped: no ``__pycache__`` / ``*.pyc`` (installed with ``--no-compile``; Lambda's /opt is read-only, and
-  bytecode is tied to one minor Python version), no ``bin/`` scripts, no ``*.dist-info/RECORD``,
-  ``INSTALLER``, ``REQUESTED`` or ``direct_url.json``, no long description in METADATA (its headers and the
-  license files stay).
+  holds no compiled extension, so each zip serves both architectures.
+- Stripped: no ``bin/`` scripts, no ``*.dist-info/RECORD``, ``INSTALLER``, ``REQUESTED`` or
+  ``direct_url.json``, no long description in METADATA (its headers and the license files stay).
 - Deterministic: entries sorted, timestamps fixed at 1980-01-01, mode 0644, deflate level 9, so the
-  same inputs give the same bytes (and the same sha256).
+  same inputs and interpreters give the same bytes (and the same sha256).
 
-Writes ``<out>/statsig-lite-layer.zip`` (``statsig-lite-layer-powertools.zip`` with Powertools) and a JSON
-manifest beside it, and prints zipped and unzipped sizes per distribution.
+Writes ``<out>/statsig-lite-layer-pythonX.Y.zip`` (``statsig-lite-layer-powertools-pythonX.Y.zip`` with
+Powertools) and a JSON manifest beside each, and prints zipped and unzipped sizes per distribution.
 """
 
 from __future__ import annotations
@@ -49,11 +57,11 @@ except ModuleNotFoundError:  # Python 3.10: the project's requires-python floor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "layers" / "build"
-LEAN_ZIP = "statsig-lite-layer.zip"
-POWERTOOLS_ZIP = "statsig-lite-layer-powertools.zip"
+BYTECODE_SCRIPT = Path(__file__).resolve().parent / "bytecode.py"
 MIB = 1 << 20
-LEAN_BUDGET_BYTES = 1_000_000  # issue 15: the lean layer is at most 1 MB zipped
-POWERTOOLS_BUDGET_BYTES = 2 * MIB
+LEAN_BUDGET_BYTES = 1_000_000  # 1 MB zipped, byte code included
+POWERTOOLS_BUDGET_BYTES = 3 * MIB
+DEFAULT_PYTHON = "3.12"  # template.yaml's runtime
 
 POWERTOOLS = "aws-lambda-powertools"
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
@@ -63,6 +71,25 @@ TARGET_PLATFORMS = ("manylinux2014_x86_64", "manylinux2014_aarch64")
 TARGET_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 INSTALL_PLATFORM = TARGET_PLATFORMS[0]
 INSTALL_PYTHON = "3.12"
+
+# Dependency files nothing imports on Lambda, with why (the handler test runs both dialects' paths from the zip).
+PRUNED = {
+    "urllib3/contrib/emscripten": "urllib3 in a browser (Pyodide)",
+    "ua_parser/__main__.py": "ua-parser's benchmarking command line",
+    "ua_parser_builtins/lazy.py": "rules for ua-parser's lazy loader; statsig_lite loads the eager matchers and "
+    "the legacy regexes",
+    # opt-in modules whose own dependency is not in the layer (importing them can only fail)
+    "urllib3/contrib/pyopenssl.py": "needs pyOpenSSL and cryptography",
+    "urllib3/contrib/socks.py": "needs PySocks",
+    "urllib3/http2/connection.py": "needs h2 (urllib3.http2.inject_into_urllib3 only)",
+    "ua_parser/re2.py": "needs google-re2 (ua_parser falls back when it is missing)",
+    "ua_parser/regex.py": "needs regex (ua_parser falls back when it is missing)",
+}
+
+# The byte code given up first when a zip would be over its budget: ua-parser's two rule tables (about 84 KB of
+# byte code zipped). Each loads only at the first check with a user-agent condition (one per dialect), which
+# then compiles it from source (~40 ms) instead of reading the byte code; nothing else slows down.
+BYTECODE_LAST = ("ua_parser_builtins/matchers.py", "ua_parser_builtins/regexes.py")
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644
@@ -98,6 +125,8 @@ class Distribution:
 @dataclass
 class LayerResult:
     variant: str
+    python: str
+    bytecode: str  # "cpython-312: 102 modules" or why there is none
     zip_path: Path
     zipped: int
     unzipped: int
@@ -111,6 +140,8 @@ class LayerResult:
     def to_json(self) -> dict[str, object]:
         return {
             "variant": self.variant,
+            "python": self.python,
+            "bytecode": self.bytecode,
             "zip": self.zip_path.name,
             "zipped_bytes": self.zipped,
             "unzipped_bytes": self.unzipped,
@@ -118,7 +149,6 @@ class LayerResult:
             "sha256": self.sha256,
             "budget_bytes": self.budget,
             "platforms": list(TARGET_PLATFORMS),
-            "pythons": list(TARGET_PYTHONS),
             "distributions": [
                 {"name": d.name, "version": d.version, "unzipped_bytes": d.unzipped, "zipped_bytes": d.zipped}
                 for d in self.distributions
@@ -158,6 +188,10 @@ def run_pip(args: Sequence[str], what: str) -> None:
         raise BuildError(f"pip failed while {what} (exit {done.returncode}):\n  {' '.join(command)}\n{tail}")
 
 
+def zip_name(with_powertools: bool, python: str) -> str:
+    return f"statsig-lite-layer{'-powertools' if with_powertools else ''}-python{python}.zip"
+
+
 def target_args(platform: str, python: str) -> list[str]:
     return ["--only-binary=:all:", "--platform", platform, "--python-version", python, "--implementation", "cp"]
 
@@ -173,6 +207,8 @@ def resolve(requirements: Sequence[str], platform: str, python: str, workdir: Pa
             "--quiet",
             "--report",
             str(report),
+            "--target",  # pip < 23.3 refuses --platform & co. without it, even for a dry run
+            str(workdir / f"unused-{platform}-{python}"),
             *target_args(platform, python),
             *requirements,
         ],
@@ -278,7 +314,16 @@ def strip(python_dir: Path) -> dict[str, int]:
         "dist-info files": 0,
         "METADATA descriptions": 0,
         "top-level data files": 0,
+        "pruned files": 0,
     }
+    for relative in PRUNED:
+        path = python_dir / relative
+        if path.is_dir():
+            removed["pruned files"] += sum(1 for p in path.rglob("*") if p.is_file())
+            shutil.rmtree(path)
+        elif path.is_file():
+            path.unlink()
+            removed["pruned files"] += 1
     for cache in sorted(python_dir.rglob("__pycache__"), reverse=True):
         if cache.is_dir():
             shutil.rmtree(cache)
@@ -367,9 +412,64 @@ def size_by_distribution(
     return listed, total, files
 
 
-def build_layer(with_powertools: bool, out: Path, workdir: Path, source: Path, wheel: Path) -> LayerResult:
-    started = time.monotonic()
-    variant = "with Powertools" if with_powertools else "without Powertools"
+def interpreter_version(python: str) -> str | None:
+    try:
+        done = subprocess.run(
+            [python, "-I", "-S", "-c", "import sys; print(*sys.version_info[:2], sep='.')"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    except OSError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def find_interpreter(version: str, given: dict[str, str]) -> str | None:
+    """A CPython ``version`` interpreter: --interpreter, this one, ``pythonX.Y`` on PATH, pyenv, /usr(/local)."""
+    if version in given:
+        return given[version]
+    candidates = []
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == version and sys.implementation.name == "cpython":
+        candidates.append(sys.executable)
+    if (on_path := shutil.which(f"python{version}")) is not None:
+        candidates.append(on_path)
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    candidates += [str(p) for p in sorted(pyenv.glob(f"{version}.*/bin/python{version}"), reverse=True)]
+    candidates += [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
+    for candidate in candidates:
+        if interpreter_version(candidate) == version:
+            return candidate
+    return None
+
+
+def compile_bytecode(python_dir: Path, version: str, interpreter: str) -> list[str]:
+    """Run bytecode.py with the runtime's interpreter over ``python_dir``; return the pycs it wrote."""
+    command = [interpreter, "-I", "-S", "-B", "-X", "no_debug_ranges", str(BYTECODE_SCRIPT), str(python_dir)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
+        raise BuildError(f"compiling byte code with {interpreter} failed (exit {done.returncode}):\n{tail}")
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    tag = "cpython-" + version.replace(".", "")
+    if answer["cache_tag"] != tag or answer["version"] != version:
+        raise BuildError(f"{interpreter} is {answer['version']} ({answer['cache_tag']}), not CPython {version}")
+    compiled: list[str] = answer["compiled"]
+    stray = {str(p.relative_to(python_dir)) for p in python_dir.rglob("*.pyc")} - set(compiled)
+    if stray or not all(name.endswith(f".{tag}.pyc") for name in compiled):
+        raise BuildError(f"unexpected byte code in the tree: {sorted(stray)[:5]}")
+    return compiled
+
+
+@dataclass
+class Tree:
+    """One installed, stripped, checked layer tree (one per variant), before byte code."""
+
+    with_powertools: bool
+    root: Path  # holds python/
+    dists: list[Distribution]
+    removed: dict[str, int]
+
+
+def install_tree(with_powertools: bool, workdir: Path, source: Path, wheel: Path) -> Tree:
     requirements = [
         r for r in project_requirements(source) if with_powertools or requirement_name(r) != normalize(POWERTOOLS)
     ]
@@ -381,23 +481,66 @@ def build_layer(with_powertools: bool, out: Path, workdir: Path, source: Path, w
     dists = read_distributions(python_dir)
     removed = strip(python_dir)
     check_tree(python_dir, with_powertools)
-    zip_path = out / (POWERTOOLS_ZIP if with_powertools else LEAN_ZIP)
-    compressed = write_zip(layer_root, zip_path)
-    listed, unzipped, files = size_by_distribution(layer_root, dists, compressed)
+    return Tree(with_powertools, layer_root, dists, removed)
+
+
+def runtime_tree(tree: Tree, python: str, interpreter: str | None, dest: Path) -> tuple[Path, str]:
+    """A copy of ``tree`` at ``dest`` with ``python``'s byte code; the copy and what byte code it got."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(tree.root, dest)
+    if interpreter is None:
+        return dest, f"none: no CPython {python} interpreter found"
+    compiled = compile_bytecode(dest / "python", python, interpreter)
+    return dest, f"cpython-{python.replace('.', '')}: {len(compiled)} modules"
+
+
+def build_layer(tree: Tree, python: str, interpreter: str | None, out: Path, workdir: Path) -> LayerResult:
+    started = time.monotonic()
+    variant = "with Powertools" if tree.with_powertools else "without Powertools"
+    root, bytecode = runtime_tree(tree, python, interpreter, workdir / f"runtime-{tree.with_powertools}-{python}")
+    zip_path = out / zip_name(tree.with_powertools, python)
+    compressed = write_zip(root, zip_path)
+    budget = POWERTOOLS_BUDGET_BYTES if tree.with_powertools else LEAN_BUDGET_BYTES
+    if zip_path.stat().st_size > budget and interpreter is not None:
+        # Over budget: give up the byte code that matters least (see BYTECODE_LAST), and say so.
+        full = zip_path.stat().st_size
+        tag = f"cpython-{python.replace('.', '')}"
+        dropped = [root / "python" / f"{m.rpartition('/')[0]}/__pycache__/{m.rpartition('/')[2][:-3]}.{tag}.pyc"
+                   for m in BYTECODE_LAST]  # fmt: skip
+        for pyc in dropped:
+            pyc.unlink(missing_ok=True)
+        compressed = write_zip(root, zip_path)
+        left = bytecode.split(": ")[0]
+        count = int(bytecode.split(": ")[1].split()[0]) - len(dropped)
+        bytecode = (f"{left}: {count} modules (not {', '.join(BYTECODE_LAST)}: with them the zip would be "
+                    f"{full:,} bytes, over the budget)")
+    dists = [Distribution(d.name, d.version, list(d.files)) for d in tree.dists]
+    for dist in dists:  # a module's byte code belongs to the distribution of its source
+        dist.files += [cached for path in dist.files if path.endswith(".py") for cached in _pycs(root, path, python)]
+    listed, unzipped, files = size_by_distribution(root, dists, compressed)
     result = LayerResult(
         variant=variant,
+        python=python,
+        bytecode=bytecode,
         zip_path=zip_path,
         zipped=zip_path.stat().st_size,
         unzipped=unzipped,
         files=files,
         sha256=hashlib.sha256(zip_path.read_bytes()).hexdigest(),
-        budget=POWERTOOLS_BUDGET_BYTES if with_powertools else LEAN_BUDGET_BYTES,
+        budget=budget,
         distributions=listed,
-        removed=removed,
+        removed=tree.removed,
         seconds=time.monotonic() - started,
     )
     zip_path.with_suffix(".json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
     return result
+
+
+def _pycs(root: Path, source: str, python: str) -> list[str]:
+    folder, _, name = source.rpartition("/")
+    cached = f"{folder}/__pycache__/{name[:-3]}.cpython-{python.replace('.', '')}.pyc"
+    return [cached] if (root / cached).is_file() else []
 
 
 def mb(n: int) -> str:
@@ -407,13 +550,14 @@ def mb(n: int) -> str:
 def report(result: LayerResult) -> str:
     verdict = "within" if result.zipped <= result.budget else "OVER"
     lines = [
-        f"{result.zip_path}  ({result.variant}, {result.seconds:.1f} s)",
+        f"{result.zip_path}  ({result.variant}, Python {result.python}, {result.seconds:.1f} s)",
         f"  zipped    {result.zipped:>10,} bytes  ({mb(result.zipped)}), {verdict} the budget of "
-        f"{result.budget:,} bytes ({result.budget / MIB:.1f} MiB)",
+        f"{result.budget:,} bytes",
         f"  unzipped  {result.unzipped:>10,} bytes  ({mb(result.unzipped)}) in {result.files} files",
+        f"  byte code {result.bytecode}",
         f"  sha256    {result.sha256}",
-        f"  one zip for x86_64 and arm64, CPython {TARGET_PYTHONS[0]}-{TARGET_PYTHONS[-1]}: every dependency is a "
-        "pure-Python (*-none-any) wheel, resolved identically for all of them",
+        "  one zip for x86_64 and arm64: every dependency is a pure-Python (*-none-any) wheel, resolved identically "
+        f"for both on CPython {TARGET_PYTHONS[0]}-{TARGET_PYTHONS[-1]}",
         "  removed   " + ", ".join(f"{count} {kind}" for kind, count in result.removed.items() if count),
         f"  {'distribution':<28}{'version':<12}{'unzipped':>12}{'zipped':>12}",
     ]
@@ -422,22 +566,63 @@ def report(result: LayerResult) -> str:
     return "\n".join(lines)
 
 
+def parse_interpreters(values: Sequence[str]) -> dict[str, str]:
+    given = {}
+    for value in values:
+        version, equals, path = value.partition("=")
+        if not equals or version not in TARGET_PYTHONS:
+            raise BuildError(f"--interpreter {value!r}: use X.Y=/path/to/pythonX.Y with X.Y in {TARGET_PYTHONS}")
+        given[version] = path
+    return given
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--with-powertools", action="store_true", help="also bundle aws-lambda-powertools")
     group.add_argument("--all", action="store_true", help="build both variants")
+    parser.add_argument("--python", action="append", choices=(*TARGET_PYTHONS, "all"),
+                        help=f"runtime(s) to build for, repeatable (default {DEFAULT_PYTHON}; all: {TARGET_PYTHONS})")
+    parser.add_argument("--interpreter", action="append", default=[], metavar="X.Y=PATH",
+                        help="the CPython X.Y to compile that runtime's byte code with (default: found on PATH/pyenv)")
+    parser.add_argument("--bytecode", choices=("required", "optional"), default="required",
+                        help="without a runtime's interpreter: stop (required, default) or ship it without byte code")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    parser.add_argument("--tree", type=Path, default=None,
+                        help="write the unzipped layer (python/...) into this folder instead of a zip (sam build)")
     parser.add_argument("--source", type=Path, default=REPO_ROOT, help="checkout to build (default: this one)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # fmt: skip
     variants = [False, True] if args.all else [args.with_powertools]
+    chosen = args.python or [DEFAULT_PYTHON]
+    pythons = list(TARGET_PYTHONS) if "all" in chosen else sorted(set(chosen))
     out = args.out.resolve()
     try:
+        if args.tree is not None and (len(variants) != 1 or len(pythons) != 1):
+            raise BuildError("--tree builds one variant for one runtime")
+        given = parse_interpreters(args.interpreter)
+        interpreters = {v: find_interpreter(v, given) for v in pythons}
+        missing = sorted(v for v, found in interpreters.items() if found is None)
+        if missing and args.bytecode == "required":
+            raise BuildError(
+                f"no CPython {', '.join(missing)} interpreter to compile the byte code with (looked on PATH as "
+                "pythonX.Y, in pyenv, /usr/bin, /usr/local/bin): install it, pass --interpreter X.Y=PATH, or "
+                "--bytecode optional to ship that runtime's layer without byte code (slower cold starts)"
+            )
+        for version in missing:
+            print(f"layers/build.py: WARNING: no CPython {version} found: its layer has no byte code", file=sys.stderr)
         with tempfile.TemporaryDirectory(prefix="statsig-lite-layer-") as tmp:
             workdir = Path(tmp)
             source = copy_sources(args.source.resolve(), workdir / "src")
             wheel = build_wheel(source, workdir)
-            results = [build_layer(v, out, workdir, source, wheel) for v in variants]
+            trees = [install_tree(v, workdir, source, wheel) for v in variants]
+            if args.tree is not None:
+                dest = args.tree.resolve()
+                root, bytecode = runtime_tree(trees[0], pythons[0], interpreters[pythons[0]], workdir / "tree")
+                dest.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(root / "python", dest / "python", dirs_exist_ok=True)
+                print(f"{dest}/python: layer tree for Python {pythons[0]}, byte code {bytecode}")
+                return 0
+            results = [build_layer(t, v, interpreters[v], out, workdir) for t in trees for v in pythons]
     except BuildError as exc:
         print(f"layers/build.py: {exc}", file=sys.stderr)
         return 1

@@ -20,10 +20,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
-
 from . import constants as c
 from . import statsig as facade
+from ._middleware import lambda_handler_decorator  # Powertools' contract, without its import at init
 from .errors import ConfigurationError, StatsigLiteError
 from .options import StatsigOptions
 from .results import FlushResult

