@@ -1,15 +1,6 @@
-"""The local journal: batches written to local disk before they are sent, so a killed process loses none.
-
-A Lambda sandbox keeps its ``/tmp`` when the runtime process is killed (timeout, out of memory, SIGKILL) and
-restarted, and often long after. Before a flush sends anything, the batches it holds are written to the
-journal (one small gzip file, no fsync: the kernel keeps it when the process dies); after the flush the file
-is removed, or rewritten with what is still held. A full buffer moves its oldest events here too.
-
-The journal is a :class:`DirSpillStore` whose claims belong to a *process*, not to a time: a file claimed by
-a live process is left alone; one claimed by a dead process (another pid that is gone, or this pid with
-another process token, as after a restart in the same sandbox) is taken over at the next init and replayed
-by the next flush like a spill record. The journal is bounded (``JOURNAL_MAX_BYTES``): past it, batches stay
-in memory only, and that is logged.
+"""The local journal: batches written to local disk (``/tmp`` on Lambda, no fsync) before a flush sends them,
+removed or rewritten after it, taken over at the next init when their process died (claims belong to a
+process: pid and token), bounded by ``JOURNAL_MAX_BYTES``. Also where a full buffer puts its oldest events.
 """
 
 from __future__ import annotations

@@ -1,32 +1,7 @@
-"""Buffered events between the client and the sinks.
-
-The client hands over finished wire-format events (``enqueue``); delivery happens only when the caller
-flushes, on the caller's thread, within the time it gives (no threads, timers or atexit: Lambda freezes them).
-
-One flush, never longer than its budget plus ``FLUSH_TOLERANCE_S`` (every HTTP and store call gets its
-timeouts from the time left):
-
-1. cuts the buffered events into batches (at most ``event_queue_size`` events and ``max_body_bytes`` of gzip
-   body each) and writes them *ahead* of sending: to the spill store as a record claimed by this process, or
-   (no spill store, or it failed) to the local journal, so a kill during the flush loses nothing;
-2. sends the batches one after another. Each batch carries its own attempt count and backoff: one that keeps
-   failing is passed over, not waited on; two different batches failing in a row mean Statsig is down and the
-   pass stops. A final 4xx (other than 401/403) is bisected until the refused events are isolated: the rest
-   is delivered, the refused ones quarantined. 401/403 (or no key at all) keep everything and say loudly
-   what to fix;
-3. spills what is left (one record, written before it leaves memory), or keeps it in memory and journal;
-4. replays the local journal (files of a killed process, overflow) and the spill store, oldest first,
-   claiming each record before sending it; unreadable records are quarantined and never block the others.
-
-Every batch has an id (uuid4, the ``STATSIG-BATCH-ID`` header) that it keeps in memory, in the spill store and
-on every replay, so delivery is at least once, and a resend is recognisable by its id.
-
-Memory is bounded in bytes (``max_buffered_bytes``) and in events (``max_buffered_events``): past either, the
-oldest events move to the local journal (one small local write); with no journal they are dropped, counted in
-``FlushResult.dropped`` and logged at ERROR. Nothing on the enqueue path talks to the network.
-
-The public methods are a boundary: an unexpected error inside them is caught, logged once with its cause,
-counted in ``FlushResult.internal_errors``, and the events concerned stay where they were.
+"""Buffered events between the client and the sinks: the delivery policy is the README's "Event delivery"
+(write-ahead to the spill store or the local journal, per-batch attempts and backoff, bisection of refused
+batches, a hard deadline, claims on replay, a byte bound). The public methods are a boundary: an unexpected
+error is caught, logged once, counted in ``FlushResult.internal_errors``, and the events stay where they were.
 """
 
 from __future__ import annotations

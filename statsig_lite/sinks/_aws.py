@@ -1,9 +1,5 @@
-"""Lazy boto3/botocore helpers shared by the S3 and DynamoDB spill stores (boto3 is an optional extra).
-
-Every spill-store call gets its timeouts from the time its flush has left: botocore fixes timeouts per client,
-so :class:`AwsClients` keeps one client per timeout step (made on first use) and picks, for each call, the
-largest step whose connect + read timeouts fit in the time left. botocore's own retries are off: the pipeline
-retries on a later flush. An injected client is used as is (its own timeouts); only the deadline check applies.
+"""Lazy boto3 helpers for the spill stores: one client per timeout step, so each call's connect + read
+timeouts fit in the time its flush has left; botocore's own retries are off. An injected client is used as is.
 """
 
 from __future__ import annotations

@@ -1,22 +1,7 @@
-"""The two seams between the pipeline and the outside world, and the spill record format.
-
-``EventSink.send(batch, attempt=, timeout_s=)`` makes one log_event attempt and either returns (Statsig
-accepted the batch) or raises :class:`SendError`, which says whether trying again can help.
-
-A ``SpillStore`` keeps :class:`SpillRecord` objects: one gzip'd JSON document per spill, holding one or more
-batches, each with the id it was (or would have been) sent under and how many sends of it failed::
-
-    {"format": 1, "spillID": "<uuid4>", "createdAt": <epoch ms>, "statsigMetadata": {...},
-     "batches": [{"batchID": "<uuid4>", "createdAt": <epoch ms>, "attempts": 0, "events": [...]}, ...]}
-
-No request headers are stored, so a record never contains the server secret. Stores name records
-``<createdAt, 13 digits>-<spillID>.json.gz`` so that names sort oldest first.
-
-Records are read defensively: anything that does not decode (truncated gzip, a gzip bomb, JSON nested too
-deep, numbers out of range, missing fields) is a :class:`SpillFormatError`, and the replay moves the record
-to the store's quarantine. A replayer *claims* a record before sending it (``claim``: a rename or a
-conditional write, expiring at ``until_ms``), so two sandboxes never both send it; every store call takes a
-:class:`Deadline` and gives up (SpillError) rather than run past it.
+"""The seams between the pipeline and the outside world (``EventSink``, ``SpillStore``), the spill record
+format (gzip'd JSON: spillID, createdAt, statsigMetadata, batches with batchID, createdAt, attempts, events;
+never a header, so never the secret), read defensively (any undecodable bytes are a SpillFormatError), and
+the ``Deadline`` every store call keeps to.
 """
 
 from __future__ import annotations

@@ -1,11 +1,5 @@
-"""Replaying a store (the spill store, or the local journal): records oldest first, each claimed first.
-
-For each record: claim it (so no other sandbox sends it at the same time), read it, send its batches, then
-delete it, or write what is left as a new record (same creation time, so the same place in the order) before
-deleting the old one, or release the claim when nothing changed. A record that cannot be read is moved to the
-store's quarantine with the reason; so are batches of events Statsig refused. A record whose batches keep
-failing does not stop the others: ``send`` moves past it, and the replay stops only when the delivery pass
-says Statsig is down or time is up.
+"""Replaying a store (spill store or journal), oldest first: claim, read, send, then delete, rewrite what is
+left, or release; unreadable records and refused batches go to the quarantine and never stop the others.
 """
 
 from __future__ import annotations

@@ -1,25 +1,7 @@
-"""Spill store in DynamoDB (``dynamodb://table`` or ``dynamodb://table/prefix``).
-
-The table has a string partition key ``pk`` and a string sort key ``sk`` (the one table of decisions.md), with
-TTL on ``expires_at``. A record is stored as one item per part of its gzip'd bytes (items are limited to
-400 KB)::
-
-    pk            S  "<prefix>"                      ("<prefix>#quarantine" for quarantined records)
-    sk            S  "<createdAt 13 digits>-<spillID>#<part 4 digits>"
-    spill_id      S  the record's id
-    batch_count   N  how many batches the record holds (part 0 only)
-    batch_ids     SS their ids, when there are at most MAX_LISTED_BATCH_IDS (part 0 only)
-    created_at    N  epoch ms
-    part, parts   N  this part's index and how many parts the record has
-    payload       B  this part's slice of the gzip'd record
-    expires_at    N  epoch seconds after which DynamoDB may delete the item (the retention option)
-    claimed_until N  epoch ms; with claimed_by, a replayer's claim on the record (part 0 only)
-    reason        S  why a record was quarantined
-
-Listing is a Query on the partition (small attributes only, never a Scan) and returns records whose parts are
-all present, so a write cut short never yields a half record; reading is one Query on the record's sort-key
-prefix. A claim is a conditional UpdateItem on part 0. A record needing more than ``MAX_PARTS`` parts is
-refused before anything is written.
+"""Spill store in DynamoDB (``dynamodb://table[/prefix]``), on the table's ``pk``/``sk`` keys: a record is one
+item per part of its gzip'd bytes (pk ``<prefix>``, sk ``<createdAt>-<spillID>#<part>``; quarantine: pk
+``<prefix>#quarantine``), with ``expires_at`` (TTL) from the retention. Listing is a Query (never a Scan) that
+returns only records whose parts are all present; a claim is a conditional UpdateItem on part 0.
 """
 
 from __future__ import annotations

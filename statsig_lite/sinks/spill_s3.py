@@ -1,11 +1,5 @@
-"""Spill store in S3 (``s3://bucket/prefix``): one object per record, encrypted at rest (SSE-S3, AES256).
-
-Records are ``<prefix>/<name>``; a claim is a small object ``<prefix>/claims/<name>`` holding
-``<until ms> <owner>``, created with ``If-None-Match: *`` and taken over, once expired, with ``If-Match`` on its
-ETag, so of two replayers only one gets it. Quarantined records are ``<prefix>/quarantine/<name>`` with the
-reason in their metadata. boto3 loads on first use; pass ``client=`` to reuse one (its own timeouts), or
-``session=`` / ``endpoint_url=`` to let the store make clients whose timeouts follow each call's deadline.
-Retention is a bucket lifecycle rule on the prefix.
+"""Spill store in S3 (``s3://bucket/prefix``, SSE-S3): records ``<prefix>/<name>``; a claim is
+``<prefix>/claims/<name>`` (If-None-Match, then If-Match once expired); quarantine ``<prefix>/quarantine/``.
 """
 
 from __future__ import annotations
