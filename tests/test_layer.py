@@ -386,3 +386,30 @@ def test_example_handler_runs_from_the_layer(layers: dict[str, Path], tmp_path: 
     for name, origin in result["origins"].items():
         where = str(runtime) if name in RUNTIME_PROVIDED else layer_dir
         assert origin.startswith(where + os.sep), f"{name} came from {origin}, not {where}"
+
+
+def test_the_first_byte_code_given_up_is_of_modules_the_decorator_never_imports(tmp_path: Path) -> None:
+    """build.BYTECODE_LAST starts with modules no decorated invocation loads (init, a check, the flush): giving up
+    their byte code costs a Lambda function nothing."""
+    never = [m.removesuffix(".py").replace("/", ".") for m in build.BYTECODE_LAST[:3]]
+    assert all(m.startswith("statsig_lite.") for m in never)
+    script = (
+        "import sys\n"
+        "from statsig_lite import StatsigUser, statsig, statsig_handler\n"
+        "@statsig_handler\n"
+        "def handler(event, context):\n"
+        "    return statsig.check_gate(StatsigUser('u'), 'new_checkout')\n"
+        "class Context:\n"
+        "    aws_request_id = 'r'\n"
+        "    def get_remaining_time_in_millis(self):\n"
+        "        return 3000\n"
+        "handler({}, Context())\n"
+        "print(','.join(m for m in sys.modules if m.startswith('statsig_lite')))\n"
+    )
+    env = {**os.environ, "AWS_LAMBDA_FUNCTION_NAME": "f", "STATSIG_SPEC_SOURCE": "example",
+           "STATSIG_LOCAL_MODE": "true", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    loaded = set(out.strip().splitlines()[-1].split(","))
+    assert "statsig_lite.server" in loaded  # the probe did run the decorated path
+    assert not loaded & set(never), sorted(loaded & set(never))
