@@ -24,7 +24,10 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run
 logger = get_logger(__name__)
 
 __all__ = [
+    "DEFERRED_EVENT_BYTES",
     "MAX_EVENT_BYTES",
+    "MAX_JSON_DEPTH",
+    "MAX_METADATA_BYTES",
     "Batch",
     "EventBuffer",
     "cut_batches",
@@ -36,6 +39,14 @@ __all__ = [
 
 MAX_EVENT_BYTES = 1_000_000
 """Largest single encoded event we accept; Statsig would refuse a bigger one and it could never be sent."""
+MAX_METADATA_BYTES = 256_000
+"""Largest encoded ``metadata`` of one custom event."""
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of JSON objects and arrays inside one event (the event object is level 1). Deeper input
+would encode, but decoding it back (a spill record, a journal) could hit Python's recursion limit."""
+DEFERRED_EVENT_BYTES = 1_000
+"""What a recorded exposure is counted as in the buffer's byte bound before it is encoded (a cautious
+estimate of the copied user fields and evaluation it holds)."""
 
 # Request bodies are compressed on every flush, at the end of an invocation: level 1 takes about a third of
 # the CPU time of level 6 for a 1.6x bigger body (1,000 events: ~1 ms and 33 KB against ~2-3 ms and 20 KB).
@@ -52,20 +63,81 @@ def encode_json(value: object) -> bytes:
     return _ENCODER.encode(value).encode("utf-8")
 
 
-def encode_event(event: Mapping[str, object]) -> bytes:
-    """Encode a wire-format event, or raise StatsigValueError saying why it cannot be sent."""
+def encode_event(event: Mapping[str, object], *, strict: bool = False) -> bytes:
+    """Encode a wire-format event, or raise StatsigValueError saying why it cannot be sent (naming the limit).
+
+    Every event is checked against ``MAX_EVENT_BYTES`` and ``MAX_JSON_DEPTH``. ``strict`` (custom events, at
+    ``log_event``) also requires string keys, finite numbers, ``MAX_METADATA_BYTES`` of metadata, and that
+    the JSON decodes back to the same value: what is accepted can always be spilled and replayed.
+    """
     if not isinstance(event, Mapping):
         raise StatsigValueError(f"an event must be a mapping, not {type(event).__name__}")
     name = event.get("eventName")
     if not isinstance(name, str) or not name:
         raise StatsigValueError("an event needs a non-empty string eventName")
+    if strict:
+        _check_value(event, 1, name)
     try:
         encoded = encode_json(event)
     except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
         raise StatsigValueError(f"event {name!r} is not JSON-serialisable: {exc}") from None
     if len(encoded) > MAX_EVENT_BYTES:
         raise StatsigValueError(f"event {name!r} is {len(encoded)} bytes as JSON; the limit is {MAX_EVENT_BYTES}")
+    if strict:
+        metadata = event.get("metadata")
+        if metadata is not None and len(meta := encode_json(metadata)) > MAX_METADATA_BYTES:
+            raise StatsigValueError(
+                f"event {name!r}: metadata is {len(meta)} bytes as JSON; the limit is {MAX_METADATA_BYTES}"
+            )
+        try:
+            same = json.loads(encoded) == _as_decoded(event)
+        except (ValueError, RecursionError) as exc:
+            raise StatsigValueError(f"event {name!r} does not decode back from JSON: {exc}") from None
+        if not same:
+            raise StatsigValueError(f"event {name!r} does not decode back from JSON to the same value")
+    elif encoded.count(b"{") + encoded.count(b"[") > MAX_JSON_DEPTH:  # cheap test first: few events nest
+        _check_depth(json.loads(encoded), 1, name)
     return encoded
+
+
+def _check_value(value: object, depth: int, name: str) -> None:
+    """Types JSON carries both ways, string keys, finite numbers, at most MAX_JSON_DEPTH levels."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise StatsigValueError(f"event {name!r}: {value!r} is not a finite number (JSON has no NaN/Infinity)")
+        return
+    if depth > MAX_JSON_DEPTH:
+        raise StatsigValueError(f"event {name!r} nests deeper than {MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise StatsigValueError(f"event {name!r}: key {key!r} is not a string (JSON keys are strings)")
+            _check_value(item, depth + 1, name)
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_value(item, depth + 1, name)
+        return
+    raise StatsigValueError(f"event {name!r}: a {type(value).__name__} is not JSON")
+
+
+def _check_depth(value: object, depth: int, name: str) -> None:
+    if isinstance(value, (dict, list)):
+        if depth > MAX_JSON_DEPTH:
+            raise StatsigValueError(f"event {name!r} nests deeper than {MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)")
+        for item in value.values() if isinstance(value, dict) else value:
+            _check_depth(item, depth + 1, name)
+
+
+def _as_decoded(value: object) -> object:
+    """``value`` as JSON decodes it: tuples become lists, mappings dicts (keys were checked to be str)."""
+    if isinstance(value, Mapping):
+        return {k: _as_decoded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_decoded(v) for v in value]
+    return value
 
 
 class Batch(Record):
@@ -74,7 +146,7 @@ class Batch(Record):
     ``body`` is the gzip'd request body (events plus ``statsigMetadata``), built once by :func:`make_batch`.
     """
 
-    __slots__ = ("batch_id", "body", "created_at_ms", "events")
+    __slots__ = ("attempts", "batch_id", "body", "created_at_ms", "events", "not_before")
 
     def __init__(
         self,
@@ -82,11 +154,19 @@ class Batch(Record):
         created_at_ms: int,
         events: tuple[bytes, ...],
         body: bytes,
+        attempts: int = 0,
     ) -> None:
         self.batch_id = batch_id
         self.created_at_ms = created_at_ms
         self.events = events
         self.body = body
+        self.attempts = attempts  # failed sends so far (in memory, and kept in spill records)
+        self.not_before = 0.0  # monotonic time before which this process does not try it again (backoff)
+
+    @property
+    def size(self) -> int:
+        """Bytes held: the encoded events and the gzip body."""
+        return sum(len(e) for e in self.events) + len(self.body)
 
     def _fields(self) -> tuple[object, ...]:
         return (self.batch_id, self.created_at_ms, self.events)
@@ -110,10 +190,12 @@ def _raw_body(events: Sequence[bytes], metadata_json: bytes) -> bytes:
     return b"".join((b'{"events":[', b",".join(events), b'],"statsigMetadata":', metadata_json, b"}"))
 
 
-def make_batch(events: Sequence[bytes], metadata_json: bytes, created_at_ms: int, batch_id: str | None = None) -> Batch:
+def make_batch(
+    events: Sequence[bytes], metadata_json: bytes, created_at_ms: int, batch_id: str | None = None, attempts: int = 0
+) -> Batch:
     """A batch of already-encoded events; a new uuid4 id unless ``batch_id`` is given (a replay)."""
     body = gzip_compress(_raw_body(events, metadata_json), _GZIP_LEVEL)
-    return Batch(batch_id or new_id(), created_at_ms, tuple(events), body)
+    return Batch(batch_id or new_id(), created_at_ms, tuple(events), body, attempts)
 
 
 def cut_batches(
@@ -148,7 +230,8 @@ def _fit(events: Sequence[bytes], metadata_json: bytes, now_ms: int, max_body_by
 
 
 def split_batch(batch: Batch, metadata_json: bytes) -> list[Batch]:
-    """The two halves of a batch Statsig refused as too large (413).
+    """The two halves of a batch Statsig refused as too large (413), or refused with a final 4xx (bisected to
+    find the events it refuses).
 
     Their ids derive from the parent's, so splitting the same batch again (a replay whose spill record
     could not be updated) gives the same two ids and the halves stay recognisable as resends.
@@ -175,10 +258,11 @@ class DeferredEvent(Protocol):
 class EventBuffer:
     """Everything the pipeline holds in memory: fresh encoded events, then batches already cut from them.
 
-    Order is delivery order: cut batches (oldest first) come before fresh events.
+    Order is delivery order: cut batches (oldest first) come before fresh events. ``bytes`` is what the
+    buffer holds, as the pipeline's memory bound counts it.
     """
 
-    __slots__ = ("_batches", "_fresh", "_metadata_json", "unsendable")
+    __slots__ = ("_batch_bytes", "_batches", "_fresh", "_fresh_bytes", "_metadata_json", "unsendable")
 
     def __init__(self, metadata_json: bytes) -> None:
         self._metadata_json = metadata_json
@@ -186,6 +270,8 @@ class EventBuffer:
         # cut, so a check pays for neither (JSON alone is about 4 us an event, more than the check)
         self._fresh: list[bytes | DeferredEvent] = []
         self._batches: list[Batch] = []
+        self._fresh_bytes = 0
+        self._batch_bytes = 0
         self.unsendable = 0
 
     def __len__(self) -> int:
@@ -194,17 +280,27 @@ class EventBuffer:
     def __bool__(self) -> bool:
         return bool(self._fresh or self._batches)
 
+    @property
+    def byte_size(self) -> int:
+        return self._fresh_bytes + self._batch_bytes
+
     def add(self, event: bytes | DeferredEvent) -> int:
         """An encoded event, or one the client recorded (built and encoded when batches are cut).
         Returns how many events are held now."""
         self._fresh.append(event)
+        self._fresh_bytes += len(event) if isinstance(event, bytes) else DEFERRED_EVENT_BYTES
         return len(self) if self._batches else len(self._fresh)
+
+    def _set_batches(self, batches: list[Batch]) -> None:
+        self._batches = batches
+        self._batch_bytes = sum(b.size for b in batches)
 
     def _take_fresh(self) -> list[bytes]:
         """Remove the fresh events and return them encoded. Taken by swapping the list: in a long-running
         process the background thread cuts batches while the application adds events, and an event added
         meanwhile must stay for the next cut, not be lost."""
         fresh, self._fresh = self._fresh, []
+        self._fresh_bytes = 0  # events added from now on count again
         encoded: list[bytes] = []
         failed = 0
         first_error = ""
@@ -244,27 +340,79 @@ class EventBuffer:
                 max_events=max_events,
                 max_body_bytes=max_body_bytes,
             )
-            self._batches.extend(cut)
+            self._set_batches(self._batches + cut)
         return list(self._batches)
 
+    def add_oldest(self, event: bytes) -> None:
+        """Put an encoded event back in front of the fresh ones (an overflow write that failed)."""
+        self._fresh.insert(0, event)
+        self._fresh_bytes += len(event)
+
+    def held(self) -> list[Batch]:
+        """The batches already cut, in delivery order."""
+        return list(self._batches)
+
+    def set_batches(self, batches: Sequence[Batch]) -> None:
+        """What is left of the cut batches after a delivery pass (split, sent, quarantined)."""
+        self._set_batches(list(batches))
+
     def remove(self, done: Iterable[Batch]) -> None:
-        """Forget batches that were delivered or written to the spill store."""
+        """Forget batches that were delivered, spilled or quarantined."""
         ids = {b.batch_id for b in done}
-        self._batches = [b for b in self._batches if b.batch_id not in ids]
+        if ids:
+            self._set_batches([b for b in self._batches if b.batch_id not in ids])
 
     def replace(self, old: Batch, new: Sequence[Batch]) -> None:
-        """Put ``new`` where ``old`` was (a 413 split)."""
+        """Put ``new`` where ``old`` was (a split)."""
         at = next(i for i, b in enumerate(self._batches) if b.batch_id == old.batch_id)
-        self._batches[at : at + 1] = list(new)
+        batches = list(self._batches)
+        batches[at : at + 1] = list(new)
+        self._set_batches(batches)
+
+    def take_oldest(self, min_bytes: int, min_events: int) -> tuple[list[Batch], list[bytes]]:
+        """Remove and return the oldest events, at least ``min_bytes`` and ``min_events`` of them: whole cut
+        batches first, then fresh events (encoded now; gzip bodies are not built). For the overflow path:
+        it must stay cheap on a check's thread."""
+        taken: list[Batch] = []
+        size = count = 0
+        while self._batches and (size < min_bytes or count < min_events):
+            batch = self._batches.pop(0)
+            taken.append(batch)
+            size += batch.size
+            count += len(batch)
+        if taken:
+            self._set_batches(self._batches)
+        events: list[bytes] = []
+        at = 0
+        while at < len(self._fresh) and (size < min_bytes or count < min_events):
+            event = self._fresh[at]
+            at += 1
+            if not isinstance(event, bytes):
+                try:
+                    event = encode_event(event.wire())
+                except Exception:
+                    self.unsendable += 1
+                    continue
+            events.append(event)
+            size += len(event)
+            count += 1
+        if at:
+            gone = self._fresh[:at]
+            del self._fresh[:at]
+            self._fresh_bytes -= sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in gone)
+        return taken, events
 
     def drop_oldest(self, count: int) -> int:
         """Drop about ``count`` of the oldest events (whole batches); return how many were dropped."""
         dropped = 0
-        while dropped < count and self._batches:
-            dropped += len(self._batches.pop(0))
+        batches = list(self._batches)
+        while dropped < count and batches:
+            dropped += len(batches.pop(0))
+        self._set_batches(batches)
         if dropped < count and self._fresh:
             take = min(count - dropped, len(self._fresh))
             del self._fresh[:take]
+            self._fresh_bytes = sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh)
             dropped += take
         return dropped
 
@@ -272,4 +420,5 @@ class EventBuffer:
         """Every encoded event held, in delivery order."""
         encoded = self._take_fresh()
         self._fresh[:0] = encoded  # kept, encoded, ahead of anything added meanwhile
+        self._fresh_bytes += sum(len(e) for e in encoded)
         return [e for b in self._batches for e in b.events] + encoded

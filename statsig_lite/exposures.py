@@ -138,6 +138,11 @@ def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user
     """What makes an exposure a repeat: the check, its result and the user's IDs. Custom IDs count in their
     insertion order: the same IDs in another order log once more, which is harmless."""
     ids = user.custom_ids
+    if evaluation.snapshot.dialect.dedupe_id_values:
+        # the legacy SDK's key: the user ID's text and the ID values joined by "," (no IDs and one empty ID
+        # are the same key), one string for the collector
+        joined = ",".join(map(str, ids.values())) if ids and isinstance(ids, Mapping) else ""
+        return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, str(user.user_id), joined)
     if type(ids) is dict:
         # one flat tuple (the number of IDs, then their values, or keys then values): one object for the
         # collector to track per logged check, where a tuple of pairs is three or more (issue 16: p99).

@@ -65,9 +65,13 @@ def _ensure_initialized(server: StatsigServer, options: StatsigOptions | None, s
     if server.is_initialized():
         return True
     try:
-        details = server.initialize(secret_key if secret_key is not None else resolve_secret(), options)
+        key = secret_key if secret_key is not None else resolve_secret()
+        details = server.initialize(key, options) if key else server._initialize_keyless(options)
     except StatsigLiteError as exc:
         logger.error("statsig_lite: could not initialize: %s", exc)
+        return False
+    except Exception as exc:  # never the reason the function fails: checks answer defaults instead
+        logger.exception("statsig_lite: unexpected error while initializing: %s: %s", type(exc).__name__, exc)
         return False
     if not details.init_success:
         logger.error("statsig_lite: no rules loaded (%s); checks answer defaults", details.error)
@@ -91,6 +95,10 @@ def _emit_metrics(server: StatsigServer, result: FlushResult, flush_ms: float) -
     metrics.add_metric(name="EventsSent", unit=MetricUnit.Count, value=result.sent)
     metrics.add_metric(name="EventsSpilled", unit=MetricUnit.Count, value=result.spilled)
     metrics.add_metric(name="EventsReplayed", unit=MetricUnit.Count, value=result.replayed)
+    metrics.add_metric(name="EventsKept", unit=MetricUnit.Count, value=result.kept)
+    metrics.add_metric(name="EventsQuarantined", unit=MetricUnit.Count, value=result.quarantined)
+    metrics.add_metric(name="EventsDropped", unit=MetricUnit.Count, value=result.dropped)
+    metrics.add_metric(name="InternalErrors", unit=MetricUnit.Count, value=result.internal_errors)
     metrics.add_metric(name="FlushTime", unit=MetricUnit.Milliseconds, value=flush_ms)
     age = server.rules_age_ms
     if age is not None:
@@ -110,30 +118,60 @@ def _middleware(
     global _invocations
     client = server or facade.get_instance()
     _invocations += 1
-    if _invocations == 1 and os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
-        client.reset_after_restore()  # first invocation in this restored sandbox
-    extension = _after_response(client)
-    if extension is not None:
-        extension.wait_idle(_remaining_s(context))  # the previous delivery is done with the pipeline
-    if _ensure_initialized(client, options, secret_key):
-        client.refresh_if_stale(_remaining_s(context) * _FRESHNESS_SHARE)
+    extension = None
+    try:
+        if _invocations == 1 and os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+            client.reset_after_restore()  # first invocation in this restored sandbox
+        extension = _after_response(client)
+        if extension is not None:
+            extension.wait_idle(_remaining_s(context))  # the previous delivery is done with the pipeline
+        if _ensure_initialized(client, options, secret_key):
+            client.refresh_if_stale(_remaining_s(context) * _FRESHNESS_SHARE)
+    except Exception as exc:  # the handler runs whatever happened here
+        _once("before the handler", exc)
     try:
         return handler(event, context)
     finally:
-        if extension is None or not extension.hand_over(client, context):
+        # nothing here may replace the handler's return value or exception
+        try:
+            handed_over = extension is not None and extension.hand_over(client, context)
+        except Exception as exc:
+            _once("while handing the flush to the extension", exc)
+            handed_over = False
+        if not handed_over:
             _flush_in_invocation(client, context)
+
+
+_logged: set[str] = set()
+
+
+def _once(where: str, exc: BaseException) -> None:
+    """Log an unexpected error at the boundary once per (place, type), with its cause."""
+    key = f"{where}:{type(exc).__name__}"
+    if key not in _logged and len(_logged) < 100:
+        _logged.add(key)
+        logger.error("statsig_lite: unexpected error %s (the handler's result is unchanged): %s: %s",
+                     where, type(exc).__name__, exc, exc_info=exc)
 
 
 def _flush_in_invocation(client: StatsigServer, context: Any) -> None:
     """Flush within the invocation's remaining time minus the margin (the handler's thread, or the
-    extension's after the response: the budget and the outcome are the same)."""
-    margin_s = (client.options.flush_margin_ms or c.DEFAULT_FLUSH_MARGIN_MS) / 1000.0
-    # never more than the flush cap: an unreachable Statsig must not hold a 15-minute function open
-    budget_s = min(_remaining_s(context) - margin_s, client.options.flush_timeout or c.DEFAULT_MAX_FLUSH_S)
+    extension's after the response: the budget and the outcome are the same). Never raises: an unexpected
+    error is logged once with its cause and counted in the metrics."""
     started = time.perf_counter()
-    result = client.flush(timeout=max(0.0, budget_s))
-    if client.options.metrics_enabled:
-        _emit_metrics(client, result, (time.perf_counter() - started) * 1000.0)
+    try:
+        margin_s = (client.options.flush_margin_ms or c.DEFAULT_FLUSH_MARGIN_MS) / 1000.0
+        # never more than the flush cap: an unreachable Statsig must not hold a 15-minute function open
+        budget_s = min(_remaining_s(context) - margin_s, client.options.flush_timeout or c.DEFAULT_MAX_FLUSH_S)
+        result = client._flush_for_invocation(max(0.0, budget_s))
+    except Exception as exc:
+        _once("while flushing", exc)
+        result = FlushResult(internal_errors=1, errors=(f"{type(exc).__name__}: {exc}",))
+    try:
+        if client.options.metrics_enabled:
+            _emit_metrics(client, result, (time.perf_counter() - started) * 1000.0)
+    except Exception as exc:
+        _once("while emitting metrics", exc)
 
 
 def _after_response(client: StatsigServer) -> Any:
@@ -173,5 +211,8 @@ def statsig_handler(
         return functools.partial(statsig_handler, server=server, options=options, secret_key=secret_key)
     client = server or facade.get_instance()
     _ensure_initialized(client, options, secret_key)  # init phase, once per sandbox
-    _start_after_response(client)
+    try:
+        _start_after_response(client)
+    except Exception as exc:  # delivery then happens in the invocation, as by default
+        _once("while starting the extension", exc)
     return _middleware(handler, server=server, options=options, secret_key=secret_key)

@@ -98,7 +98,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "spill_target": (str,), "flush_margin_ms": _NUMBER, "metrics_enabled": (bool,),
     "max_buffered_events": (int,), "id_lists": (bool,), "extra": (Mapping,), "spill_retention_seconds": _NUMBER,
     "spill_replay_interval_seconds": _NUMBER, "event_batch_size": (int,), "flush_timeout": _NUMBER,
-    "lambda_mode": (bool,), "delivery": (str,),
+    "lambda_mode": (bool,), "delivery": (str,), "max_buffered_bytes": (int,), "journal_dir": (str,),
 }
 _CALLABLES = ("rules_updated_callback", "evaluation_callback", "sdk_error_callback", "events_flushed_callback")
 _POSITIVE = ("event_queue_size", "event_batch_size", "logging_interval", "rulesets_sync_interval",
@@ -116,7 +116,9 @@ class StatsigOptions(Record):
     ``spill_replay_interval_seconds``, ``event_batch_size`` (events per log_event request),
     ``flush_timeout`` (the time budget of one flush), ``delivery`` (STATSIG_DELIVERY: on Lambda,
     ``synchronous`` (default) or ``after_response``, see lambda_extension.py), ``lambda_mode`` (None: detected from
-    AWS_LAMBDA_FUNCTION_NAME; True: never start a thread; False: behave as a long-running process).
+    AWS_LAMBDA_FUNCTION_NAME; True: never start a thread; False: behave as a long-running process),
+    ``max_buffered_bytes`` (STATSIG_MAX_BUFFERED_BYTES; default from AWS_LAMBDA_FUNCTION_MEMORY_SIZE),
+    ``journal_dir`` (STATSIG_JOURNAL_DIR; on Lambda ``/tmp/statsig_lite/journal``, ``off`` disables it).
     """
 
     __slots__ = (
@@ -150,10 +152,12 @@ class StatsigOptions(Record):
         "idlists_thread_limit",
         "init_timeout",
         "initialize_sources",
+        "journal_dir",
         "lambda_mode",
         "local_mode",
         "log_event_connection_reuse",
         "logging_interval",
+        "max_buffered_bytes",
         "max_buffered_events",
         "metrics_enabled",
         "observability_client",
@@ -226,6 +230,8 @@ class StatsigOptions(Record):
         extra: Mapping[str, Any] | None = None,
         spill_retention_seconds: float = c.DEFAULT_SPILL_RETENTION_SECONDS,
         spill_replay_interval_seconds: float = c.DEFAULT_SPILL_REPLAY_INTERVAL_SECONDS,
+        max_buffered_bytes: int | None = None,
+        journal_dir: str | None = None,
         delivery: str | None = None,
         event_batch_size: int = c.DEFAULT_EVENT_QUEUE_SIZE,
         flush_timeout: float | None = None,
@@ -279,6 +285,8 @@ class StatsigOptions(Record):
         self.extra = {} if extra is None else extra
         self.spill_retention_seconds = spill_retention_seconds
         self.spill_replay_interval_seconds = spill_replay_interval_seconds
+        self.max_buffered_bytes = max_buffered_bytes
+        self.journal_dir = journal_dir
         self.delivery = delivery
         self.event_batch_size = event_batch_size
         self.flush_timeout = flush_timeout
@@ -474,6 +482,11 @@ def resolve_options(options: StatsigOptions | None, environ: Mapping[str, str] |
         updates["spill_retention_seconds"] = _optional(
             c.ENV_SPILL_RETENTION_DAYS, raw, _parse_days, c.DEFAULT_SPILL_RETENTION_SECONDS,
             f"the default {default_days:g} days")
+    if (raw := pick("max_buffered_bytes", c.ENV_MAX_BUFFERED_BYTES)) is not None:
+        updates["max_buffered_bytes"] = _optional(
+            c.ENV_MAX_BUFFERED_BYTES, raw, _parse_int, None, "the default (from the function's memory)")
+    if (raw := pick("journal_dir", c.ENV_JOURNAL_DIR)) is not None:
+        updates["journal_dir"] = raw
     if (raw := pick("delivery", c.ENV_DELIVERY)) is not None:
         updates["delivery"] = raw  # checked where it is used (lambda_extension.delivery_mode)
 

@@ -254,10 +254,14 @@ class Layer(Record):
 class FlushResult(Record):
     """What one flush did: events delivered, kept in memory for a later flush, and spilled durably.
 
-    `rejected`: events Statsig refused with a final 4xx (they went to the spill store, or were dropped
-    without one); `dropped`: events neither delivered nor spilled (each drop is also logged at ERROR)."""
+    `rejected`: events Statsig refused with a final 4xx (isolated by bisecting their batch);
+    `quarantined`: events moved to the quarantine (refused ones, and batches that kept failing while others
+    went through); `dropped`: events neither delivered nor kept anywhere (each drop is also logged at ERROR);
+    `internal_errors`: unexpected errors caught at the SDK's boundary (logged once each, events kept)."""
 
-    __slots__ = ("dropped", "errors", "kept", "rejected", "replayed", "sent", "spilled")
+    __slots__ = (
+        "dropped", "errors", "internal_errors", "kept", "quarantined", "rejected", "replayed", "sent", "spilled"
+    )
 
     def __init__(
         self,
@@ -268,6 +272,8 @@ class FlushResult(Record):
         errors: tuple[str, ...] = (),
         rejected: int = 0,
         dropped: int = 0,
+        quarantined: int = 0,
+        internal_errors: int = 0,
     ) -> None:
         self.sent = sent
         self.kept = kept
@@ -276,6 +282,8 @@ class FlushResult(Record):
         self.errors = errors
         self.rejected = rejected
         self.dropped = dropped
+        self.quarantined = quarantined
+        self.internal_errors = internal_errors
 
 
 def _lookup(value: Mapping[str, Any], key: object) -> Any:

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from . import exposures as ex
 from ._ids import new_id
 from ._log import get_logger
-from .constants import DEFAULT_INIT_TIMEOUT_S, SDK_TYPE, SDK_VERSION
+from .constants import DEFAULT_INIT_TIMEOUT_S, ENV_SECRET_NAME, ENV_SERVER_SECRET, SDK_TYPE, SDK_VERSION
 from .details import HashingAlgorithm, InitializeDetails
-from .errors import StatsigValueError
+from .errors import ConfigurationError, StatsigValueError
 from .evaluator.evaluate import Evaluation, lookup_override
 from .loader import Loaded, RulesLoader
 from .options import StatsigOptions, resolve_options
@@ -73,6 +73,7 @@ class StatsigServer:
         self._layer_overrides: dict[str, dict[str | None, Any]] = {}
         self._logged_problems: set[tuple[str, str]] = set()
         self._eval_callback: Callable[[Any], None] | None = None  # options.evaluation_callback, read per check
+        self._keyless = False  # set only by _initialize_keyless
         self._worker: BackgroundWorker | None = None  # outside Lambda only (lifecycle.py)
         self._polling_paused = False
         self._lookups_off = 0  # evaluator.user_fields.LOOKUP_UA | LOOKUP_COUNTRY
@@ -98,8 +99,17 @@ class StatsigServer:
         if not isinstance(options, StatsigOptions):
             options = StatsigOptions()
         resolved = resolve_options(options)  # STATSIG_LOCAL_MODE counts for the key check below
-        if not isinstance(sdkKey, str) or (not sdkKey.startswith("secret-") and not resolved.local_mode):
-            logger.error("statsig_lite: invalid key: use a server secret key (secret-...) from the Statsig console")
+        # A key that is not a server secret is refused, as officially. With no key at all, the decorator
+        # (configured by the environment) still loads the rules and keeps the events (_initialize_keyless).
+        keyless = self._keyless and sdkKey == ""
+        if not isinstance(sdkKey, str) or (
+            not keyless and not sdkKey.startswith("secret-") and not resolved.local_mode
+        ):
+            if sdkKey == "":
+                logger.error("statsig_lite: no server secret: set %s or %s (or pass the key to initialize)",
+                             ENV_SERVER_SECRET, ENV_SECRET_NAME)
+            else:
+                logger.error("statsig_lite: invalid key: use a server secret key (secret-...) from the Statsig console")
             return InitializeDetails(0, DataSource.UNINITIALIZED.value, False, False, 0, None)
         secret_key = sdkKey
         from .lifecycle import prepare_options  # official options mapped onto ours; not on the check path
@@ -109,6 +119,7 @@ class StatsigServer:
         self._tier = self._options.tier_name  # read on every check: resolve once
         self._quiet = bool(self._options.local_mode or self._options.disable_all_logging)
         self._secret_key = secret_key
+        missing_secret = self._missing_secret(secret_key)
         self._eval_callback = self._options.evaluation_callback
         self._lookups_off = (1 if self._options.disable_ua_parser else 0) | (
             2 if self._options.disable_country_lookup else 0)
@@ -139,9 +150,29 @@ class StatsigServer:
         from .lifecycle import after_initialize
 
         after_initialize(self, loaded)
-        return InitializeDetails(self._now_ms() - started, loaded.source.value, True, True, id_list_count, None,
-                                 _source_api(loaded), False, None, _fallback_used(source, loaded), False,
-                                 loaded.source_detail)
+        return InitializeDetails(self._now_ms() - started, loaded.source.value, True, True, id_list_count,
+                                 missing_secret, _source_api(loaded), False, None, _fallback_used(source, loaded),
+                                 False, loaded.source_detail)
+
+    def _initialize_keyless(self, options: StatsigOptions | None) -> InitializeDetails:
+        """initialize() with no key configured (the Lambda decorator): the error is said, the rules load."""
+        self._keyless = True
+        try:
+            return self.initialize("", options)
+        finally:
+            self._keyless = False
+
+    def _missing_secret(self, secret_key: str) -> ConfigurationError | None:
+        """No key: an error said at initialize; checks still answer, events are kept (never sent keyless)."""
+        if secret_key or self._options.local_mode or self._options.disable_all_logging:
+            return None
+        problem = ConfigurationError(
+            f"no server secret: set {ENV_SERVER_SECRET} (the key itself) or {ENV_SECRET_NAME} (an SSM parameter "
+            "or Secrets Manager secret holding it), or pass it to initialize(). Checks answer from the rules; "
+            "events are kept, not sent, until a key is configured"
+        )
+        logger.error("statsig_lite: %s", problem)
+        return problem
 
     def refresh_if_stale(self, budget_s: float = 1.0) -> bool:
         """Ask the spec source for newer rules if the current ones are older than the max age.
@@ -232,11 +263,17 @@ class StatsigServer:
 
     def flush(self, timeout: float | None = None) -> FlushResult:
         """Send what is buffered now, on the caller's thread (at most `timeout` seconds, default the
-        `flush_timeout` option). Returns what happened (the legacy SDK returns None)."""
+        `flush_timeout` option), then replay spilled events (even when nothing is buffered). Returns what
+        happened (the legacy SDK returns None). Never raises."""
         worker = self._worker
         if worker is not None:
             return worker.flush(timeout)
-        return self._pipeline.flush(timeout) if self._pipeline else FlushResult()
+        # `is not None`: an empty pipeline is falsy (it has a length), and must still replay
+        return self._pipeline.flush(timeout) if self._pipeline is not None else FlushResult()
+
+    def _flush_for_invocation(self, timeout: float) -> FlushResult:
+        """The decorator's flush: like flush(), but the spill store is listed only every replay interval."""
+        return self._pipeline.flush(timeout, replay=False) if self._pipeline is not None else FlushResult()
 
     def shutdown(self, timeout: float | None = None) -> FlushResult:
         """Flush what is buffered, stop the background thread (if any) and forget the rules and the
@@ -244,7 +281,7 @@ class StatsigServer:
         worker, self._worker = self._worker, None
         if worker is not None:
             worker.stop()
-        result = self._pipeline.shutdown(timeout) if self._pipeline else FlushResult()
+        result = self._pipeline.shutdown(timeout) if self._pipeline is not None else FlushResult()
         if self._owns_pipeline:
             self._pipeline = None  # closed: the next initialize builds one from its own options
         self._loaded = None
@@ -440,11 +477,10 @@ class StatsigServer:
     # --- events -------------------------------------------------------------------------------------
 
     def log_event(self, event: StatsigEvent) -> None:
-        """Queue a custom event. A value or metadata that is not JSON raises StatsigValueError now."""
+        """Queue a custom event. Raises StatsigValueError now, naming the limit, for anything that would not
+        encode to JSON and decode back identically within the stated bounds (``buffer.encode_event``)."""
         if not isinstance(event, StatsigEvent):
             raise StatsigValueError("log_event takes a StatsigEvent")
-        if self._pipeline is None or self._options.local_mode or self._options.disable_all_logging:
-            return
         try:
             wire = event.to_dict()
             if event.user is not None:
@@ -453,7 +489,12 @@ class StatsigServer:
             raise
         except Exception as exc:  # a field changed after construction into something we cannot read
             raise StatsigValueError(f"log_event: the event cannot be read: {_describe_exc(exc)}") from exc
-        self._pipeline.enqueue(wire)
+        if self._pipeline is None or self._options.local_mode or self._options.disable_all_logging:
+            from .buffer import encode_event  # delivery is not on the import path
+
+            encode_event(wire, strict=True)  # the same answer whether or not events are kept
+            return
+        self._pipeline.enqueue(wire, strict=True)
         if self._worker is not None:
             self._worker.queued()
 

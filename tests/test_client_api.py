@@ -29,7 +29,7 @@ class Capture:
     def __init__(self) -> None:
         self.events: list[Any] = []
 
-    def enqueue(self, event: Any) -> None:
+    def enqueue(self, event: Any, strict: bool = False) -> None:
         self.events.append(event)
 
     def enqueue_exposure(self, event: Any) -> None:

@@ -76,7 +76,9 @@ def test_no_time_left_means_no_send_attempt(statsig_api: FakeStatsigAPI, tmp_pat
 
     handler({}, Context(remaining_ms=100))  # less than the flush margin
     assert statsig_api.log_event_requests() == []
-    assert any(tmp_path.iterdir()), "the exposure was spilled, not lost"
+    assert len(server._pipeline or []) == 1, "no time even to spill: the exposure stays in memory, not lost"
+    handler({}, Context(remaining_ms=3000))
+    assert "u-late" in json.dumps(statsig_api.accepted_events())
 
 
 def test_secret_from_environment_and_bad_secret_name(monkeypatch: pytest.MonkeyPatch,
@@ -90,3 +92,49 @@ def test_secret_from_environment_and_bad_secret_name(monkeypatch: pytest.MonkeyP
     assert resolve_secret({"STATSIG_SECRET_NAME": "/statsig/secret"}) == "secret-ssm"
     with pytest.raises(ConfigurationError, match="STATSIG_SECRET_NAME"):
         resolve_secret({"STATSIG_SECRET_NAME": "/statsig/missing"})
+
+
+class _BrokenFlush(StatsigServer):
+    def _flush_for_invocation(self, timeout: float) -> Any:
+        raise RecursionError("maximum recursion depth exceeded while decoding a JSON object")
+
+
+def test_an_error_inside_the_flush_never_replaces_the_handlers_result_or_exception(
+    statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = _BrokenFlush()
+    options = StatsigOptions(spec_source="example", api=statsig_api.url, metrics_enabled=True)
+
+    @statsig_handler(server=server, options=options, secret_key="secret-k")
+    def handler(event: dict[str, Any], context: Context) -> Any:
+        if event.get("raise"):
+            raise KeyError("the handler's own error")
+        return {"ok": event["n"]}
+
+    for n in range(3):
+        assert handler({"n": n}, Context()) == {"ok": n}
+    with pytest.raises(KeyError, match="the handler's own error"):
+        handler({"raise": True}, Context())
+    logged = [r for r in caplog.records if "unexpected error while flushing" in r.getMessage()]
+    assert len(logged) == 1 and "RecursionError" in logged[0].getMessage()  # once, with its cause
+
+
+def test_missing_secret_is_an_error_at_initialize_checks_answer_and_events_are_kept(
+    statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture, tmp_path: Any
+) -> None:
+    server = StatsigServer()  # no STATSIG_SERVER_SECRET / STATSIG_SECRET_NAME in the environment
+    options = StatsigOptions(spec_source="example", api=statsig_api.url, spill_target=tmp_path.as_uri())
+
+    @statsig_handler(server=server, options=options)
+    def handler(event: dict[str, Any], context: Context) -> bool:
+        return server.check_gate(StatsigUser(user_id="u", email="a@example.com"), "new_checkout")
+
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("STATSIG_SERVER_SECRET" in m and "STATSIG_SECRET_NAME" in m for m in errors)
+    assert handler({}, Context()) is True  # checks answer from the rules
+    assert statsig_api.log_event_requests() == []  # never sent with an empty key
+    assert server.flush(1.0).dropped == 0 and list(tmp_path.iterdir())  # kept (spilled), not lost
+    # an explicit initialize("") is refused as officially, with the same clear message
+    caplog.clear()
+    assert StatsigServer().initialize("", options).init_success is False
+    assert any("STATSIG_SERVER_SECRET" in r.getMessage() for r in caplog.records)

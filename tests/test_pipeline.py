@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import gzip
+import json
 import logging
 import subprocess
 import sys
@@ -14,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from statsig_lite.journal import Journal
 from statsig_lite.options import StatsigOptions
-from statsig_lite.pipeline import DeliveryPolicy, EventPipeline, build_pipeline
+from statsig_lite.pipeline import DeliveryPolicy, EventPipeline, build_pipeline, default_max_buffered_bytes
 from statsig_lite.sinks import DirSpillStore, SpillRef, StatsigHTTPSink
 from tests.servers.statsig_api import FakeStatsigAPI, RecordedRequest, delay, status
 from tests.sinks.wire_events import accepted_by_batch_id, make_events, seq_of
@@ -25,9 +27,13 @@ SESSION = "8d7f1f55-0000-4000-8000-000000000002"
 REPO = Path(__file__).resolve().parent.parent
 
 
-def make_pipeline(api: FakeStatsigAPI, spill: Any = None, *, max_events: int = 100_000, **policy: Any) -> EventPipeline:
+def make_pipeline(
+    api: FakeStatsigAPI, spill: Any = None, *, max_events: int = 100_000, journal: Any = None, **policy: Any
+) -> EventPipeline:
     sink = StatsigHTTPSink(KEY, SESSION, base_url=api.url)
-    return EventPipeline(max_events, sink=sink, spill=spill, session_id=SESSION, policy=DeliveryPolicy(**policy))
+    return EventPipeline(
+        max_events, sink=sink, spill=spill, journal=journal, session_id=SESSION, policy=DeliveryPolicy(**policy)
+    )
 
 
 def enqueue_all(pipeline: EventPipeline, events: list[dict[str, Any]]) -> None:
@@ -122,38 +128,54 @@ def test_retry_after_past_the_deadline_spills_without_waiting(statsig_api: FakeS
     assert len(statsig_api.log_event_requests()) == 1
 
 
-def test_final_4xx_is_logged_loudly_and_spilled(
-    statsig_api: FakeStatsigAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_a_batch_refused_with_400_is_bisected_and_only_the_refused_event_is_quarantined(
+    statsig_api: FakeStatsigAPI, tmp_path: Path
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="statsig_lite")
-    statsig_api.inject("log_event", 400, times=None)
-    pipeline = make_pipeline(statsig_api, DirSpillStore(tmp_path), batch_size=30)
-    events = make_events(50)
+    store = DirSpillStore(tmp_path)
+    events = make_events(100)
+    poison = events[37]
+    statsig_api.refuse_events(lambda e: e == poison, 400)
+    pipeline = make_pipeline(statsig_api, store, batch_size=100)
     enqueue_all(pipeline, events)
     result = pipeline.flush(5.0)
-    assert (result.rejected, result.spilled, result.sent, result.dropped) == (50, 50, 0, 0)
-    assert len(statsig_api.log_event_requests()) == 2  # one attempt per batch: a 400 is final
-    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert [(r.getMessage().count("HTTP 400"), r.__dict__["events"]) for r in errors] == [(1, 30), (1, 20)]
-    assert all(KEY not in r.getMessage() for r in caplog.records)
-
-    # This process does not resend what Statsig refused; a fresh one (after a fix) does.
-    statsig_api.clear_faults()
-    assert pipeline.replay_spilled(5.0).replayed == 0
-    assert make_pipeline(statsig_api, DirSpillStore(tmp_path)).replay_spilled(5.0).replayed == 50
-    assert_all_delivered_once(statsig_api, events)
-    assert DirSpillStore(tmp_path).list() == []
+    assert (result.sent, result.rejected, result.quarantined, result.kept, result.dropped) == (99, 1, 1, 0, 0)
+    assert len(statsig_api.log_event_requests()) <= 2 * 7 + 1  # a bisection, not a request per event
+    assert_all_delivered_once(statsig_api, [e for e in events if e is not poison])
+    [ref] = store.quarantined()
+    assert [json.loads(e) for b in store.read_quarantined(ref).batches for e in b.events] == [poison]
+    assert store.list() == []  # not replayed again
 
 
-def test_final_4xx_without_a_spill_store_is_dropped_loudly(
-    statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture
+def test_a_batch_refused_as_a_whole_is_quarantined_within_a_bounded_number_of_requests(
+    statsig_api: FakeStatsigAPI, tmp_path: Path
 ) -> None:
-    statsig_api.inject("log_event", 403)
-    pipeline = make_pipeline(statsig_api)
-    enqueue_all(pipeline, make_events(7))
+    statsig_api.inject("log_event", 400, times=None)
+    store = DirSpillStore(tmp_path)
+    pipeline = make_pipeline(statsig_api, store, batch_size=500)
+    enqueue_all(pipeline, make_events(1_000))
     result = pipeline.flush(5.0)
-    assert (result.rejected, result.dropped, result.kept) == (7, 7, 0)
-    assert any("HTTP 403" in r.getMessage() and "dropping" in r.getMessage() for r in caplog.records)
+    assert (result.rejected, result.quarantined, result.sent, result.dropped, result.kept) == (1_000, 1_000, 0, 0, 0)
+    assert len(statsig_api.log_event_requests()) <= 2 * 24 + 2
+    assert sum(len(store.read_quarantined(r).batches[0].events) for r in store.quarantined()) <= 1_000
+
+
+@pytest.mark.parametrize("code", [401, 403])
+def test_401_and_403_keep_every_event_and_say_what_to_fix(
+    code: int, statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    statsig_api.inject("log_event", code, times=None)
+    pipeline = make_pipeline(statsig_api, batch_size=10)
+    events = make_events(35)
+    enqueue_all(pipeline, events)
+    result = pipeline.flush(5.0)
+    assert (result.sent, result.kept, result.dropped, result.rejected) == (0, 35, 0, 0)
+    assert len(statsig_api.log_event_requests()) == 1  # the key is wrong for every batch: stop at the first
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any(f"HTTP {code}" in m and "STATSIG_SERVER_SECRET" in m for m in messages)
+    assert all(KEY not in r.getMessage() for r in caplog.records)
+    statsig_api.clear_faults()
+    assert pipeline.flush(5.0).sent == 35  # retried on a later flush, once the key works
+    assert_all_delivered_once(statsig_api, events)
 
 
 def test_413_splits_the_batch_and_delivers_both_halves(statsig_api: FakeStatsigAPI) -> None:
@@ -239,41 +261,52 @@ def test_spill_records_never_contain_the_secret(statsig_api: FakeStatsigAPI, tmp
     assert KEY.encode() not in raw and SESSION.encode() in raw
 
 
-def test_full_buffer_spills_synchronously_when_there_is_a_spill_store(
+def test_full_buffer_moves_the_oldest_events_to_the_journal_without_a_round_trip(
     statsig_api: FakeStatsigAPI, tmp_path: Path
 ) -> None:
-    store = DirSpillStore(tmp_path)
-    pipeline = make_pipeline(statsig_api, store, max_events=500)
+    journal = Journal(tmp_path / "journal")
+    pipeline = make_pipeline(statsig_api, DirSpillStore(tmp_path / "spill"), max_events=500, batch_size=100,
+                             journal=journal)
     events = make_events(1_200)
+    started = time.perf_counter()
     enqueue_all(pipeline, events)
-    assert len(pipeline) == 200 and len(store.list()) == 2
+    assert time.perf_counter() - started < 1.0
+    assert len(pipeline) < 500 and journal.store.list()
     assert statsig_api.log_event_requests() == []  # no round trip on the enqueue path
     result = pipeline.flush(5.0)
-    assert (result.spilled, result.sent, result.replayed, result.dropped) == (1_000, 200, 1_000, 0)
+    assert result.dropped == 0 and result.sent + result.replayed == 1_200
     assert_all_delivered_once(statsig_api, events)
+    assert journal.store.list() == []
 
 
-def test_full_buffer_without_a_spill_store_flushes_synchronously(statsig_api: FakeStatsigAPI) -> None:
-    pipeline = make_pipeline(statsig_api, max_events=500)
-    events = make_events(1_200)
+def test_buffer_is_bounded_by_bytes(statsig_api: FakeStatsigAPI) -> None:
+    pipeline = make_pipeline(statsig_api, max_buffered_bytes=300_000)
+    events = make_events(3_000)
     enqueue_all(pipeline, events)
-    assert len(pipeline) == 200
+    assert pipeline.buffered_bytes <= 300_000
     result = pipeline.flush(5.0)
-    assert (result.sent, result.dropped) == (1_200, 0)
-    assert_all_delivered_once(statsig_api, events)
+    assert result.dropped > 0 and result.sent + result.dropped == 3_000
+
+
+def test_default_byte_bound_follows_the_function_memory() -> None:
+    assert default_max_buffered_bytes({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256"}) == int(256 * 1024 * 1024 * 0.05)
+    assert default_max_buffered_bytes({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "32"}) == 2 * 1024 * 1024
+    assert default_max_buffered_bytes({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "10240"}) == 64 * 1024 * 1024
+    assert default_max_buffered_bytes({}) == 64 * 1024 * 1024
 
 
 def test_full_buffer_with_nowhere_to_go_drops_the_oldest_loudly(
     statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     statsig_api.inject("log_event", 503, times=None)
-    pipeline = make_pipeline(statsig_api, max_events=300, batch_size=100, overflow_flush_timeout_s=0.1)
+    pipeline = make_pipeline(statsig_api, max_events=300, batch_size=100)
     events = make_events(350)
     enqueue_all(pipeline, events)
     dropped_logs = [r for r in caplog.records if r.levelno == logging.ERROR and "dropped the oldest" in r.getMessage()]
-    assert [r.__dict__["events"] for r in dropped_logs] == [100]
-    assert [seq_of(e) for e in pipeline.pending()] == list(range(100, 350))  # the newest are kept
-    assert pipeline.flush(0.1).dropped == 100
+    assert sum(r.__dict__["events"] for r in dropped_logs) == 51
+    assert [seq_of(e) for e in pipeline.pending()] == list(range(51, 350))  # the newest are kept
+    assert statsig_api.log_event_requests() == []
+    assert pipeline.flush(0.1).dropped == 51
 
 
 def test_shutdown_spills_whatever_is_left(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
@@ -295,7 +328,7 @@ def test_shutdown_without_a_spill_store_reports_what_is_left(
     pipeline = make_pipeline(statsig_api)
     enqueue_all(pipeline, make_events(8))
     assert pipeline.shutdown(0.2).kept == 8
-    assert any("left only in memory" in r.getMessage() for r in caplog.records)
+    assert any("left in memory at shutdown" in r.getMessage() for r in caplog.records)
 
 
 def test_spill_failure_keeps_events_in_memory_with_their_batch_ids(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
@@ -321,9 +354,9 @@ class CountingStore(DirSpillStore):
         super().__init__(directory)
         self.listings = 0
 
-    def list(self) -> list[SpillRef]:
+    def list(self, *, deadline: Any = None) -> list[SpillRef]:
         self.listings += 1
-        return super().list()
+        return super().list(deadline=deadline)
 
 
 def test_flush_lists_the_spill_store_at_most_once_per_interval(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
@@ -336,13 +369,15 @@ def test_flush_lists_the_spill_store_at_most_once_per_interval(statsig_api: Fake
         policy=DeliveryPolicy(replay_interval_s=60.0),
         clock=lambda: now[0],
     )
-    pipeline.flush(1.0)  # cold start: looks once
-    pipeline.flush(1.0)
+    pipeline.flush(1.0, replay=False)  # cold start: looks once
+    pipeline.flush(1.0, replay=False)
     assert store.listings == 1
     now[0] += 61
-    pipeline.flush(1.0)
+    pipeline.flush(1.0, replay=False)
     assert store.listings == 2
     assert pipeline.replay_spilled(1.0).replayed == 0 and store.listings == 3
+    pipeline.flush(1.0)  # an explicit flush() always looks, even with nothing buffered
+    assert store.listings == 4
 
 
 def test_build_pipeline_follows_the_options(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
@@ -400,7 +435,7 @@ def test_importing_and_building_the_pipeline_loads_neither_urllib3_nor_boto3() -
     assert out.stdout.strip() == "[]"
 
 
-def test_replay_goes_oldest_first_and_skips_unreadable_records(
+def test_replay_goes_oldest_first_and_quarantines_unreadable_records(
     statsig_api: FakeStatsigAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = DirSpillStore(tmp_path)
@@ -425,6 +460,27 @@ def test_replay_goes_oldest_first_and_skips_unreadable_records(
     assert result.replayed == 20 and len(result.errors) == 1
     sent = [seq_of(r.json["events"][0]) for r in statsig_api.log_event_requests()]
     assert sent == [0, 20]
-    assert store.list() == [middle]  # left alone, not deleted
-    assert any("skipping a spill record" in r.getMessage() for r in caplog.records)
-    assert pipeline.replay_spilled(5.0).errors == ()  # logged once per process
+    assert store.list() == []
+    assert [r.key for r in store.quarantined()] == [middle.name]  # moved aside with its reason, not deleted
+    assert "incorrect header check" in (tmp_path / "quarantine" / f"{middle.name}.reason").read_text()
+    assert any("quarantining an unreadable spill record" in r.getMessage() for r in caplog.records)
+    assert pipeline.replay_spilled(5.0).errors == ()
+
+
+def test_flush_and_shutdown_replay_spilled_events_with_nothing_buffered(
+    statsig_api: FakeStatsigAPI, tmp_path: Path
+) -> None:
+    from statsig_lite import StatsigServer
+    from tests.sinks.wire_events import make_record
+
+    store = DirSpillStore(tmp_path / "spill")
+    store.write(make_record(30, batch_size=10))
+    options = StatsigOptions(spec_source="example", api=statsig_api.url, spill_target=store.description,
+                             spill_replay_interval_seconds=3600)
+    server = StatsigServer()
+    server.initialize(KEY, options)
+    assert server.flush(2.0).replayed == 30 and store.list() == []
+    store.write(make_record(20, batch_size=10, start=100))
+    assert server.flush(2.0).replayed == 20  # an explicit flush looks again, whatever the interval
+    store.write(make_record(5, batch_size=10, start=200))
+    assert server.shutdown(2.0).replayed == 5 and store.list() == []

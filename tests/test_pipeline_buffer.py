@@ -128,3 +128,54 @@ def test_split_batch_gives_the_same_child_ids_every_time() -> None:
     assert [b.batch_id for b in first] == [b.batch_id for b in second]
     assert batch.batch_id not in {b.batch_id for b in first}
     assert [seq_of(e) for b in first for e in _body_events(b.body)] == list(range(9))
+
+
+def _nested(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"k": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("metadata", "limit"),
+    [
+        (_nested(990), "MAX_JSON_DEPTH"),
+        (_nested(40), "MAX_JSON_DEPTH"),
+        ({"price": float("1e400")}, "finite"),
+        ({1: "a", "1": "b"}, "not a string"),
+        ({"blob": "x" * 300_000}, "limit is 256000"),
+        ({"n": 10**5000}, "JSON"),
+    ],
+    ids=["deep-990", "deep-40", "1e400", "int-key", "metadata-size", "huge-int"],
+)
+def test_log_event_refuses_what_would_not_decode_back_at_the_call(metadata: Any, limit: str) -> None:
+    from statsig_lite import StatsigEvent, StatsigServer, StatsigUser
+
+    server = StatsigServer()
+    event = StatsigEvent(StatsigUser(user_id="u"), "purchase", metadata=metadata)
+    with pytest.raises(StatsigValueError, match=limit):
+        server.log_event(event)
+    pipeline = EventPipeline(100)
+    with pytest.raises(StatsigValueError, match=limit):
+        pipeline.enqueue({**event.to_dict()}, strict=True)
+    assert pipeline.pending() == []
+
+
+def test_log_event_accepts_what_decodes_back_identically() -> None:
+    pipeline = EventPipeline(100)
+    event = {"eventName": "e", "time": 1, "metadata": {"a": [1, 2.5, None, True, "ü"], "t": (1, 2), "d": _nested(20)}}
+    pipeline.enqueue(event, strict=True)
+    [back] = pipeline.pending()
+    assert back == {**event, "metadata": {**event["metadata"], "t": [1, 2]}}
+
+
+def test_exposure_with_a_deep_user_field_is_dropped_at_flush_not_spilled() -> None:
+    pipeline = EventPipeline(100)
+
+    class Deep:
+        def wire(self) -> dict[str, Any]:
+            return {"eventName": "statsig::gate_exposure", "user": {"custom": _nested(200)}}
+
+    pipeline.enqueue_exposure(Deep())
+    assert pipeline.flush(0.1).dropped == 1

@@ -97,8 +97,11 @@ def _store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> SpillSt
     ddb: Any = request.getfixturevalue("dynamodb_client")
     ddb.create_table(
         TableName="spill",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     return DynamoDBSpillStore("spill", client=ddb)
@@ -125,8 +128,12 @@ def test_no_event_is_lost_or_delivered_twice(
     statsig_api.inject("log_event", delay(0), times=2)  # two batches get through ...
     statsig_api.inject("log_event", FAULTS[fault], times=None)  # ... then every request fails
     during = pipeline.flush(DEADLINE_S)
-    assert during.kept == 0 and during.dropped == 0
-    assert during.sent + during.spilled == EVENTS
+    assert during.dropped == 0
+    assert during.sent + during.spilled + during.kept == EVENTS
+    if during.kept:  # no time left to spill (a loaded machine): the next invocation spills them
+        later = pipeline.flush(DEADLINE_S)
+        assert later.spilled == during.kept and later.kept == 0
+        during.spilled += later.spilled
     assert during.spilled > 0 and store.list()
 
     statsig_api.clear_faults()

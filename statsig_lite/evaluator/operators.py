@@ -20,9 +20,11 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
 from .hashing import id_list_hash
+from .regex_bound import RegexTimeout, compile_bounded
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
+    from collections.abc import Set as AbstractSet
     from datetime import datetime
     from typing import Final
 
@@ -277,13 +279,18 @@ def _core_str_matches(target: object) -> Predicate:
     if pattern is None:
         return _never
     try:
-        compiled = re.compile(pattern)
+        search = compile_bounded(pattern).search  # bounded in time: see regex_bound
     except re.error:
         return _never
 
     def pred(value: object) -> bool:
         v = core_text(value)
-        return v is not None and compiled.search(v) is not None
+        if v is None:
+            return False
+        try:
+            return search(v)
+        except RegexTimeout:  # core's engine is linear and never fails a match: past the bound we say false
+            return False
 
     return pred
 
@@ -441,10 +448,10 @@ def _array_factory(
     return factory
 
 
-def _segment_factory(negate: bool) -> Callable[[object, Callable[[str], frozenset[str] | None]], Predicate]:
+def _segment_factory(negate: bool) -> Callable[[object, Callable[[str], AbstractSet[str] | None]], Predicate]:
     """ID-list operators read the current lists through a lookup, at evaluation time."""
 
-    def factory(target: object, lists: Callable[[str], frozenset[str] | None]) -> Predicate:
+    def factory(target: object, lists: Callable[[str], AbstractSet[str] | None]) -> Predicate:
         name = core_text(target)
 
         def pred(value: object) -> bool:
@@ -597,10 +604,22 @@ def _legacy_string_match(test: Callable[[str, str], bool], negate: bool) -> Fact
 
 
 def _legacy_str_matches(target: object) -> Predicate:
+    if target is None:
+        return _never
+    try:  # compiled once at load, bounded in time (regex_bound); a timeout is an evaluation error
+        search = compile_bounded(str(target)).search
+    except re.error as exc:
+        error = exc
+
+        def fails(value: object) -> bool:
+            if value is None:
+                return False
+            raise error  # as the legacy SDK's re.search does at every check
+
+        return fails
+
     def pred(value: object) -> bool:
-        if value is None or target is None:
-            return False
-        return re.search(str(target), str(value)) is not None
+        return value is not None and search(str(value))
 
     return pred
 
@@ -698,10 +717,10 @@ LEGACY: Final[Mapping[str, Factory]] = {
 }
 
 
-def legacy_segment(negate: bool) -> Callable[[object, Callable[[str], frozenset[str] | None]], Predicate]:
+def legacy_segment(negate: bool) -> Callable[[object, Callable[[str], AbstractSet[str] | None]], Predicate]:
     """Legacy ID-list check: the value's str() (None hashes as "None"); an unknown list never matches."""
 
-    def factory(target: object, lists: Callable[[str], frozenset[str] | None]) -> Predicate:
+    def factory(target: object, lists: Callable[[str], AbstractSet[str] | None]) -> Predicate:
         if isinstance(target, (list, dict)):
 
             def unhashable(value: object) -> bool:

@@ -280,7 +280,28 @@ def _core_parse(agent: str) -> dict[str, str | None]:
     }
 
 
-@lru_cache(maxsize=2048)
+# Huge agents: ua-parser's ~600 rules scan the whole text (a 1 MB agent took ~3 s in the legacy dialect, and
+# the cache below would keep 2048 of them). Core never parses past 1000 bytes (above), so its answer is
+# exact; the legacy SDK parses any length, so an agent over this many characters is a documented
+# divergence: "cannot be parsed" (no value), as ua-parser's own failures are, with one log line.
+MAX_LEGACY_CHARS = 2000
+_reported: list[bool] = []
+
+
 def parse(agent: str, legacy: bool) -> dict[str, str | None]:
     """os/browser name and version of a user agent (empty when it cannot be parsed)."""
+    if len(agent) > (MAX_LEGACY_CHARS if legacy else _MAX_CORE_BYTES):  # never parsed nor cached
+        if legacy and not _reported:
+            _reported.append(True)
+            from .._log import get_logger  # the one log line; the rare path only
+
+            get_logger(__name__).warning(
+                "statsig_lite: a %d-character user agent is not parsed (limit %d): ua_based fields have no value",
+                len(agent), MAX_LEGACY_CHARS)
+        return {}
+    return _parse(agent, legacy)
+
+
+@lru_cache(maxsize=2048)
+def _parse(agent: str, legacy: bool) -> dict[str, str | None]:
     return _legacy_parse(agent) if legacy else _core_parse(agent)

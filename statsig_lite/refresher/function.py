@@ -19,6 +19,7 @@ from typing import Any
 
 from ..options import resolve_options
 from ..pipeline import build_pipeline
+from ..results import FlushResult
 from ..store.model import Snapshot
 from .config import RefresherConfig
 from .fetch import StatsigFetcher
@@ -79,16 +80,19 @@ def run_once(
     )
     report = refresher.refresh(max(0.0, budget_s - margin_s) * REFRESH_SHARE)
 
-    pipeline = build_pipeline(
-        options,
-        config.secret_key,
-        session_id,
-        pool_manager=pool,
-        s3_client=s3_client,
-        dynamodb_client=dynamodb_client,
-        boto3_session=boto3_session,
-    )
-    replay = pipeline.replay_spilled(max(0.0, budget_s - margin_s - (clock() - started)))
+    try:  # a replay problem (a poisoned record, a store that fails) must not fail the refresh
+        pipeline = build_pipeline(
+            options,
+            config.secret_key,
+            session_id,
+            pool_manager=pool,
+            s3_client=s3_client,
+            dynamodb_client=dynamodb_client,
+            boto3_session=boto3_session,
+        )
+        replay = pipeline.replay_spilled(max(0.0, budget_s - margin_s - (clock() - started)))
+    except Exception as exc:
+        replay = FlushResult(internal_errors=1, errors=(f"replay: {type(exc).__name__}: {exc}",))
     return replace(
         report,
         replayed_events=replay.replayed,

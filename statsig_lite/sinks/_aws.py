@@ -1,28 +1,50 @@
-"""Lazy boto3/botocore helpers shared by the S3 and DynamoDB spill stores (boto3 is an optional extra)."""
+"""Lazy boto3 helpers for the spill stores: one client per timeout step, so each call's connect + read
+timeouts fit in the time its flush has left; botocore's own retries are off. An injected client is used as is.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["aws_errors", "error_code", "new_client"]
+from ..errors import SpillError
+from .base import Deadline
 
-# Spill I/O runs at the end of an invocation, close to its deadline: fail fast rather than wait.
-_CONNECT_TIMEOUT_S = 1.0
-_READ_TIMEOUT_S = 3.0
-_MAX_ATTEMPTS = 2
+__all__ = ["AwsClients", "aws_errors", "error_code"]
+
+_STEPS_S = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0)  # connect and read timeout choices; 3 s when there is no deadline
+_OVERHEAD_S = 0.02  # request signing and Python around the socket waits
 
 
-def new_client(service: str, session: Any = None) -> Any:
-    """A boto3 client with short timeouts, from ``session`` (a boto3.Session) or the default session."""
-    import boto3
-    from botocore.config import Config
+class AwsClients:
+    """Clients of one AWS service, one per timeout step, or one injected client."""
 
-    config = Config(
-        connect_timeout=_CONNECT_TIMEOUT_S,
-        read_timeout=_READ_TIMEOUT_S,
-        retries={"max_attempts": _MAX_ATTEMPTS, "mode": "standard"},
-    )
-    return (session or boto3).client(service, config=config)
+    def __init__(self, service: str, *, client: Any = None, session: Any = None, endpoint_url: str | None = None):
+        self._service = service
+        self._fixed = client
+        self._session = session
+        self._endpoint_url = endpoint_url
+        self._by_step: dict[float, Any] = {}
+
+    def for_call(self, deadline: Deadline | None, what: str) -> Any:
+        """A client whose timeouts end the call before ``deadline``; SpillError if no step fits."""
+        left = deadline.check(what) if deadline is not None else 2 * _STEPS_S[-1] + _OVERHEAD_S
+        if self._fixed is not None:
+            return self._fixed
+        fitting = [s for s in _STEPS_S if 2 * s + _OVERHEAD_S <= left]
+        if not fitting:
+            raise SpillError(f"{what}: out of time ({left * 1000:.0f} ms left)")
+        step = fitting[-1]
+        client = self._by_step.get(step)
+        if client is None:
+            client = self._by_step[step] = self._new(step)
+        return client
+
+    def _new(self, timeout_s: float) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        config = Config(connect_timeout=timeout_s, read_timeout=timeout_s, retries={"total_max_attempts": 1})
+        return (self._session or boto3).client(self._service, config=config, endpoint_url=self._endpoint_url)
 
 
 def aws_errors() -> tuple[type[Exception], ...]:

@@ -74,13 +74,15 @@ def send_with_retries(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
     jitter: Callable[[], float],
+    max_attempts: int | None = None,
 ) -> SendResult:
-    """Send ``batch`` until it is accepted, refused for good, or the deadline (a ``clock()`` value) is near."""
+    """Send ``batch`` until it is accepted, refused for good, ``max_attempts`` failed, or the deadline (a
+    ``clock()`` value) is near."""
     attempt = 0
     error: SendError | None = None
     while True:
         remaining = deadline - clock()
-        if remaining < policy.min_attempt_s:
+        if remaining < policy.min_attempt_s or (max_attempts is not None and attempt >= max_attempts):
             return SendResult(Outcome.UNSENT, attempt, error)
         try:
             sink.send(batch, attempt=attempt, timeout_s=remaining)
@@ -96,6 +98,8 @@ def send_with_retries(
             wait = max(wait, error.retry_after_s)
         logger.debug("statsig_lite: attempt %d of batch %s failed: %s", attempt, batch.batch_id, error.reason)
         attempt += 1
+        if max_attempts is not None and attempt >= max_attempts:
+            return SendResult(Outcome.UNSENT, attempt, error)
         if clock() + wait + policy.min_attempt_s > deadline:
             return SendResult(Outcome.UNSENT, attempt, error)
         sleep(wait)

@@ -66,6 +66,12 @@ class StatsigHTTPSink:
         return self._pool
 
     def send(self, batch: Batch, *, attempt: int, timeout_s: float) -> None:
+        if not self._secret_key:  # never send events with an empty key: Statsig would drop them
+            raise SendError(
+                f"log_event: no server secret configured (set {c.ENV_SERVER_SECRET} or {c.ENV_SECRET_NAME})",
+                retryable=False,
+                auth=True,
+            )
         import urllib3
 
         protect(self._secret_key)  # urllib3's and our log records never carry the key

@@ -35,6 +35,7 @@ from .model import (
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
+    from collections.abc import Set as AbstractSet
     from typing import Any, Final
 
 LEGACY: Final = Dialect(
@@ -93,7 +94,7 @@ class Compiler:
         self,
         dialect: Dialect,
         gate_names: frozenset[str],
-        id_lists: Callable[[str], frozenset[str] | None],
+        id_lists: Callable[[str], AbstractSet[str] | None],
         app_id: str | None,
         global_custom: Mapping[str, Any] | None,
         condition_map: Mapping[str, Any] | None = None,

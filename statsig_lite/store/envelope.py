@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from .._record import Record
 from ..errors import SpecFormatError
+from .id_lists import compact_ids
 from .model import IdList, Snapshot
 from .snapshot import PausedCollector, decode_payload, load_snapshot
 
@@ -81,7 +82,7 @@ def split_snapshot(raw: bytes | str | Mapping[str, Any]) -> tuple[Mapping[str, A
         try:
             lists[name] = IdList(
                 name=name,
-                ids=frozenset(str(i) for i in entry["ids"]),
+                ids=compact_ids(str(i) for i in entry["ids"]),  # an IdSet for large lists (id_lists.py)
                 file_id=str(entry.get("file_id", "")),
                 creation_time=int(entry.get("creation_time", 0)),
                 read_bytes=int(entry.get("read_bytes", 0)),

@@ -13,6 +13,7 @@ from .._protocol import Protocol
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
+    from collections.abc import Set as AbstractSet
     from typing import Any, Final
 
 # Condition kinds (ints: the evaluator dispatches on them in the hot loop).
@@ -290,7 +291,7 @@ class IdList:
     def __init__(
         self,
         name: str,
-        ids: frozenset[str],
+        ids: AbstractSet[str],
         file_id: str = "",
         creation_time: int = 0,
         read_bytes: int = 0,
@@ -303,7 +304,7 @@ class IdList:
         self.read_bytes = read_bytes
         self.url = url
 
-    def advanced(self, ids: frozenset[str], read_bytes: int) -> IdList:
+    def advanced(self, ids: AbstractSet[str], read_bytes: int) -> IdList:
         return IdList(
             name=self.name,
             ids=ids,
@@ -467,7 +468,7 @@ class IdListHolder:
     def __init__(self, lists: Mapping[str, IdList] | None = None) -> None:
         self.lists: Mapping[str, IdList] = dict(lists or {})
 
-    def ids(self, name: str) -> frozenset[str] | None:
+    def ids(self, name: str) -> AbstractSet[str] | None:
         entry = self.lists.get(name)
         return None if entry is None else entry.ids
 

@@ -445,8 +445,10 @@ def test_field_names() -> None:
 
 
 def test_parse_is_cached() -> None:
-    parse.cache_clear()
+    from statsig_lite.evaluator.user_agent import _parse
+
+    _parse.cache_clear()
     first = parse(_CHROME_WIN, False)
     assert parse(_CHROME_WIN, False) is first
-    assert parse.cache_info().hits == 1
+    assert _parse.cache_info().hits == 1
     assert parse(_CHROME_WIN, True) is not first  # the dialects are cached apart

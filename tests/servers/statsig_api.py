@@ -152,6 +152,7 @@ class _State:
     id_list_manifest: dict[str, Any] | None = None
     id_list_files: dict[str, bytes] = field(default_factory=dict)
     faults: dict[str, deque[list[Any]]] = field(default_factory=dict)  # route -> [[fault, remaining]]
+    refusals: list[tuple[Any, int]] = field(default_factory=list)  # (predicate on one event, status)
 
 
 _ROUTE_TABLE: tuple[tuple[str, re.Pattern[str], Route, str | None], ...] = (
@@ -334,8 +335,17 @@ class FakeStatsigAPI:
         with self._lock:
             self._state.faults.setdefault(route, deque()).append([resolved, times])
 
+    def refuse_events(self, predicate: Any, code: int) -> None:
+        """Answer ``code`` to every log_event request carrying an event for which ``predicate(event)`` is
+        true (a poison event: 400 for a final refusal, 500 for one that is retried forever), until
+        ``clear_faults()``. Checked after the queued faults."""
+        with self._lock:
+            self._state.refusals.append((predicate, code))
+
     def clear_faults(self, route: Route | None = None) -> None:
         with self._lock:
+            if route in (None, "log_event"):
+                self._state.refusals.clear()
             if route is None:
                 self._state.faults.clear()
             else:
@@ -355,6 +365,14 @@ class FakeStatsigAPI:
                 if slot[1] == 0:
                     queue.popleft()
             return fault
+
+    def _refusal(self, events: Any) -> Fault | None:
+        with self._lock:
+            refusals = list(self._state.refusals)
+        for predicate, code in refusals:
+            if isinstance(events, list) and any(predicate(e) for e in events):
+                return status(code)
+        return None
 
     # -- recorded requests
 
@@ -537,6 +555,8 @@ class _Handler(LoopbackRequestHandler):
         parsed, decode_error = _decode_json_body(body, headers.get("content-encoding", ""))
 
         fault = api._take_fault(route)
+        if fault is None and route == "log_event" and isinstance(parsed, dict):
+            fault = api._refusal(parsed.get("events"))
         if route is None or match is None:
             status_code, payload, extra, may_gzip = 404, _json_bytes({"error": "no such route"}), {}, False
         else:

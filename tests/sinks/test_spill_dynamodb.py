@@ -20,8 +20,11 @@ TABLE = "statsig-spill"
 def table(dynamodb_client: Any) -> str:
     dynamodb_client.create_table(
         TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     return TABLE
@@ -84,7 +87,7 @@ def test_incomplete_record_is_not_listed(table: str, dynamodb_client: Any) -> No
     store = DynamoDBSpillStore(table, client=dynamodb_client)
     store.write(_noisy_record(1_000))
     [ref] = store.list()
-    dynamodb_client.delete_item(TableName=table, Key={"pk": {"S": f"{ref.key}#0001"}})
+    dynamodb_client.delete_item(TableName=table, Key={"pk": {"S": "statsig_lite"}, "sk": {"S": f"{ref.key}#0001"}})
     assert store.list() == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 from typing import Any
 
 import pytest
@@ -59,3 +60,21 @@ def test_s3_target_opens_an_s3_store() -> None:
     store = open_spill_store("s3://bucket/some/prefix/")
     assert isinstance(store, S3SpillStore)
     assert store.description == "s3://bucket/some/prefix"
+
+
+def test_claims_are_exclusive_and_expire(s3_client: Any) -> None:
+    s3_client.create_bucket(Bucket="claims")
+    store = S3SpillStore("claims", "events", client=s3_client)
+    store.write(make_record(3))
+    [ref] = store.list()
+    far = int(time.time() * 1000) + 60_000
+    mine = store.claim(ref, "a", far)
+    assert mine is not None and mine.owner == "a"
+    assert store.claim(ref, "b", far) is None  # held by a
+    assert store.claim(ref, "a", far + 1) is not None  # a may renew its own claim
+    store.release(mine, "a")
+    assert store.claim(ref, "b", int(time.time() * 1000) - 1) is not None  # free again; b's claim is already over
+    assert store.claim(ref, "c", far) is not None  # an expired claim is taken over (If-Match)
+    assert store.claim(ref, "b", far, dead=lambda owner: owner == "c") is not None  # a killed owner holds none
+    store.quarantine(ref, "why: test")
+    assert store.list() == [] and store.quarantined() == ["events/quarantine/" + ref.name]
