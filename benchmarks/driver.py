@@ -125,7 +125,9 @@ class Lite(Legacy):
     def init(self, spec_text: str, server: str) -> dict[str, Any]:
         # exposures are built, buffered and posted to the loopback server (at shutdown: statsig_lite sends
         # at flush, as its Lambda decorator does at the end of an invocation); no ID-list fetch, like core
-        options = self.options_cls(bootstrap_values=spec_text, api=f"{server}/v1/", id_lists=False)
+        # lambda_mode: no background thread, the configuration on Lambda (elsewhere a worker thread flushes
+        # while the calls run, as the official SDKs' threads do)
+        options = self.options_cls(bootstrap_values=spec_text, api=f"{server}/v1/", id_lists=False, lambda_mode=True)
         details = self.sdk.initialize(SECRET, options)
         return {"source": str(getattr(details, "source", "")), "init_success": getattr(details, "init_success", None)}
 

@@ -41,7 +41,8 @@ def main() -> None:
     with LoopbackServer() as server:
         server.set_specs(specgen.dumps(v1), v2_text, v1["time"])
         lite = StatsigServer()
-        lite.initialize(SECRET, StatsigOptions(bootstrap_values=v2_text, api=f"{server.url}/v1/", id_lists=False))
+        lite.initialize(SECRET, StatsigOptions(bootstrap_values=v2_text, api=f"{server.url}/v1/", id_lists=False,
+                                               lambda_mode=True))  # no worker thread: flush() delivers
 
         class Store(core.DataStore):  # type: ignore[misc]
             def get(self, key: str) -> Any:

@@ -285,8 +285,10 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         ".wait()`; it initialises from the data store (`source: Adapter(DataStore)`), the in-process equivalent "
         "of bootstrap. Logging off: `FeatureGateEvaluationOptions(disable_exposure_logging=True)` and friends.",
         "- **statsig_lite**: `statsig.initialize(key, StatsigOptions(bootstrap_values=<v1 or v2 text>, "
-        "api=<loopback>, id_lists=False))` through its legacy-compatible module facade; run once on each "
-        "payload. Exposures are built and buffered during the calls and posted to the loopback server by "
+        "api=<loopback>, id_lists=False, lambda_mode=True))` through its legacy-compatible module facade; run once "
+        "on each payload. `lambda_mode=True` is the configuration on Lambda: no background thread (elsewhere, by "
+        "default, a worker thread flushes while the calls run, as the official SDKs' threads do). "
+        "Exposures are built and buffered during the calls and posted to the loopback server by "
         "the flush in `shutdown` (no background thread: on Lambda its decorator flushes at the end of each "
         "invocation), so their delivery is in the *shutdown* row, not in the call latencies.",
         "",

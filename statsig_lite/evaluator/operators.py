@@ -779,19 +779,27 @@ def bucket_mask(members: Iterable[int]) -> tuple[int, frozenset[int]]:
 def core_bucket_any(target: object, negate: bool) -> Predicate:
     """statsig-python-core's user_bucket any/none: its case-insensitive text membership (the `any` entry of
     CORE) for the only values a bucket getter gives, ints 0..999, whose text is their decimal digits: a
-    bucket is a member exactly when that text is one of the target texts. Held as the bits of one int."""
-    if isinstance(target, list):
-        texts: Iterable[str] = (core_target_text(item).lower() for item in target)
-    elif isinstance(target, Mapping):
-        texts = (str(k) for k in target)
-    else:
-        texts = ()
-    mask = 0
-    for text in texts:
-        if text.isascii() and text.isdigit() and str(int(text)) == text and int(text) < BUCKETS:
-            mask |= 1 << int(text)
+    bucket is a member exactly when that text is one of the target texts. Held as the bits of one int, built
+    on first use (as the other membership tests: a cold start evaluates few of them)."""
+    mask: int | None = None
+
+    def build() -> int:
+        bits = 0
+        texts: Iterable[object] = target if isinstance(target, list) else ()
+        for item in texts if not isinstance(target, Mapping) else (str(k) for k in target):
+            if type(item) is int:  # its text is its digits: no JSON needed
+                if 0 <= item < BUCKETS:
+                    bits |= 1 << item
+                continue
+            text = str(item) if isinstance(target, Mapping) else core_target_text(item).lower()
+            if text.isascii() and text.isdigit() and str(int(text)) == text and int(text) < BUCKETS:
+                bits |= 1 << int(text)
+        return bits
 
     def pred(value: object) -> bool:
+        nonlocal mask
+        if mask is None:
+            mask = build()
         if type(value) is int and 0 <= value < BUCKETS:
             return bool((mask >> value) & 1) != negate
         return negate  # never: bucket getters give ints 0..999 only
