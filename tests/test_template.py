@@ -727,12 +727,6 @@ def aws_actions_called(*folders: str) -> set[str]:
     return found
 
 
-CODE_SCANS = pytest.mark.xfail(
-    reason="helpers events/rules (decisions.md): spill listing and snapshot reads move from Scan to Query on pk",
-    strict=False,
-)
-
-
 @pytest.mark.parametrize(
     ("role", "folders"),
     [("ExampleFunctionRole", ("sources", "sinks")), ("RefresherRole", ("sources", "sinks", "refresher"))],
@@ -747,6 +741,5 @@ def test_every_data_action_the_code_calls_is_granted(
     assert needed <= granted_actions, f"missing {needed - granted_actions}"
 
 
-@CODE_SCANS
 def test_the_code_never_scans_the_table() -> None:
     assert "dynamodb:Scan" not in aws_actions_called("sources", "sinks", "refresher")
