@@ -64,6 +64,16 @@ def encode_json(value: object) -> bytes:
 
 
 def encode_event(event: Mapping[str, object], *, strict: bool = False) -> bytes:
+    """Encode a wire-format event, or raise StatsigValueError saying why it cannot be sent (see `_encode`)."""
+    try:
+        return _encode(event, strict)
+    except StatsigValueError:
+        raise
+    except Exception as exc:  # a value whose own methods raise (hostile __eq__, items(), iteration)
+        raise StatsigValueError(f"an event cannot be read as JSON ({type(exc).__name__}: {exc})") from None
+
+
+def _encode(event: Mapping[str, object], strict: bool) -> bytes:
     """Encode a wire-format event, or raise StatsigValueError saying why it cannot be sent (naming the limit).
 
     Every event is checked against ``MAX_EVENT_BYTES`` and ``MAX_JSON_DEPTH``. ``strict`` (custom events, at

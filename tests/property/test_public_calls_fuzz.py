@@ -276,3 +276,18 @@ def test_users_from_events_raise_only_statsig_value_error(helper: str, event: An
         pass
     except TypeError as exc:  # an argument the helper does not take at all: Python's own call check
         assert "unexpected keyword argument" in str(exc)
+
+
+def test_log_event_named_by_a_str_whose_eq_raises_is_a_statsig_value_error() -> None:
+    """Found by this file's fuzz in CI: the decode-back check compared a hostile str subclass."""
+
+    class EqRaises(str):
+        def __eq__(self, other: object) -> bool:
+            raise Boom("eq")
+
+        __hash__ = str.__hash__
+
+    server = StatsigServer()
+    server.initialize("secret-x", StatsigOptions(local_mode=True, spec_source="example"))
+    with pytest.raises(StatsigValueError):
+        server.log_event(StatsigEvent(None, EqRaises("g0")))
