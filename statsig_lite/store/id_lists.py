@@ -90,12 +90,7 @@ def compact_ids(ids: Iterable[str]) -> AbstractSet[str]:
     """The set of `ids` in the cheaper form for its size."""
     values: array[int] = array("Q")
     others: set[str] = set()
-    for entry in ids:
-        value = _packed(entry)
-        if value is None:
-            others.add(entry)
-        else:
-            values.append(value)
+    _current_into(ids, values, others)
     return _build(values, others)
 
 
@@ -188,7 +183,7 @@ def _only_plain_adds(chunk: bytes) -> array[int] | None:
     return values
 
 
-def _current_into(ids: AbstractSet[str], values: array[int], others: set[str]) -> None:
+def _current_into(ids: Iterable[str], values: array[int], others: set[str]) -> None:
     if isinstance(ids, IdSet):
         values.extend(ids.values())
         others.update(ids._others)
