@@ -3,8 +3,8 @@
 Decoding and compiling a payload allocate hundreds of thousands of objects and no cycles: with the collector
 running, it rescans the growing tree every few hundred allocations (a large payload loads in about 60% of the
 time without it). A cold start is the same story on a smaller scale: importing the package, initializing and
-importing urllib3 at the first send allocate tens of thousands of long-lived objects and no garbage (about
-1.5 ms of a decorated function's cold start went to collections: benchmarks/COLD_START.md). The collector's
+importing urllib3 at the first send allocate tens of thousands of long-lived objects and no garbage (pausing
+it there took about 1 ms off a decorated function's cold start: benchmarks/COLD_START.md). The collector's
 next run scans them once.
 """
 
