@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 Exposure = dict[str, str]
 _NO_CONDITION = object()  # no condition ended yet: not analytical
 _UNTOUCHED = object()
+_SEEN = lambda ev: None  # noqa: E731  (Spec.fast after one evaluation: compile at the next)
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 # no secondary exposure yet: most evaluations never get one, and each list is one more object for the cyclic
 # collector to track (issue 16: p99). A tuple, so that appending to it fails loudly: see _expose.
@@ -226,6 +227,16 @@ class Evaluation:
     # --- specs and rules ----------------------------------------------------------------------------
 
     def _evaluate(self, spec: Spec) -> None:
+        fast = spec.fast
+        if fast is not None:
+            if fast is not _SEEN:
+                return fast(self)  # type: ignore[no-any-return]
+            # the second evaluation: compile it (codegen.py), the rule loop below stays the reference
+            from .codegen import compile_spec
+
+            spec.fast = fast = compile_spec(spec)
+            return fast(self)  # type: ignore[no-any-return]
+        spec.fast = _SEEN  # the first evaluation runs here: a cold start's first check pays no compile
         for rule in spec.rules:
             checks = rule.checks
             if checks is None:
@@ -250,21 +261,26 @@ class Evaluation:
                 self.value = passed
             if not passed:
                 continue
-            if rule.config_delegate is not None:
-                delegate = self.snapshot.configs.get(rule.config_delegate)
-                if delegate is not None:
-                    self.undelegated = list(self.secondary_exposures)
-                    self._nested(delegate)
-                    self.explicit_parameters = delegate.explicit_parameters
-                    self.allocated_experiment = delegate.name
-                    if rule.finalizes_after_delegate:
-                        self.sampling_rate = rule.sampling_rate
-                        self.forward_all_exposures = spec.forward_all_exposures
-                    return
+            if rule.config_delegate is not None and self._delegate(spec, rule):
+                return
             threshold = rule.pass_threshold
             self._finish(spec, rule, threshold == 10000.0 or (threshold != 0.0 and self._passes_percentage(rule)))
             return
         self._finish(spec, None, False)
+
+    def _delegate(self, spec: Spec, rule: Rule) -> bool:
+        """A matched rule's config delegate, when the payload has it: evaluated into this result."""
+        delegate = self.snapshot.configs.get(rule.config_delegate)  # type: ignore[arg-type]
+        if delegate is None:
+            return False
+        self.undelegated = list(self.secondary_exposures)
+        self._nested(delegate)
+        self.explicit_parameters = delegate.explicit_parameters
+        self.allocated_experiment = delegate.name
+        if rule.finalizes_after_delegate:
+            self.sampling_rate = rule.sampling_rate
+            self.forward_all_exposures = spec.forward_all_exposures
+        return True
 
     def _finish(self, spec: Spec, rule: Rule | None, did_pass: bool) -> None:
         self.id_type = spec.id_type
