@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 _MAX_LOGGED_PROBLEMS = 1000
-_NO_SAMPLING_META: dict[str, object] = {}  # shared by every unsampled exposure: never written to
 _REASONS = {
     "": EvaluationReason.none,
     "Unrecognized": EvaluationReason.unrecognized,
@@ -661,6 +660,7 @@ class StatsigServer:
 
     def _log(self, kind: str, name: str, ev: Evaluation, user: StatsigUser, parameter: str = "",
              manual: bool = False, api: str = "") -> None:
+        # the hot path of a check that logs: decide (dedupe, sampling), then record; built at flush
         pipeline = self._pipeline
         if pipeline is None or self._quiet:
             return
@@ -669,13 +669,14 @@ class StatsigServer:
             now, value = self._now_ms(), parameter  # a layer logs when a parameter is read, not when evaluated
         else:
             now, value = ev.now_ms, ev.value
+        snapshot = ev.snapshot
         # the legacy SDK dedupes manual exposures too (a v1 payload's exposures are the legacy SDK's)
-        deduped = not manual or ev.snapshot.dialect.name == "legacy"
-        if deduped and not self._deduper.first_time(ex.dedupe_key(kind, name, ev, value, user), now):
+        if (not manual or snapshot.dialect.name == "legacy") and not self._deduper.first_time(
+            ex.dedupe_key(kind, name, ev, value, user), now
+        ):
             return
         loaded = self._loaded
         assert loaded is not None
-        snapshot = loaded.snapshot
         context = self._log_context
         if context is None or context[0] is not loaded:  # once per rules loaded, not per exposure
             context = self._log_context = (
@@ -683,7 +684,7 @@ class StatsigServer:
                 ex.sampling_applies(snapshot.sdk_configs, self._tier, snapshot.dialect.sampling_production_only),
                 reason_text(loaded.source, ""),
             )
-        sampling_meta: dict[str, object] = _NO_SAMPLING_META
+        sampling_meta = None
         if context[1]:
             set_key, seen = ex.sampling_set_key(kind, name, ev, api), self._sampling_seen
             should_log, sampling_meta = ex.sampling_decision(
@@ -694,9 +695,8 @@ class StatsigServer:
                 return
         pipeline.enqueue_exposure(
             ex.PendingExposure(
-                kind, name, ev, user.log_fields(), ev.environment, snapshot.dialect.log_missing_user_id,
-                reason_text(loaded.source, ev.reason) if ev.reason else context[2], now, parameter, manual,
-                sampling_meta, loaded.init_time,
+                kind, name, ev, user.log_fields(), reason_text(loaded.source, ev.reason) if ev.reason else context[2],
+                now, parameter, manual, sampling_meta, loaded.init_time,
             )
         )
         if self._worker is not None:
