@@ -24,6 +24,7 @@ GATE_EXPOSURE = "statsig::gate_exposure"
 CONFIG_EXPOSURE = "statsig::config_exposure"
 LAYER_EXPOSURE = "statsig::layer_exposure"
 _SPECIAL_CASE_RULES = frozenset({"default", "disabled", ""})
+_KEY_IDS = 6  # core's dedupe key: the number of custom IDs, then their keys, then their values
 _NO_SAMPLING_META: dict[str, object] = {}  # shared by every unsampled exposure: never written to
 
 
@@ -60,35 +61,65 @@ class ExposureDeduper:
 
 
 class PendingExposure:
-    """One logged exposure, as its check saw it: `wire()` builds the event (at flush). What its evaluation
-    already holds (the tier it ran in, the dialect) is read from there at flush, not copied per check."""
+    """One logged exposure, as its check saw it: `wire()` builds the event (at flush).
 
-    __slots__ = ("evaluation", "init_time", "kind", "manual", "name", "now_ms", "parameter", "reason",
-                 "sampling_meta", "user")
+    The user's logged fields are copied into this object's own slots (`StatsigUser.log_fields`, without the
+    tuple): one object fewer per logged check for the collector, which sets the tail of checks that log
+    (issue 16). What the evaluation already holds (the tier it ran in, the dialect) is read from it at flush.
+    """
+
+    __slots__ = ("app_version", "country", "custom", "custom_ids", "email", "evaluation", "init_time", "ip",
+                 "kind", "locale", "manual", "name", "now_ms", "parameter", "raw_environment", "reason",
+                 "sampling_meta", "user_agent", "user_id")
 
     def __init__(
         self,
         kind: str,
         name: str,
         evaluation: Evaluation,
-        user: LogFields,
+        user: Any,
         reason: str,
         now_ms: int,
         parameter: str = "",
         manual: bool = False,
         sampling_meta: dict[str, object] | None = None,
         init_time: int = 0,
+        dedupe_key: tuple[object, ...] | None = None,
     ) -> None:
         self.kind = kind
         self.name = name
         self.evaluation = evaluation  # not changed once its check returned
-        self.user = user
+        # copied now (see StatsigUser.log_fields): a later change to the user must not reach this event
+        self.user_id = user.user_id
+        self.email = user.email
+        self.ip = user.ip
+        self.user_agent = user.user_agent
+        self.country = user.country
+        self.locale = user.locale
+        self.app_version = user.app_version
+        custom, ids = user.custom, user.custom_ids
+        self.custom = dict(custom) if type(custom) is dict or isinstance(custom, Mapping) else custom
+        if type(ids) is dict and dedupe_key is not None and not evaluation.snapshot.dialect.dedupe_id_values:
+            self.custom_ids = dedupe_key  # core's key holds the IDs (dedupe_key): rebuilt from it at flush
+        else:
+            self.custom_ids = None if ids is None else dict(ids)
+        self.raw_environment = user._statsig_environment
         self.reason = reason
         self.now_ms = now_ms
         self.parameter = parameter
         self.manual = manual
         self.sampling_meta = _NO_SAMPLING_META if sampling_meta is None else sampling_meta
         self.init_time = init_time  # when the rules in use were first loaded (the legacy SDK's initTime)
+
+    @property
+    def user(self) -> LogFields:
+        """The user's logged fields, as `StatsigUser.log_fields` gives them."""
+        ids = self.custom_ids
+        if type(ids) is tuple:
+            n = ids[_KEY_IDS]
+            ids = dict(zip(ids[_KEY_IDS + 1:_KEY_IDS + 1 + n], ids[_KEY_IDS + 1 + n:], strict=True))
+        return (self.user_id, self.email, self.ip, self.user_agent, self.country, self.locale, self.app_version,
+                self.custom, ids, self.raw_environment)
 
     def wire(self) -> dict[str, Any]:
         snapshot = self.evaluation.snapshot
@@ -157,7 +188,7 @@ def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user
         # object for the collector to track per logged check, where a tuple of pairs is three or more
         # (issue 16: p99), built in one step
         return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, len(ids),
-                *ids, *ids.values())
+                *ids, *ids.values())  # PendingExposure rebuilds the IDs from here (_KEY_IDS)
     return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id,
             tuple(ids.items()) if isinstance(ids, Mapping) else ids)
 

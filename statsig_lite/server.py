@@ -671,10 +671,11 @@ class StatsigServer:
             now, value = ev.now_ms, ev.value
         snapshot = ev.snapshot
         # the legacy SDK dedupes manual exposures too (a v1 payload's exposures are the legacy SDK's)
-        if (not manual or snapshot.dialect.name == "legacy") and not self._deduper.first_time(
-            ex.dedupe_key(kind, name, ev, value, user), now
-        ):
-            return
+        key = None
+        if not manual or snapshot.dialect.name == "legacy":
+            key = ex.dedupe_key(kind, name, ev, value, user)
+            if not self._deduper.first_time(key, now):
+                return
         loaded = self._loaded
         assert loaded is not None
         context = self._log_context
@@ -695,8 +696,8 @@ class StatsigServer:
                 return
         pipeline.enqueue_exposure(
             ex.PendingExposure(
-                kind, name, ev, user.log_fields(), reason_text(loaded.source, ev.reason) if ev.reason else context[2],
-                now, parameter, manual, sampling_meta, loaded.init_time,
+                kind, name, ev, user, reason_text(loaded.source, ev.reason) if ev.reason else context[2],
+                now, parameter, manual, sampling_meta, loaded.init_time, key,
             )
         )
         if self._worker is not None:

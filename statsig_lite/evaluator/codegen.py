@@ -1,92 +1,218 @@
-"""Compile a spec's rule loop into one generated Python function: the check path's fast form (issue 16).
+"""Compile a spec's rules into generated Python: the check path's fast form (issue 16).
 
 `Evaluation._evaluate` is the reference: it walks `spec.rules` and, per condition, unpacks a (getter,
-predicate) pair. The generated function does the same steps in the same order, unrolled: each getter and
-predicate is a default argument (a local load), every branch on compile-time facts (short-circuit, pass
-percentage 0 / 100 / between, delegate or not) is decided here, and the unit's hash of a userID rule is
-inline. Conditions other than value tests (nested gates, ...) still go through `Evaluation._rule_matches`.
+predicate) pair and calls both. Here each rule becomes one generated function doing the same steps in the
+same order, with every branch on compile-time facts (short-circuit, pass percentage 0 / 100 / between,
+delegate or not) decided, and the common getters and predicates inlined: a user attribute, the userID
+bucket hash, ID and value membership, numeric comparison (`_INLINE`; any other pair is called as it is,
+and an inlined one falls back to its function for values off the common path). Conditions other than value
+tests (nested gates, ...) go through `Evaluation._rule_matches`. A spec is a generated chain of its rules.
 
-The source depends only on the spec's *shape* (rules x conditions, flags), never on its values, which are
-bound as defaults: one `compile()` (~100-200 us) per shape, cached, and ~2 us per spec to bind. Specs are
-compiled lazily, at their second evaluation (the first check after a cold start stays on the interpreter and
-pays no compile); a compiled spec holds one function object and one defaults tuple (~0.3 KB).
+The source depends only on a rule's *shape* (condition families, flags), never on its values, which are
+bound as defaults: one `compile()` (~50-150 us) per shape, cached (a large project has a few dozen shapes),
+then ~1-2 us per rule to bind. Specs compile lazily, at their second evaluation, so a cold start's first
+check pays no compile; a compiled rule holds one function and its defaults tuple (~0.3 KB).
 """
 
 from __future__ import annotations
 
+import operator
 from functools import lru_cache
 from types import FunctionType
 
 from ..store.model import Rule, Spec
+from . import operators as ops
+from . import user_fields as uf
 from .hashing import eval_hash
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    Shape = tuple[tuple[object, ...], ...]
+    Shape = tuple[object, ...]
 
-# A rule's shape: (checks: count, or -1 for "through _rule_matches"; short_circuit; delegate; threshold kind:
-# 0 never passes, 1 always, 2 by hash of userID, 3 by hash of another unit).
+_CMP = {operator.gt: ">", operator.ge: ">=", operator.lt: "<", operator.le: "<="}
 
 
-def rule_shape(rule: Rule) -> tuple[object, ...]:
-    th = rule.pass_threshold
-    kind = 1 if th == 10000.0 else 0 if th == 0.0 else 2 if rule.by_user_id else 3
-    checks = rule.checks
-    return (-1 if checks is None else len(checks), rule.short_circuit, rule.config_delegate is not None, kind)
+def _cells(fn: object) -> dict[str, object]:
+    code = fn.__code__  # type: ignore[attr-defined]
+    return {name: cell.cell_contents for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=True)}  # type: ignore[attr-defined]
+
+
+# --- condition families: (token for the shape, values to bind) or None ------------------------------------
+# Each inline form computes `v` (the getter's value) and `ok` (the predicate's answer) exactly as the
+# functions do, calling the function itself for any value the inline branch does not cover.
+
+
+def _attr_getter(get: object, legacy: bool) -> tuple[object, tuple[object, ...]] | None:
+    attr = _cells(get).get("attr")
+    return (("lattr" if legacy else "attr", attr), ()) if isinstance(attr, str) and attr.isidentifier() else None
+
+
+def _bucket_getter(get: object) -> tuple[object, tuple[object, ...]] | None:
+    return ("bucket", (_cells(get)["prefix"],))
+
+
+def _core_member(test: object) -> tuple[object, tuple[object, ...]] | None:
+    test("")  # type: ignore[operator]  # builds its key set (lazy in the predicate), nothing else
+    c = _cells(test)
+    return (("cmember", c["case_sensitive"], c["negate"]), (c["keys"],))
+
+
+def _legacy_member(test: object) -> tuple[object, tuple[object, ...]] | None:
+    test("")  # type: ignore[operator]
+    c = _cells(test)
+    return (("lmember", c["case_sensitive"], c["negate"]), (c["keys"],))
+
+
+def _core_numeric(test: object) -> tuple[object, tuple[object, ...]] | None:
+    c = _cells(test)
+    op = _CMP.get(c["cmp"])  # type: ignore[call-overload]
+    return (("cnum", op), (c["t"],)) if op else None
+
+
+def _legacy_numeric(test: object) -> tuple[object, tuple[object, ...]] | None:
+    c = _cells(test)
+    op = _CMP.get(c["cmp"])  # type: ignore[call-overload]
+    return (("lnum", op), (c["t"],)) if op else None
+
+
+@lru_cache(maxsize=1)
+def _families() -> dict[object, Callable[[object], tuple[object, tuple[object, ...]] | None]]:
+    """Code object of each inlinable getter / predicate -> how to read its values (samples of each kind)."""
+    return {
+        uf.field_getter("country", False, None).__code__: lambda g: _attr_getter(g, False),
+        uf.field_getter("country", True, None).__code__: lambda g: _attr_getter(g, True),
+        uf.bucket_getter("s", None).__code__: _bucket_getter,
+        ops.CORE["any"](["x"]).__code__: _core_member,
+        ops.LEGACY["any"](["x"]).__code__: _legacy_member,
+        ops.CORE["gt"](1).__code__: _core_numeric,
+        ops.LEGACY["gt"](1).__code__: _legacy_numeric,
+    }
+
+
+def _family(fn: object) -> tuple[object, tuple[object, ...]]:
+    reader = _families().get(getattr(fn, "__code__", None))
+    if reader is not None:
+        try:
+            found = reader(fn)
+        except Exception:  # a closure not shaped as the sample: call it as it is
+            found = None
+        if found is not None:
+            return found
+    return "call", ()
 
 
 @lru_cache(maxsize=256)
-def _template(shape: Shape) -> Callable[..., None]:
-    """The function for one shape, with placeholder defaults (the source: `source(shape)`)."""
-    namespace = {"_hash": eval_hash}
-    exec(compile(source(shape), f"<statsig_lite spec {len(shape)} rules>", "exec"), namespace)  # noqa: S102
-    return namespace["spec_fn"]  # type: ignore[return-value]
+def condition_source(get_kind: object, test_kind: object) -> str:
+    """Source of one condition with its getter and predicate fused: `cond(ev) -> bool`."""
+    if get_kind == "call":
+        lines = ["v = g(ev)"]
+    elif get_kind == "bucket":
+        lines = ["u = ev.user.user_id", "v = _hash(gv + (u if type(u) is str else ('' if u is None else str(u)))) % 1000"]
+    elif get_kind[0] == "attr":  # type: ignore[index]
+        lines = [f"v = ev.user.{get_kind[1]}", "if not v or type(v) is not str:", "    v = g(ev)"]  # type: ignore[index]
+    else:  # legacy attribute: "" and None look further
+        lines = [f"v = ev.user.{get_kind[1]}", "if v is None or v == '':", "    v = g(ev)"]  # type: ignore[index]
+    family = "call" if test_kind == "call" else test_kind[0]  # type: ignore[index]
+    if family == "call":
+        lines.append("return t(v)")
+    elif family in ("cmember", "lmember"):
+        case_sensitive, negate = test_kind[1], test_kind[2]  # type: ignore[index]
+        text = "v" if case_sensitive else "v.lower()" if family == "cmember" else "v.casefold()"
+        lines += ["if type(v) is str:", f"    return {text} {'not in' if negate else 'in'} tv", "return t(v)"]
+    elif family == "cnum":
+        lines += ["if type(v) is float or (type(v) is int and -_F64 < v < _F64):",
+                  f"    return float(v) {test_kind[1]} tv", "return t(v)"]  # type: ignore[index]
+    else:  # lnum: all the predicate does
+        lines.append(f"return v is not None and float(v) {test_kind[1]} tv")  # type: ignore[index]
+    return _factory("cond", ["g", "t", "gv", "tv"], lines)
 
 
-def source(shape: Shape) -> str:
-    """The generated source for specs of this shape: readable on purpose (tests print it)."""
-    params = ["ev", "S=None"]
+# --- rules and specs ---------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=512)
+def rule_source(shape: Shape) -> str:
+    """Source of the rule function for one shape: `rule(ev) -> True` when it decided the evaluation."""
+    conds, short = shape
+    params = ["S", "R", "rate"]
     body: list[str] = []
-    emit = body.append
-    for i, (n, short, delegate, kind) in enumerate(shape):
-        params += [f"R{i}=None", f"rate{i}=None"]
-        if n == -1:  # other conditions: the interpreter's per-condition loop for this rule
-            emit(f"    ev.prev_rate = ev.ctx_rate\n    ev.ctx_rate = rate{i}\n    p = ev._rule_matches(R{i})")
-            emit("    ev.value = p\n    if ev.unsupported:\n        return\n    if p:")
-        else:
-            params += [f"g{i}_{j}=None, t{i}_{j}=None" for j in range(n)]  # type: ignore[arg-type]
-            emit(f"    ev.ctx_rate = rate{i}")
-            tests = [f"t{i}_{j}(g{i}_{j}(ev))" for j in range(n)]  # type: ignore[arg-type]
-            if short or n == 0:
-                emit(f"    if {' and '.join(tests) or 'True'}:\n        ev.value = True")
-            else:  # every condition runs (one may raise after an earlier one failed)
-                emit("    p = True")
-                body.extend(f"    if not {t}:\n        p = False" for t in tests)
-                emit("    ev.value = p\n    if p:")
-        if delegate:
-            emit(f"        if ev._delegate(S, R{i}):\n            return")
-        if kind == 2:
-            emit("        u = ev.user.user_id\n        if type(u) is not str:\n            u = '' if u is None else str(u)")
-            emit(f"        ev._finish(S, R{i}, _hash(R{i}.hash_prefix + u) % 10000 < R{i}.pass_threshold)")
-        else:
-            passed = ("False", "True", "", f"ev._passes_percentage(R{i})")[kind]  # type: ignore[index]
-            emit(f"        ev._finish(S, R{i}, {passed})")
-        emit("        return")
-        if n != -1 and (short or n == 0):
-            emit("    ev.value = False")
-    emit("    ev._finish(S, None, False)")
-    return f"def spec_fn({', '.join(params)}):\n" + "\n".join(body) + "\n"
+    if conds is None:  # not only value tests: the interpreter's per-condition loop for this rule
+        body += ["ev.prev_rate = ev.ctx_rate", "ev.ctx_rate = rate", "p = ev._rule_matches(R)", "ev.value = p",
+                 "if ev.unsupported:", "    return True", "if not p:", "    return False"]
+    else:
+        body.append("ev.ctx_rate = rate")
+        if not short:
+            body.append("p = True")
+        for j, fused in enumerate(conds):  # type: ignore[arg-type]
+            params += [f"c{j}"] if fused else [f"g{j}", f"t{j}"]
+            test = f"c{j}(ev)" if fused else f"t{j}(g{j}(ev))"
+            # short: stop at the first failure; else run them all (a later one may raise, as in the SDK)
+            body += [f"if not {test}:", "    ev.value = False", "    return False"] if short else [
+                f"if not {test}:", "    p = False"]
+        body += ["ev.value = True"] if short else ["ev.value = p", "if not p:", "    return False"]
+    # once per evaluation, on the rule that matched: read from the rule, not fixed in the shape (fewer shapes)
+    body += ["if R.config_delegate is not None and ev._delegate(S, R):", "    return True",
+             "th = R.pass_threshold",
+             "if th == 10000.0:", "    ev._finish(S, R, True)",
+             "elif th == 0.0:", "    ev._finish(S, R, False)",
+             "elif R.by_user_id:",  # the userID's hash against a percentage strictly between 0 and 100
+             "    u = ev.user.user_id", "    if type(u) is not str:", "        u = '' if u is None else str(u)",
+             "    ev._finish(S, R, _hash(R.hash_prefix + u) % 10000 < th)",
+             "else:", "    ev._finish(S, R, ev._passes_percentage(R))"]
+    body.append("return True")
+    return _factory("rule", params, body)
 
 
-def compile_spec(spec: Spec) -> Callable[..., None]:
-    """`spec`'s rule loop as one function of the evaluation: the generated template bound to its values."""
-    shape = tuple(rule_shape(r) for r in spec.rules)
-    defaults: list[object] = [spec]
+@lru_cache(maxsize=64)
+def spec_source(rules: int) -> str:
+    """Source of a spec of `rules` rules: its rules in order, then the no-match default."""
+    body = [line for i in range(rules) for line in (f"if f{i}(ev):", "    return")]
+    return _factory("spec", ["S", *(f"f{i}" for i in range(rules))], [*body, "ev._finish(S, None, False)"])
+
+
+def _factory(name: str, params: list[str], body: list[str]) -> str:
+    """`make(values...)` returning `name(ev)`: the values are closure cells, so a call passes `ev` alone."""
+    inner = "".join(f"        {line}\n" for line in body)
+    return f"def make({', '.join(params)}):\n    def {name}(ev):\n{inner}    return {name}\n"
+
+
+@lru_cache(maxsize=1024)
+def _template(source: str) -> Callable[..., object]:
+    namespace = {"_hash": eval_hash, "_F64": 1 << 1023}  # _F64: operators' float-range bound for ints
+    exec(compile(source, "<statsig_lite codegen>", "exec"), namespace)  # noqa: S102
+    return namespace["make"]  # type: ignore[return-value]
+
+
+def _bind(source: str, values: tuple[object, ...]) -> Callable[..., object]:
+    return _template(source)(*values)  # type: ignore[no-any-return]
+
+
+def rule_shape(rule: Rule) -> tuple[Shape, tuple[object, ...]]:
+    """(shape, values bound to it) of one rule."""
+    values: list[object] = [rule, rule.sampling_rate]
+    conds = None
+    if rule.checks is not None:
+        fused = []
+        for get, test in rule.checks:
+            (get_kind, gv), (test_kind, tv) = _family(get), _family(test)
+            if get_kind == "bucket" and test_kind != "call" and test_kind[0] not in ("cnum", "lnum"):  # type: ignore[index]
+                test_kind, tv = "call", ()  # the bucket is an int: only the numeric inline forms fit it
+            if get_kind == test_kind == "call":
+                fused.append(False)
+                values += (get, test)
+            else:
+                fused.append(True)
+                values.append(_bind(condition_source(get_kind, test_kind), (get, test, gv[0] if gv else None, tv[0] if tv else None)))
+        conds = tuple(fused)
+    return (conds, rule.short_circuit), tuple(values)
+
+
+def compile_spec(spec: Spec) -> Callable[..., object]:
+    """`spec`'s rules as generated functions chained in one spec function."""
+    rules = []
     for rule in spec.rules:
-        defaults += (rule, rule.sampling_rate)
-        for get, test in rule.checks or ():
-            defaults += (get, test)
-    template = _template(shape)
-    return FunctionType(template.__code__, template.__globals__, None, tuple(defaults))
+        shape, values = rule_shape(rule)
+        rules.append(_bind(rule_source(shape), (spec, *values)))
+    return _bind(spec_source(len(rules)), (spec, *rules))

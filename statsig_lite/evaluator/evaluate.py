@@ -85,6 +85,10 @@ class Evaluation:
     depth: int = 0
     lookups_off: int = 0  # user_fields.LOOKUP_UA | LOOKUP_COUNTRY (client options)
     lookup_missed: str = ""
+    environment: Mapping[str, Any] | None = None
+    target_app_id: str | None = None
+    gate_overrides: GateOverrides | None = None
+    secondary_exposures: list[Exposure] = _NO_EXPOSURES
 
     def __init__(
         self,
@@ -97,11 +101,14 @@ class Evaluation:
     ) -> None:
         self.snapshot = snapshot
         self.user = user
-        self.environment = environment
         self.now_ms = now_ms
-        self.target_app_id = target_app_id
-        self.gate_overrides = gate_overrides
-        self.secondary_exposures: list[Exposure] = _NO_EXPOSURES
+        # the rest stay class defaults unless given: a check pays only for what it sets
+        if environment is not None:
+            self.environment = environment
+        if target_app_id is not None:
+            self.target_app_id = target_app_id
+        if gate_overrides is not None:
+            self.gate_overrides = gate_overrides
 
     def _reset(self) -> None:
         """What the legacy SDK does to its shared result when a nested gate is unknown."""
@@ -237,6 +244,10 @@ class Evaluation:
             spec.fast = fast = compile_spec(spec)
             return fast(self)  # type: ignore[no-any-return]
         spec.fast = _SEEN  # the first evaluation runs here: a cold start's first check pays no compile
+        self._interpret(spec)
+
+    def _interpret(self, spec: Spec) -> None:
+        """The reference form of a spec's evaluation, which codegen.py's generated functions reproduce."""
         for rule in spec.rules:
             checks = rule.checks
             if checks is None:
