@@ -98,6 +98,7 @@ class PendingExposure:
         self.locale = user.locale
         self.app_version = user.app_version
         custom, ids = user.custom, user.custom_ids
+        self.custom_ids: Any
         self.custom = dict(custom) if type(custom) is dict or isinstance(custom, Mapping) else custom
         if type(ids) is dict and dedupe_key is not None and not evaluation.snapshot.dialect.dedupe_id_values:
             self.custom_ids = dedupe_key  # core's key holds the IDs (dedupe_key): rebuilt from it at flush
@@ -116,7 +117,7 @@ class PendingExposure:
         """The user's logged fields, as `StatsigUser.log_fields` gives them."""
         ids = self.custom_ids
         if type(ids) is tuple:
-            n = ids[_KEY_IDS]
+            n: int = ids[_KEY_IDS]
             ids = dict(zip(ids[_KEY_IDS + 1:_KEY_IDS + 1 + n], ids[_KEY_IDS + 1 + n:], strict=True))
         return (self.user_id, self.email, self.ip, self.user_agent, self.country, self.locale, self.app_version,
                 self.custom, ids, self.raw_environment)

@@ -753,11 +753,12 @@ def _warm_up(snapshot: Snapshot, now_ms: int) -> None:
             if spec.entity != "feature_gate" or not spec.rules:  # the specs a check names, with rules
                 continue
             ev = Evaluation(snapshot, user, None, now_ms).run(spec)
-            ex.dedupe_key(ex.GATE_EXPOSURE, spec.name, ev, ev.value, user)
+            spec.fast = None  # the warm-up does not count as a use: its next check is not the compiling one
+            key = ex.dedupe_key(ex.GATE_EXPOSURE, spec.name, ev, ev.value, user)
+            ex.PendingExposure(ex.GATE_EXPOSURE, spec.name, ev, user, "", now_ms, dedupe_key=key).wire()
             warmed += 1
             if warmed == _WARM_UP_GATES:
                 break
-        user.log_fields()
     except Exception:  # a warm-up is never the reason initialize fails
         pass
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import operator
 from functools import lru_cache
-from types import FunctionType
 
 from ..store.model import Rule, Spec
 from . import operators as ops
@@ -28,70 +27,55 @@ from .hashing import eval_hash
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
-    Shape = tuple[object, ...]
+    Kind = tuple[Any, ...]  # a getter's or predicate's family: ("call",), ("attr", "country"), ...
+    Found = tuple[Kind, tuple[object, ...]]  # (family, the values its inline form reads)
+    Fn = Callable[..., Any]
 
+CALL: Kind = ("call",)  # not inlined: called as it is
 _CMP = {operator.gt: ">", operator.ge: ">=", operator.lt: "<", operator.le: "<="}
 
 
-def _cells(fn: object) -> dict[str, object]:
-    code = fn.__code__  # type: ignore[attr-defined]
-    return {name: cell.cell_contents for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=True)}  # type: ignore[attr-defined]
+def _cells(fn: Fn) -> dict[str, Any]:
+    return {name: cell.cell_contents for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True)}
 
 
-# --- condition families: (token for the shape, values to bind) or None ------------------------------------
-# Each inline form computes `v` (the getter's value) and `ok` (the predicate's answer) exactly as the
-# functions do, calling the function itself for any value the inline branch does not cover.
+# --- families: how to read a getter's or predicate's values from its closure ---------------------------------
 
 
-def _attr_getter(get: object, legacy: bool) -> tuple[object, tuple[object, ...]] | None:
+def _attr_getter(get: Fn, family: str) -> Found | None:
     attr = _cells(get).get("attr")
-    return (("lattr" if legacy else "attr", attr), ()) if isinstance(attr, str) and attr.isidentifier() else None
+    return ((family, attr), ()) if isinstance(attr, str) and attr.isidentifier() else None
 
 
-def _bucket_getter(get: object) -> tuple[object, tuple[object, ...]] | None:
-    return ("bucket", (_cells(get)["prefix"],))
-
-
-def _core_member(test: object) -> tuple[object, tuple[object, ...]] | None:
-    test("")  # type: ignore[operator]  # builds its key set (lazy in the predicate), nothing else
+def _member(test: Fn, family: str) -> Found | None:
+    test("")  # builds its key set (lazy in the predicate), nothing else
     c = _cells(test)
-    return (("cmember", c["case_sensitive"], c["negate"]), (c["keys"],))
+    return (family, bool(c["case_sensitive"]), bool(c["negate"])), (c["keys"],)
 
 
-def _legacy_member(test: object) -> tuple[object, tuple[object, ...]] | None:
-    test("")  # type: ignore[operator]
+def _numeric(test: Fn, family: str) -> Found | None:
     c = _cells(test)
-    return (("lmember", c["case_sensitive"], c["negate"]), (c["keys"],))
-
-
-def _core_numeric(test: object) -> tuple[object, tuple[object, ...]] | None:
-    c = _cells(test)
-    op = _CMP.get(c["cmp"])  # type: ignore[call-overload]
-    return (("cnum", op), (c["t"],)) if op else None
-
-
-def _legacy_numeric(test: object) -> tuple[object, tuple[object, ...]] | None:
-    c = _cells(test)
-    op = _CMP.get(c["cmp"])  # type: ignore[call-overload]
-    return (("lnum", op), (c["t"],)) if op else None
+    op = _CMP.get(c["cmp"])
+    return ((family, op), (c["t"],)) if op else None
 
 
 @lru_cache(maxsize=1)
-def _families() -> dict[object, Callable[[object], tuple[object, tuple[object, ...]] | None]]:
+def _families() -> dict[object, Callable[[Fn], Found | None]]:
     """Code object of each inlinable getter / predicate -> how to read its values (samples of each kind)."""
     return {
-        uf.field_getter("country", False, None).__code__: lambda g: _attr_getter(g, False),
-        uf.field_getter("country", True, None).__code__: lambda g: _attr_getter(g, True),
-        uf.bucket_getter("s", None).__code__: _bucket_getter,
-        ops.CORE["any"](["x"]).__code__: _core_member,
-        ops.LEGACY["any"](["x"]).__code__: _legacy_member,
-        ops.CORE["gt"](1).__code__: _core_numeric,
-        ops.LEGACY["gt"](1).__code__: _legacy_numeric,
+        uf.field_getter("country", False, None).__code__: lambda g: _attr_getter(g, "attr"),
+        uf.field_getter("country", True, None).__code__: lambda g: _attr_getter(g, "lattr"),
+        uf.bucket_getter("s", None).__code__: lambda g: (("bucket",), (_cells(g)["prefix"],)),
+        ops.CORE["any"](["x"]).__code__: lambda t: _member(t, "cmember"),
+        ops.LEGACY["any"](["x"]).__code__: lambda t: _member(t, "lmember"),
+        ops.CORE["gt"](1).__code__: lambda t: _numeric(t, "cnum"),
+        ops.LEGACY["gt"](1).__code__: lambda t: _numeric(t, "lnum"),
     }
 
 
-def _family(fn: object) -> tuple[object, tuple[object, ...]]:
+def _family(fn: Fn) -> Found:
     reader = _families().get(getattr(fn, "__code__", None))
     if reader is not None:
         try:
@@ -100,32 +84,35 @@ def _family(fn: object) -> tuple[object, tuple[object, ...]]:
             found = None
         if found is not None:
             return found
-    return "call", ()
+    return CALL, ()
 
 
 @lru_cache(maxsize=256)
-def condition_source(get_kind: object, test_kind: object) -> str:
-    """Source of one condition with its getter and predicate fused: `cond(ev) -> bool`."""
-    if get_kind == "call":
+def condition_source(get_kind: Kind, test_kind: Kind) -> str:
+    """Source of one condition with its getter and predicate fused: `cond(ev) -> bool`. Each inline form
+    computes what the functions compute, and calls the function for any value off its common path."""
+    family = get_kind[0]
+    if family == "call":
         lines = ["v = g(ev)"]
-    elif get_kind == "bucket":
-        lines = ["u = ev.user.user_id", "v = _hash(gv + (u if type(u) is str else ('' if u is None else str(u)))) % 1000"]
-    elif get_kind[0] == "attr":  # type: ignore[index]
-        lines = [f"v = ev.user.{get_kind[1]}", "if not v or type(v) is not str:", "    v = g(ev)"]  # type: ignore[index]
-    else:  # legacy attribute: "" and None look further
-        lines = [f"v = ev.user.{get_kind[1]}", "if v is None or v == '':", "    v = g(ev)"]  # type: ignore[index]
-    family = "call" if test_kind == "call" else test_kind[0]  # type: ignore[index]
+    elif family == "bucket":
+        lines = ["u = ev.user.user_id",
+                 "v = _hash(gv + (u if type(u) is str else ('' if u is None else str(u)))) % 1000"]
+    elif family == "attr":
+        lines = [f"v = ev.user.{get_kind[1]}", "if not v or type(v) is not str:", "    v = g(ev)"]
+    else:  # lattr, legacy: "" and None look further
+        lines = [f"v = ev.user.{get_kind[1]}", "if v is None or v == '':", "    v = g(ev)"]
+    family = test_kind[0]
     if family == "call":
         lines.append("return t(v)")
     elif family in ("cmember", "lmember"):
-        case_sensitive, negate = test_kind[1], test_kind[2]  # type: ignore[index]
+        case_sensitive, negate = test_kind[1], test_kind[2]
         text = "v" if case_sensitive else "v.lower()" if family == "cmember" else "v.casefold()"
         lines += ["if type(v) is str:", f"    return {text} {'not in' if negate else 'in'} tv", "return t(v)"]
     elif family == "cnum":
         lines += ["if type(v) is float or (type(v) is int and -_F64 < v < _F64):",
-                  f"    return float(v) {test_kind[1]} tv", "return t(v)"]  # type: ignore[index]
+                  f"    return float(v) {test_kind[1]} tv", "return t(v)"]
     else:  # lnum: all the predicate does
-        lines.append(f"return v is not None and float(v) {test_kind[1]} tv")  # type: ignore[index]
+        lines.append(f"return v is not None and float(v) {test_kind[1]} tv")
     return _factory("cond", ["g", "t", "gv", "tv"], lines)
 
 
@@ -133,7 +120,7 @@ def condition_source(get_kind: object, test_kind: object) -> str:
 
 
 @lru_cache(maxsize=512)
-def rule_source(shape: Shape) -> str:
+def rule_source(shape: tuple[tuple[bool, ...] | None, bool]) -> str:
     """Source of the rule function for one shape: `rule(ev) -> True` when it decided the evaluation."""
     conds, short = shape
     params = ["S", "R", "rate"]
@@ -145,7 +132,7 @@ def rule_source(shape: Shape) -> str:
         body.append("ev.ctx_rate = rate")
         if not short:
             body.append("p = True")
-        for j, fused in enumerate(conds):  # type: ignore[arg-type]
+        for j, fused in enumerate(conds):
             params += [f"c{j}"] if fused else [f"g{j}", f"t{j}"]
             test = f"c{j}(ev)" if fused else f"t{j}(g{j}(ev))"
             # short: stop at the first failure; else run them all (a later one may raise, as in the SDK)
@@ -179,37 +166,37 @@ def _factory(name: str, params: list[str], body: list[str]) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _template(source: str) -> Callable[..., object]:
-    namespace = {"_hash": eval_hash, "_F64": 1 << 1023}  # _F64: operators' float-range bound for ints
-    exec(compile(source, "<statsig_lite codegen>", "exec"), namespace)  # noqa: S102
-    return namespace["make"]  # type: ignore[return-value]
+def _template(source: str) -> Fn:
+    namespace: dict[str, Any] = {"_hash": eval_hash, "_F64": 1 << 1023}  # _F64: operators' int range for f64
+    exec(compile(source, "<statsig_lite codegen>", "exec"), namespace)
+    return namespace["make"]  # type: ignore[no-any-return]
 
 
-def _bind(source: str, values: tuple[object, ...]) -> Callable[..., object]:
+def _bind(source: str, values: tuple[object, ...]) -> Fn:
     return _template(source)(*values)  # type: ignore[no-any-return]
 
 
-def rule_shape(rule: Rule) -> tuple[Shape, tuple[object, ...]]:
-    """(shape, values bound to it) of one rule."""
+def rule_shape(rule: Rule) -> tuple[tuple[tuple[bool, ...] | None, bool], tuple[object, ...]]:
+    """(shape, values bound to it) of one rule: per condition, fused (a generated `cond`) or called as is."""
     values: list[object] = [rule, rule.sampling_rate]
     conds = None
     if rule.checks is not None:
-        fused = []
+        fused: list[bool] = []
         for get, test in rule.checks:
             (get_kind, gv), (test_kind, tv) = _family(get), _family(test)
-            if get_kind == "bucket" and test_kind != "call" and test_kind[0] not in ("cnum", "lnum"):  # type: ignore[index]
-                test_kind, tv = "call", ()  # the bucket is an int: only the numeric inline forms fit it
-            if get_kind == test_kind == "call":
-                fused.append(False)
-                values += (get, test)
+            if get_kind[0] == "bucket" and test_kind[0] not in ("cnum", "lnum"):
+                test_kind, tv = CALL, ()  # the bucket is an int: only the numeric inline forms fit it
+            fused.append(get_kind is not CALL or test_kind is not CALL)
+            if fused[-1]:
+                bound = (get, test, gv[0] if gv else None, tv[0] if tv else None)
+                values.append(_bind(condition_source(get_kind, test_kind), bound))
             else:
-                fused.append(True)
-                values.append(_bind(condition_source(get_kind, test_kind), (get, test, gv[0] if gv else None, tv[0] if tv else None)))
+                values += (get, test)
         conds = tuple(fused)
     return (conds, rule.short_circuit), tuple(values)
 
 
-def compile_spec(spec: Spec) -> Callable[..., object]:
+def compile_spec(spec: Spec) -> Fn:
     """`spec`'s rules as generated functions chained in one spec function."""
     rules = []
     for rule in spec.rules:

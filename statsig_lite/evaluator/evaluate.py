@@ -237,7 +237,7 @@ class Evaluation:
         fast = spec.fast
         if fast is not None:
             if fast is not _SEEN:
-                return fast(self)  # type: ignore[no-any-return]
+                return fast(self)
             # the second evaluation: compile it (codegen.py), the rule loop below stays the reference
             from .codegen import compile_spec
 
