@@ -481,6 +481,8 @@ def lookup_override(overrides: Mapping[str | None, Any], user: Any) -> Any:
 
 def clean_exposures(exposures: list[Exposure]) -> list[Exposure]:
     """Drop segment gates and repeats (same gate, value and rule), keeping the first."""
+    if len(exposures) == 1:  # the common case: no repeat possible, no new list
+        return [] if exposures[0]["gate"].startswith("segment:") else exposures
     seen: set[tuple[str, str, str]] = set()
     result = []
     for exposure in exposures:
