@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ._ids import new_id
 from ._log import get_logger
@@ -30,6 +30,7 @@ __all__ = [
     "MAX_METADATA_BYTES",
     "Batch",
     "EventBuffer",
+    "checked_event",
     "cut_batches",
     "encode_event",
     "encode_json",
@@ -91,6 +92,8 @@ def _encode(event: Mapping[str, object], strict: bool) -> bytes:
         encoded = encode_json(event)
     except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
         raise StatsigValueError(f"event {name!r} is not JSON-serialisable: {exc}") from None
+    if not strict:
+        return checked_event(encoded, name)
     if len(encoded) > MAX_EVENT_BYTES:
         raise StatsigValueError(f"event {name!r} is {len(encoded)} bytes as JSON; the limit is {MAX_EVENT_BYTES}")
     if strict:
@@ -105,7 +108,14 @@ def _encode(event: Mapping[str, object], strict: bool) -> bytes:
             raise StatsigValueError(f"event {name!r} does not decode back from JSON: {exc}") from None
         if not same:
             raise StatsigValueError(f"event {name!r} does not decode back from JSON to the same value")
-    elif encoded.count(b"{") + encoded.count(b"[") > MAX_JSON_DEPTH:  # cheap test first: few events nest
+    return encoded
+
+
+def checked_event(encoded: bytes, name: str) -> bytes:
+    """An encoded event within ``MAX_EVENT_BYTES`` and ``MAX_JSON_DEPTH``, or StatsigValueError."""
+    if len(encoded) > MAX_EVENT_BYTES:
+        raise StatsigValueError(f"event {name!r} is {len(encoded)} bytes as JSON; the limit is {MAX_EVENT_BYTES}")
+    if encoded.count(b"{") + encoded.count(b"[") > MAX_JSON_DEPTH:  # cheap test first: few events nest
         _check_depth(json.loads(encoded), 1, name)
     return encoded
 
@@ -265,6 +275,22 @@ class DeferredEvent(Protocol):
     def wire(self) -> Mapping[str, object]: ...
 
 
+def _deferred_encoder() -> Callable[[DeferredEvent], bytes]:
+    """Encodes recorded events in one pass: the client's exposures straight to text (`exposure_text`, user
+    blocks shared), any other `DeferredEvent` through its wire dict."""
+    from .exposure_text import ExposureEncoder  # its imports are loaded by the time a client records one
+    from .exposures import PendingExposure
+
+    exposure = ExposureEncoder().encode
+
+    def encode(event: DeferredEvent) -> bytes:
+        if type(event) is PendingExposure:
+            return exposure(event)
+        return encode_event(event.wire())
+
+    return encode
+
+
 class EventBuffer:
     """Everything the pipeline holds in memory: fresh encoded events, then batches already cut from them.
 
@@ -314,12 +340,13 @@ class EventBuffer:
         encoded: list[bytes] = []
         failed = 0
         first_error = ""
+        encode = _deferred_encoder()
         for event in fresh:
             if isinstance(event, bytes):
                 encoded.append(event)
                 continue
             try:
-                encoded.append(encode_event(event.wire()))
+                encoded.append(encode(event))
             except Exception as exc:
                 # one bad event (a user field JSON cannot carry, a str() that raises) must not keep the
                 # others from being sent
@@ -394,12 +421,13 @@ class EventBuffer:
             self._set_batches(self._batches)
         events: list[bytes] = []
         at = 0
+        encode = _deferred_encoder()
         while at < len(self._fresh) and (size < min_bytes or count < min_events):
             event = self._fresh[at]
             at += 1
             if not isinstance(event, bytes):
                 try:
-                    event = encode_event(event.wire())
+                    event = encode(event)
                 except Exception:
                     self.unsendable += 1
                     continue
