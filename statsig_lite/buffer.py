@@ -111,11 +111,14 @@ def _encode(event: Mapping[str, object], strict: bool) -> bytes:
     return encoded
 
 
-def checked_event(encoded: bytes, name: str) -> bytes:
-    """An encoded event within ``MAX_EVENT_BYTES`` and ``MAX_JSON_DEPTH``, or StatsigValueError."""
+def checked_event(encoded: bytes, name: str, nesting: int | None = None) -> bytes:
+    """An encoded event within ``MAX_EVENT_BYTES`` and ``MAX_JSON_DEPTH``, or StatsigValueError. ``nesting``:
+    a bound of its depth known to the caller (else its brackets are counted)."""
     if len(encoded) > MAX_EVENT_BYTES:
         raise StatsigValueError(f"event {name!r} is {len(encoded)} bytes as JSON; the limit is {MAX_EVENT_BYTES}")
-    if encoded.count(b"{") + encoded.count(b"[") > MAX_JSON_DEPTH:  # cheap test first: few events nest
+    if nesting is None:
+        nesting = encoded.count(b"{") + encoded.count(b"[")
+    if nesting > MAX_JSON_DEPTH:  # cheap test first: few events nest
         _check_depth(json.loads(encoded), 1, name)
     return encoded
 

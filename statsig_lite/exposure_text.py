@@ -14,14 +14,12 @@ from json.encoder import encode_basestring as _q
 from .buffer import checked_event
 from .errors import StatsigValueError
 from .exposures import CONFIG_EXPOSURE, GATE_EXPOSURE, PendingExposure, i64_or_float
-from .user import _LOGGED_KEYS as LOGGED_KEYS
 from .user import _environment as user_environment
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
     from typing import Any
 
-_KEYS = tuple(f'"{key}":' for key in LOGGED_KEYS)
 _FALSE_TRUE = ('"false"', '"true"')
 _JSON_FALSE_TRUE = ("false", "true")
 _EXPOSURE_KEYS = ("gate", "gateValue", "ruleID")
@@ -66,27 +64,41 @@ def _object(value: Any, core: bool = False) -> str:
     return "{" + ",".join(parts) + "}"
 
 
+def _tier(environment: Any) -> str:
+    tier = environment.get("tier") if type(environment) is dict and len(environment) == 1 else None
+    return '{"tier":' + _q(tier) + "}" if type(tier) is str else _object(environment)
+
+
 def _user(event: PendingExposure, core: bool) -> str:
     """The user object of `logged_user_dict` (and core's i64_or_float of custom) as text."""
-    fields = event.user
-    parts = []
-    if event.user_id_blank and fields[0] is None:
-        parts.append('"userID":""')
-    for key, value in zip(_KEYS, fields, strict=False):  # the first seven fields
-        if value is not None:
-            parts.append(key + _q(value if type(value) is str else str(value)))
-    custom, ids, raw_env = fields[7], fields[8], fields[9]
+    user_id, email, ip, agent, country, locale, version, custom, ids, raw_env = event.user
+    q = _q
+    text = ',"userID":""' if user_id is None and event.user_id_blank else ""
+    if user_id is not None:
+        text += ',"userID":' + q(user_id if type(user_id) is str else str(user_id))
+    if email is not None:
+        text += ',"email":' + q(email if type(email) is str else str(email))
+    if ip is not None:
+        text += ',"ip":' + q(ip if type(ip) is str else str(ip))
+    if agent is not None:
+        text += ',"userAgent":' + q(agent if type(agent) is str else str(agent))
+    if country is not None:
+        text += ',"country":' + q(country if type(country) is str else str(country))
+    if locale is not None:
+        text += ',"locale":' + q(locale if type(locale) is str else str(locale))
+    if version is not None:
+        text += ',"appVersion":' + q(version if type(version) is str else str(version))
     if custom is not None:
-        parts.append('"custom":' + _object(custom, core))
+        text += ',"custom":' + _object(custom, core)
     environment = event.environment
     own = user_environment(raw_env) if raw_env is not None else None
     if own is not None:  # the client's tier replaces the user's in place
-        parts.append('"statsigEnvironment":' + _object(own if environment is None else environment))
+        text += ',"statsigEnvironment":' + _tier(own if environment is None else environment)
     if ids is not None:
-        parts.append('"customIDs":' + _object(ids))
+        text += ',"customIDs":' + _object(ids)
     if environment is not None and own is None:
-        parts.append('"statsigEnvironment":' + _object(environment))
-    return "{" + ",".join(parts) + "}"
+        text += ',"statsigEnvironment":' + _tier(environment)
+    return "{" + text[1:] + "}"  # every member came with a leading comma
 
 
 def _exposures(items: Any) -> str:
@@ -106,11 +118,12 @@ def _exposures(items: Any) -> str:
 class ExposureEncoder:
     """Encodes the recorded exposures of one batch, in order; keeps the last user's text for the next."""
 
-    __slots__ = ("_last", "_last_text")
+    __slots__ = ("_last", "_last_nesting", "_last_text")
 
     def __init__(self) -> None:
         self._last: tuple[object, ...] | None = None
         self._last_text = ""
+        self._last_nesting = 0
 
     def encode(self, event: PendingExposure) -> bytes:
         """The event's JSON, or StatsigValueError saying why it cannot be sent (as `encode_event` would)."""
@@ -132,6 +145,7 @@ class ExposureEncoder:
         else:
             user = self._last_text = _user(event, not legacy)
             self._last = key
+            self._last_nesting = user.count("{") + user.count("[")
         kind = event.kind
         now = event.now_ms
         version = ev.version
@@ -159,7 +173,7 @@ class ExposureEncoder:
         manual = ',"isManualExposure":"true"' if event.manual else ""
         if legacy:
             mode = snapshot.sdk_configs.get("sampling_mode") if snapshot.sdk_configs else None
-            meta = _any({**event.sampling_meta, "samplingMode": mode if isinstance(mode, str) else None})
+            meta = _object({**event.sampling_meta, "samplingMode": mode if isinstance(mode, str) else None})
             tail = f'{manual},"configSyncTime":{_num(snapshot.time)},"initTime":{_num(event.init_time)},' \
                    f'"serverTime":{_num(now)}'
         else:
@@ -167,6 +181,9 @@ class ExposureEncoder:
             meta = "{}" if type(sampling) is dict and not sampling else _any(sampling)
             tail = f',"lcut":{_q(str(snapshot.time))},"receivedAt":{_q(str(now))}{manual}'
         text = (f'{{"eventName":{_q(kind)},"user":{user},"time":{_num(now)},"metadata":{{{head}{tail}}},'
-                f'"secondaryExposures":{exposures},"statsigMetadata":{meta}}}')
-        return checked_event(text.encode("utf-8"), kind)
+                f'"secondaryExposures":{exposures},"statsigMetadata":{meta}}}').encode("utf-8")
+        # the event nests at most 3 levels besides what the user and statsigMetadata objects bring: count
+        # their brackets, not the whole event's (buffer.checked_event decodes it when the count is over)
+        nesting = self._last_nesting + (meta.count("{") + meta.count("[") if meta != "{}" else 1) + 3
+        return checked_event(text, kind, nesting)
 
