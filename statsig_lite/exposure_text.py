@@ -181,7 +181,7 @@ class ExposureEncoder:
             meta = "{}" if type(sampling) is dict and not sampling else _any(sampling)
             tail = f',"lcut":{_q(str(snapshot.time))},"receivedAt":{_q(str(now))}{manual}'
         text = (f'{{"eventName":{_q(kind)},"user":{user},"time":{_num(now)},"metadata":{{{head}{tail}}},'
-                f'"secondaryExposures":{exposures},"statsigMetadata":{meta}}}').encode("utf-8")
+                f'"secondaryExposures":{exposures},"statsigMetadata":{meta}}}').encode()
         # the event nests at most 3 levels besides what the user and statsigMetadata objects bring: count
         # their brackets, not the whole event's (buffer.checked_event decodes it when the count is over)
         nesting = self._last_nesting + (meta.count("{") + meta.count("[") if meta != "{}" else 1) + 3
