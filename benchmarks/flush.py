@@ -8,7 +8,8 @@ each N: N check_gate calls with logging on over N distinct users (no dedupe), th
 (statsig_lite: `flush()`, which builds, encodes, gzips and posts every batch on the calling thread;
 core: `flush_events().wait()`, which posts what its background logger has not sent yet). *Encode* is
 statsig_lite's build + JSON encoding of the recorded exposures alone (no gzip, no HTTP), from a copy of the
-buffer, through the encoder that cutting a batch uses. Median of `repeats` rounds (default 5), rounds interleaved between the SDKs.
+buffer, through the encoder that cutting a batch uses. Median of `repeats` rounds (default 5), rounds
+interleaved between the SDKs.
 """
 
 from __future__ import annotations
