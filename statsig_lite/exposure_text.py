@@ -3,8 +3,6 @@
 The text is the one ``buffer.encode_event(exposure.wire())`` gives, byte for byte (tests/test_exposure_text.py
 compares them on every kind and dialect), built without the wire dicts: fixed keys are literals, strings go
 through the json module's C escaper, flat custom objects are written here, anything else through its encoder.
-A batch shares user blocks: an exposure that holds the very same recorded user fields, tier and dialect as the
-previous one reuses its text (identity, not equality: 1, 1.0 and True are equal but are different JSON).
 """
 
 from __future__ import annotations
@@ -69,11 +67,15 @@ def _tier(environment: Any) -> str:
     return '{"tier":' + _q(tier) + "}" if type(tier) is str else _object(environment)
 
 
-def _user(event: PendingExposure, core: bool) -> str:
+def _user(event: PendingExposure, environment: Any, blank_id: bool, core: bool) -> str:
     """The user object of `logged_user_dict` (and core's i64_or_float of custom) as text."""
-    user_id, email, ip, agent, country, locale, version, custom, ids, raw_env = event.user
+    user_id, email, ip, agent = event.user_id, event.email, event.ip, event.user_agent
+    country, locale, version, custom = event.country, event.locale, event.app_version, event.custom
+    ids, raw_env = event.custom_ids, event.raw_environment
+    if type(ids) is tuple:  # core's IDs, held in the exposure's dedupe key
+        ids = event.user[8]
     q = _q
-    text = ',"userID":""' if user_id is None and event.user_id_blank else ""
+    text = ',"userID":""' if user_id is None and blank_id else ""
     if user_id is not None:
         text += ',"userID":' + q(user_id if type(user_id) is str else str(user_id))
     if email is not None:
@@ -90,7 +92,6 @@ def _user(event: PendingExposure, core: bool) -> str:
         text += ',"appVersion":' + q(version if type(version) is str else str(version))
     if custom is not None:
         text += ',"custom":' + _object(custom, core)
-    environment = event.environment
     own = user_environment(raw_env) if raw_env is not None else None
     if own is not None:  # the client's tier replaces the user's in place
         text += ',"statsigEnvironment":' + _tier(own if environment is None else environment)
@@ -116,14 +117,9 @@ def _exposures(items: Any) -> str:
 
 
 class ExposureEncoder:
-    """Encodes the recorded exposures of one batch, in order; keeps the last user's text for the next."""
+    """Encodes the recorded exposures of one batch, in order."""
 
-    __slots__ = ("_last", "_last_nesting", "_last_text")
-
-    def __init__(self) -> None:
-        self._last: tuple[object, ...] | None = None
-        self._last_text = ""
-        self._last_nesting = 0
+    __slots__ = ()
 
     def encode(self, event: PendingExposure) -> bytes:
         """The event's JSON, or StatsigValueError saying why it cannot be sent (as `encode_event` would)."""
@@ -137,14 +133,9 @@ class ExposureEncoder:
     def _encode(self, event: PendingExposure) -> bytes:
         ev = event.evaluation
         snapshot = ev.snapshot
-        legacy = snapshot.dialect.exposure_times == "sync"
-        key = (event.user, event.environment, event.user_id_blank, legacy)
-        last = self._last
-        if last is not None and all(a is b for a, b in zip(key, last, strict=True)):
-            user = self._last_text
-        else:
-            user = self._last_text = _user(event, not legacy)
-            self._last = key
+        dialect = snapshot.dialect
+        legacy = dialect.exposure_times == "sync"
+        user = _user(event, ev.environment, dialect.log_missing_user_id, not legacy)
             self._last_nesting = user.count("{") + user.count("[")
         kind = event.kind
         now = event.now_ms
@@ -184,6 +175,6 @@ class ExposureEncoder:
                 f'"secondaryExposures":{exposures},"statsigMetadata":{meta}}}').encode()
         # the event nests at most 3 levels besides what the user and statsigMetadata objects bring: count
         # their brackets, not the whole event's (buffer.checked_event decodes it when the count is over)
-        nesting = self._last_nesting + (meta.count("{") + meta.count("[") if meta != "{}" else 1) + 3
+        nesting = user.count("{") + user.count("[") + (meta.count("{") + meta.count("[") if meta != "{}" else 1) + 3
         return checked_event(text, kind, nesting)
 
