@@ -136,7 +136,6 @@ class ExposureEncoder:
         dialect = snapshot.dialect
         legacy = dialect.exposure_times == "sync"
         user = _user(event, ev.environment, dialect.log_missing_user_id, not legacy)
-            self._last_nesting = user.count("{") + user.count("[")
         kind = event.kind
         now = event.now_ms
         version = ev.version
