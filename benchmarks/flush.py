@@ -8,7 +8,7 @@ each N: N check_gate calls with logging on over N distinct users (no dedupe), th
 (statsig_lite: `flush()`, which builds, encodes, gzips and posts every batch on the calling thread;
 core: `flush_events().wait()`, which posts what its background logger has not sent yet). *Encode* is
 statsig_lite's build + JSON encoding of the recorded exposures alone (no gzip, no HTTP), from a copy of the
-buffer, through the encoder that cutting a batch uses. Median of `repeats` rounds (default 5), rounds
+buffer, as cutting a batch does it. Median of `repeats` rounds (default 5), rounds
 interleaved between the SDKs.
 """
 
@@ -38,7 +38,7 @@ def main() -> None:
     import statsig_python_core as core
 
     from statsig_lite import StatsigOptions, StatsigServer, StatsigUser
-    from statsig_lite.buffer import _deferred_encoder
+    from statsig_lite.buffer import encode_event
 
     with LoopbackServer() as server:
         server.set_specs(specgen.dumps(v1), v2_text, v1["time"])
@@ -79,9 +79,8 @@ def main() -> None:
                 checks = time.perf_counter() - start
                 recorded = list(lite._pipeline._buffer._fresh)  # type: ignore[union-attr]
                 t0 = time.perf_counter()
-                encode = _deferred_encoder()  # what cutting a batch does with recorded exposures
                 for e in recorded:
-                    encode(e)
+                    encode_event(e.wire())  # type: ignore[union-attr]  # what cutting a batch does
                 rows.setdefault(("encode", n), []).append(time.perf_counter() - t0)
                 before = server.stats.events.get("statsig::gate_exposure", 0)
                 t0 = time.perf_counter()

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from json import encoder as _json_encoder
 
 from ._ids import new_id
 from ._locks import new_lock
@@ -31,7 +32,6 @@ __all__ = [
     "MAX_METADATA_BYTES",
     "Batch",
     "EventBuffer",
-    "checked_event",
     "cut_batches",
     "encode_event",
     "encode_json",
@@ -60,8 +60,19 @@ _RAW_PER_BODY = 8
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def _not_json(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# json's C encoder made once (JSONEncoder.encode makes one per call: ~2 us an event); a cycle: RecursionError
+_make = getattr(_json_encoder, "c_make_encoder", None)
+_C_ENCODE = _make and _make(None, _not_json, _json_encoder.encode_basestring, None, ":", ",", False, False, False)
+
+
 def encode_json(value: object) -> bytes:
     """Compact UTF-8 JSON, the one encoding used for events, bodies and spill records."""
+    if _C_ENCODE is not None:
+        return "".join(_C_ENCODE(value, 0)).encode("utf-8")
     return _ENCODER.encode(value).encode("utf-8")
 
 
@@ -93,8 +104,6 @@ def _encode(event: Mapping[str, object], strict: bool) -> bytes:
         encoded = encode_json(event)
     except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
         raise StatsigValueError(f"event {name!r} is not JSON-serialisable: {exc}") from None
-    if not strict:
-        return checked_event(encoded, name)
     if len(encoded) > MAX_EVENT_BYTES:
         raise StatsigValueError(f"event {name!r} is {len(encoded)} bytes as JSON; the limit is {MAX_EVENT_BYTES}")
     if strict:
@@ -109,17 +118,7 @@ def _encode(event: Mapping[str, object], strict: bool) -> bytes:
             raise StatsigValueError(f"event {name!r} does not decode back from JSON: {exc}") from None
         if not same:
             raise StatsigValueError(f"event {name!r} does not decode back from JSON to the same value")
-    return encoded
-
-
-def checked_event(encoded: bytes, name: str, nesting: int | None = None) -> bytes:
-    """An encoded event within ``MAX_EVENT_BYTES`` and ``MAX_JSON_DEPTH``, or StatsigValueError. ``nesting``:
-    a bound of its depth known to the caller (else its brackets are counted)."""
-    if len(encoded) > MAX_EVENT_BYTES:
-        raise StatsigValueError(f"event {name!r} is {len(encoded)} bytes as JSON; the limit is {MAX_EVENT_BYTES}")
-    if nesting is None:
-        nesting = encoded.count(b"{") + encoded.count(b"[")
-    if nesting > MAX_JSON_DEPTH:  # cheap test first: few events nest
+    elif encoded.count(b"{") + encoded.count(b"[") > MAX_JSON_DEPTH:  # cheap test first: few events nest
         _check_depth(json.loads(encoded), 1, name)
     return encoded
 
@@ -279,22 +278,6 @@ class DeferredEvent(Protocol):
     def wire(self) -> Mapping[str, object]: ...
 
 
-def _deferred_encoder() -> Callable[[DeferredEvent], bytes]:
-    """Encodes recorded events in one pass: the client's exposures straight to text (`exposure_text`, user
-    blocks shared), any other `DeferredEvent` through its wire dict."""
-    from .exposure_text import ExposureEncoder  # its imports are loaded by the time a client records one
-    from .exposures import PendingExposure
-
-    exposure = ExposureEncoder().encode
-
-    def encode(event: DeferredEvent) -> bytes:
-        if type(event) is PendingExposure:
-            return exposure(event)
-        return encode_event(event.wire())
-
-    return encode
-
-
 class EventBuffer:
     """Everything the pipeline holds in memory: fresh encoded events, then batches already cut from them.
 
@@ -311,10 +294,7 @@ class EventBuffer:
         # encoded events, and exposures the client recorded: those are built and encoded when batches are
         # cut, so a check pays for neither (JSON alone is about 4 us an event, more than the check)
         self._fresh: list[bytes | DeferredEvent] = []
-        # Outside Lambda, application threads add events while the background thread cuts batches, and
-        # several threads may relieve a full buffer at once. Adding appends to the one list, lock-free; every
-        # change at its front (a cut's take, the overflow's take, a drop, a put-back) holds this lock, so
-        # what one of them removes is exactly what it read.
+        # threads add (lock-free) while others take from the front: every change at the front holds this lock
         self._front = new_lock()
         self._batches: list[Batch] = []
         self._fresh_bytes = 0
@@ -354,13 +334,12 @@ class EventBuffer:
         encoded: list[bytes] = []
         failed = 0
         first_error = ""
-        encode = _deferred_encoder()
         for event in fresh:
             if isinstance(event, bytes):
                 encoded.append(event)
                 continue
             try:
-                encoded.append(encode(event))
+                encoded.append(encode_event(event.wire()))
             except Exception as exc:
                 # one bad event (a user field JSON cannot carry, a str() that raises) must not keep the
                 # others from being sent
@@ -436,7 +415,6 @@ class EventBuffer:
             self._set_batches(self._batches)
         events: list[bytes] = []
         at = 0
-        encode = _deferred_encoder()
         with self._front:
             fresh = self._fresh
             while at < len(fresh) and (size < min_bytes or count < min_events):
@@ -444,7 +422,7 @@ class EventBuffer:
                 at += 1
                 if not isinstance(event, bytes):
                     try:
-                        event = encode(event)
+                        event = encode_event(event.wire())
                     except Exception:
                         self.unsendable += 1
                         continue

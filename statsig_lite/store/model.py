@@ -8,7 +8,6 @@ classes with ``__slots__``: cheap to define at cold start and to build by the th
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from sys import intern
 
 from .._protocol import Protocol
 
@@ -132,10 +131,10 @@ class Rule:
         self.conditions = conditions
         self.short_circuit = short_circuit  # no condition has side effects: stop at the first failure
         self.hash_prefix = hash_prefix  # "{spec salt}.{rule salt}."
-        self.id_type = _shared(id_type)
+        self.id_type = id_type
         self.return_value = return_value
         self.gate_on_pass = gate_on_pass  # the gate value when the rule matches and passes
-        self.group_name = _shared(group_name)
+        self.group_name = group_name
         self.is_experiment_group = is_experiment_group
         self.config_delegate = config_delegate
         self.sampling_rate = sampling_rate
@@ -145,12 +144,6 @@ class Rule:
         self.checks = _value_checks(conditions)
         self.pass_threshold = pass_percentage * 100  # against the unit's hash % 10000
         self.by_user_id = id_type is None or id_type.lower() == "userid"
-
-
-def _shared(text: Any) -> Any:
-    """One object for a text that many specs and rules repeat (ID types, entities, group names): each was
-    decoded as an object of its own, and a copy kept alive holds the decoded tree's memory in place."""
-    return intern(text) if type(text) is str else text
 
 
 def _value_checks(conditions: tuple[Condition, ...]) -> tuple[tuple[Getter, Predicate], ...] | None:
@@ -219,9 +212,9 @@ class Spec:
     ) -> None:
         self.name = name
         self.cmab = cmab  # a contextual multi-armed bandit (core's cmab_configs), answered by get_experiment
-        self.type = _shared(type)  # "feature_gate" | "dynamic_config"
-        self.entity = _shared(entity)
-        self.id_type = _shared(id_type)
+        self.type = type  # "feature_gate" | "dynamic_config"
+        self.entity = entity
+        self.id_type = id_type
         self.rules = rules
         self.default_value = default_value
         self.default_gate = default_gate
@@ -239,8 +232,8 @@ class Spec:
         self.sets_forward_all = forward_all_exposures if sets_forward_all is None else sets_forward_all
         self.unsupported = unsupported  # uses a condition type or operator this SDK does not know
         self.reports_own_version = reports_own_version  # exposures carry this spec's version, not a delegate's
-        # the rule loop compiled to one function (evaluator/codegen.py), built at the second evaluation
-        self.fast: Callable[[Any], None] | None = None
+        # evaluations so far (int), then the rules compiled to generated code (evaluator/codegen.py)
+        self.fast: int | Callable[[Any], None] = 0
 
 
 class CmabGroup:

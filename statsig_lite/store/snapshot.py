@@ -55,9 +55,7 @@ def load_snapshot(
 ) -> Snapshot:
     """Parse and precompile a payload. Raises SpecFormatError naming the problem and its JSON path
     (`validate.SnapshotRefused` for a payload that is not sane: see `validate.check_payload`).
-
-    `decode_again`: the caller decoded `payload` for this call only and can decode it again; then (as for a
-    payload given as text) its specs are emptied as they are compiled (see `_load`)."""
+    `decode_again`: `payload` was decoded for this call only (its specs may be emptied, see `_load`)."""
     if decode_again is None and not isinstance(payload, Mapping):
         text = payload
         decode_again = lambda: decode_payload(text)  # noqa: E731
@@ -103,10 +101,8 @@ def _load(
     global_custom: Mapping[str, Any] | None,
     release: bool,
 ) -> Snapshot:
-    """`release`: the payload was decoded here (nobody else holds the tree), so each spec's part of it is
-    emptied once compiled. What the compiled spec does not keep is freed then, and the next spec's compiled
-    objects take its place: the rules live in the decoded tree's memory instead of beside it (pymalloc gives
-    an arena back only when all of it is free, and the values the rules keep are spread through all of them)."""
+    """`release`: the tree is ours alone, so each spec's part is emptied once compiled and the next spec's rules
+    take its memory (pymalloc frees an arena only when all of it is free: the kept values are spread over all)."""
     data = decode_payload(payload)
     if data.get("has_updates") is False and not any(s in data for s in parse_v1.SECTIONS):
         raise SpecFormatError("has_updates", "payload has no updates (nothing to load)")
@@ -134,9 +130,7 @@ def _load(
     uses = _condition_uses(entries) if release and type(shared) is dict else None
     for i, (section, name, raw, path) in enumerate(entries):
         spec = compiler.spec(name, raw, path)
-        if release:
-            # no compiled object holds a spec's own dict (they keep values from inside it); the compiler's
-            # cache of conditions is keyed by id(): safe, every raw condition was decoded before any is freed
+        if release:  # no compiled object holds a spec's dict; raw conditions are all decoded before any is freed
             entries[i] = None
             if uses is not None:
                 for key in _condition_keys(raw):
