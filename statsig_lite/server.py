@@ -763,7 +763,6 @@ def _warm_up(snapshot: Snapshot, now_ms: int) -> None:
             if spec.entity != "feature_gate" or not spec.rules:  # the specs a check names, with rules
                 continue
             ev = Evaluation(snapshot, user, None, now_ms).run(spec)
-            spec.fast = None  # the warm-up does not count as a use: its next check is not the compiling one
             key = ex.dedupe_key(ex.GATE_EXPOSURE, spec.name, ev, ev.value, user)
             ex.PendingExposure(ex.GATE_EXPOSURE, spec.name, ev, user, "", now_ms, dedupe_key=key).wire()
             warmed += 1

@@ -552,6 +552,9 @@ def _legacy_version_cmp(v1: str, v2: str) -> int | None:
     return 0
 
 
+_legacy_version_cmp_cached: Final = lru_cache(maxsize=4096)(_legacy_version_cmp)  # raises are not cached
+
+
 def _legacy_version(cmp: Callable[[int, int], bool]) -> Factory:
     def factory(target: object) -> Predicate:
         def pred(value: object) -> bool:
@@ -562,7 +565,8 @@ def _legacy_version(cmp: Callable[[int, int], bool]) -> Factory:
                 v = v[:d]
             if (d := t.find("-")) > 0:
                 t = t[:d]
-            result = _legacy_version_cmp(v, t)
+            # memoised like core's _parse_version: a project's users report a handful of app versions
+            result = _legacy_version_cmp_cached(v, t) if len(v) <= 64 else _legacy_version_cmp(v, t)
             return result is not None and cmp(result, 0)
 
         return pred
