@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 from ..errors import SpecFormatError
 from . import parse_v1, parse_v2
@@ -125,19 +125,11 @@ def _load(
 
     sections: dict[str, dict[str, Spec]] = {"gates": {}, "configs": {}, "layers": {}}
     unsupported: set[str] = set()
-    shared = compiler.condition_map
-    # v2: a shared condition is released after the last spec that names it
-    uses = _condition_uses(entries) if release and type(shared) is dict else None
+    compiler.release = release
     for i, (section, name, raw, path) in enumerate(entries):
         spec = compiler.spec(name, raw, path)
         if release:  # no compiled object holds a spec's dict; raw conditions are all decoded before any is freed
             entries[i] = None
-            if uses is not None:
-                for key in _condition_keys(raw):
-                    left = uses[key] - 1
-                    uses[key] = left
-                    if left == 0:
-                        shared.pop(key, None)  # type: ignore[union-attr]
             raw.clear()
         if spec.unsupported and dialect is LEGACY:
             unsupported.add(name)  # the legacy SDK drops such specs when it loads the payload
@@ -178,25 +170,6 @@ def _load(
         param_stores=_mapping(data.get("param_stores")),
         id_lists=holder,
     )
-
-
-def _condition_keys(spec: Mapping[str, Any]) -> Iterator[str]:
-    rules = spec.get("rules")
-    if type(rules) is list:
-        for rule in rules:
-            keys = rule.get("conditions") if type(rule) is dict else None
-            if type(keys) is list:
-                for key in keys:
-                    if type(key) is str:
-                        yield key
-
-
-def _condition_uses(entries: list[Any]) -> dict[str, int]:
-    uses: dict[str, int] = {}
-    for _, _, raw, _ in entries:
-        for key in _condition_keys(raw):
-            uses[key] = uses.get(key, 0) + 1
-    return uses
 
 
 def _opt_str(value: object) -> str | None:
