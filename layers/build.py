@@ -87,24 +87,26 @@ PRUNED = {
     "ua_parser/regex.py": "needs regex (ua_parser falls back when it is missing)",
 }
 
-# The byte code given up, in this order and only while a zip is over its budget (each module then compiles from
-# source, a few ms, the first time a sandbox imports it). First modules the decorator's init, check and flush
-# never import (tested: tests/test_layer.py): the thread and Redis store of long-running processes, the
-# observability interface. Then ua-parser's two rule tables (about 84 KB of byte code zipped; each loads only at
-# the first check with a user-agent condition, one per dialect, ~40 ms from source). Then modules only some
-# configurations load: the after-response extension, GCIR, the AWS/HTTP spec sources and spill stores.
+# The byte code given up, in this order and only while a zip is over its budget: least harm first, each module
+# then compiling from source the first time a sandbox imports it. First modules the decorator's init, check and
+# flush never import (tested: tests/test_layer.py): the thread and Redis store of long-running processes, the
+# observability interface. Then modules only rarer configurations load, a few ms each: the Statsig API as a
+# function's spec source (the refresher's job), the DynamoDB spec source and spill store. Then ua-parser's two
+# rule tables (about 84 KB zipped; each loads only at the first check with a user-agent condition, one per
+# dialect, ~40 ms from source). Last the opt-in paths many functions take: the after-response extension, GCIR,
+# the fallback chain (the template's STATSIG_SPEC_SOURCE is one).
 BYTECODE_LAST = (
     "statsig_lite/background.py",
     "statsig_lite/redis_data_store.py",
     "statsig_lite/interface_observability_client.py",
+    "statsig_lite/sources/http.py",
+    "statsig_lite/sources/dynamodb.py",
+    "statsig_lite/sinks/spill_dynamodb.py",
     "ua_parser_builtins/matchers.py",
     "ua_parser_builtins/regexes.py",
     "statsig_lite/lambda_extension.py",
     "statsig_lite/evaluator/gcir.py",
-    "statsig_lite/sources/http.py",
     "statsig_lite/sources/chain.py",
-    "statsig_lite/sources/dynamodb.py",
-    "statsig_lite/sinks/spill_dynamodb.py",
 )
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -480,8 +482,11 @@ def find_interpreter(version: str, given: dict[str, str]) -> str | None:
 
 def compile_bytecode(python_dir: Path, version: str, interpreter: str) -> list[str]:
     """Run bytecode.py with the runtime's interpreter over ``python_dir``; return the pycs it wrote."""
-    command = [interpreter, "-I", "-S", "-B", "-X", "no_debug_ranges", str(BYTECODE_SCRIPT), str(python_dir)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    # Isolated by hand rather than with -I, which would also ignore PYTHONHASHSEED: Python 3.10 marshals a
+    # frozenset constant (`x in {"a", "b"}`) in its hash order, so a fixed seed keeps its byte code reproducible.
+    command = [interpreter, "-s", "-S", "-B", "-X", "no_debug_ranges", str(BYTECODE_SCRIPT), str(python_dir)]
+    environment = {"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False, env=environment)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
         raise BuildError(f"compiling byte code with {interpreter} failed (exit {done.returncode}):\n{tail}")

@@ -1,6 +1,6 @@
 """Compile the layer tree's byte code, run by the interpreter of the Lambda runtime it is for.
 
-    pythonX.Y -I -S -B -X no_debug_ranges layers/bytecode.py TREE    (TREE: the layer's python/ folder)
+    PYTHONHASHSEED=0 pythonX.Y -s -S -B -X no_debug_ranges layers/bytecode.py TREE   (TREE: the layer's python/)
 
 Byte code is tied to one minor Python version, so `build.py` runs this once per target runtime with that
 runtime's interpreter. It writes ``__pycache__/<module>.cpython-XY.pyc`` beside each source (where the
