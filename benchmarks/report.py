@@ -194,8 +194,8 @@ def summary_section(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -
             lines.append(f"| {title} | {preset} | {fmt(med['lite-v1'])} | {fmt(med['lite-v2'])} | "
                          f"{fmt(med['core'])} | {fmt_ratio(r1)} | {fmt_ratio(r2)} | "
                          f"{f'<= {target:.1f}x' if target is not None else ''} | {status} |")
-    lines += ["", "Every check row of the spec tables (4 APIs x median and p99 x logging on and off = 16 per spec), "
-              "both payloads against the core:", ""]
+    lines += ["", "Every check row of the spec tables (4 APIs x median and p99 x logging on and off = 16 per payload), "
+              "statsig_lite on both payloads against the core:", ""]
     for preset, by_label in results.items():
         within = total = 0
         worst: tuple[float, str] = (0.0, "")
@@ -428,8 +428,8 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         "- statsig-python-core has no bootstrap option; a `DataStore` subclass returning the v2 text is the "
         "in-process route (init source `Adapter(DataStore)`); the adapter drops its reference to the text once "
         "`initialize` returned, so *RSS after init* counts what the core keeps (statsig_lite likewise keeps no "
-        "reference to its `bootstrap_values` text after the first load). It still starts an HTTP background sync against "
-        "`specs_url` (loopback, interval an hour), posts `diagnostics` and `non_exposed_checks` events even "
+        "reference to its `bootstrap_values` text after the first load). It still starts an HTTP background sync "
+        "against `specs_url` (loopback, interval an hour), posts `diagnostics` and `non_exposed_checks` events even "
         "with exposure logging off, and has a hard-coded `sdk_exception` URL that no option changes; only "
         "the network namespace guarantees it cannot leave the machine. It loads its country lookup table in a "
         "background task after `initialize` returns, so its *RSS after init* excludes that; the row measured "
