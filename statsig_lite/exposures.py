@@ -114,14 +114,23 @@ class PendingExposure:
         return event
 
 
+DROPPED = object()  # what core makes of an integer beyond a float: nothing (its key or element is left out)
+
+
 def i64_or_float(value: Any) -> Any:
-    """`value` with every integer beyond 64 bits as a float, as core logs a user's custom values."""
+    """`value` with every integer beyond 64 bits as a float, as core logs a user's custom values; one beyond
+    a float is left out (DROPPED when `value` itself is one)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return value if -(1 << 63) <= value < (1 << 63) else float(value)
+        if -(1 << 63) <= value < (1 << 63):
+            return value
+        try:
+            return float(value)
+        except OverflowError:
+            return DROPPED
     if isinstance(value, list):
-        return [i64_or_float(v) for v in value]
+        return [x for x in map(i64_or_float, value) if x is not DROPPED]
     if isinstance(value, Mapping):
-        return {k: i64_or_float(v) for k, v in value.items()}
+        return {k: x for k, v in value.items() if (x := i64_or_float(v)) is not DROPPED}
     return value
 
 
@@ -140,9 +149,11 @@ def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user
     ids = user.custom_ids
     if evaluation.snapshot.dialect.dedupe_id_values:
         # the legacy SDK's key: the user ID's text and the ID values joined by "," (no IDs and one empty ID
-        # are the same key), one string for the collector
+        # are the same key), one string for the collector; the version counts (it is in the legacy key's
+        # metadata): after an error in a nested gate, one config answers with another spec's version or none
         joined = ",".join(map(str, ids.values())) if ids and isinstance(ids, Mapping) else ""
-        return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, str(user.user_id), joined)
+        return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, str(user.user_id), joined,
+                evaluation.version)
     if type(ids) is dict:
         # one flat tuple (the number of IDs, then their values, or keys then values): one object for the
         # collector to track per logged check, where a tuple of pairs is three or more (issue 16: p99).

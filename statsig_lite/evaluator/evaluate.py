@@ -76,6 +76,7 @@ class Evaluation:
     deciding_rate: int | None = None  # core: sampling rate of the rule that decided the last spec evaluated
     ctx_rate: object = _NO_CONDITION  # legacy: sampling rate of the rule started last (its shared context)
     prev_rate: object = _NO_CONDITION  # legacy: the same before the current rule with nested gates started
+    failed_before: tuple[int, object] | None = None  # legacy: (depth, ctx_rate before) of a rule failing at once
     forward_all_exposures: bool = False
     seen_analytical_gates: bool = False
     spec: Spec | None = None
@@ -226,45 +227,76 @@ class Evaluation:
     # --- specs and rules ----------------------------------------------------------------------------
 
     def _evaluate(self, spec: Spec) -> None:
-        for rule in spec.rules:
-            checks = rule.checks
-            if checks is None:
-                self.prev_rate = self.ctx_rate
-                self.ctx_rate = rule.sampling_rate
-                passed = self._rule_matches(rule)
-                self.value = passed  # the official SDKs keep the last rule's match in the shared result
-                if self.unsupported:  # only a condition outside `checks` can set it
-                    return
-            else:  # value tests only, the common case: inline, one call per getter and predicate
-                self.ctx_rate = rule.sampling_rate
-                passed = True
-                if rule.short_circuit:
-                    for get, test in checks:
-                        if not test(get(self)):
-                            passed = False
-                            break
-                else:
-                    for get, test in checks:
-                        if not test(get(self)):
-                            passed = False
-                self.value = passed
-            if not passed:
-                continue
-            if rule.config_delegate is not None:
-                delegate = self.snapshot.configs.get(rule.config_delegate)
-                if delegate is not None:
-                    self.undelegated = list(self.secondary_exposures)
-                    self._nested(delegate)
-                    self.explicit_parameters = delegate.explicit_parameters
-                    self.allocated_experiment = delegate.name
-                    if rule.finalizes_after_delegate:
-                        self.sampling_rate = rule.sampling_rate
-                        self.forward_all_exposures = spec.forward_all_exposures
-                    return
-            threshold = rule.pass_threshold
-            self._finish(spec, rule, threshold == 10000.0 or (threshold != 0.0 and self._passes_percentage(rule)))
-            return
-        self._finish(spec, None, False)
+        rule: Rule | None = None
+        try:
+            for rule in spec.rules:
+                checks = rule.checks
+                if checks is None:
+                    self.prev_rate = self.ctx_rate
+                    self.ctx_rate = rule.sampling_rate
+                    passed = self._rule_matches(rule)
+                    self.value = passed  # the official SDKs keep the last rule's match in the shared result
+                    if self.unsupported:  # only a condition outside `checks` can set it
+                        return
+                else:  # value tests only, the common case: inline, one call per getter and predicate
+                    passed = True
+                    if rule.short_circuit:
+                        for get, test in checks:
+                            if not test(get(self)):
+                                passed = False
+                                break
+                    else:
+                        for get, test in checks:
+                            if not test(get(self)):
+                                passed = False
+                    self.ctx_rate = rule.sampling_rate  # after the tests: none reads it, and see below
+                    self.value = passed
+                if not passed:
+                    continue
+                if rule.config_delegate is not None:
+                    delegate = self.snapshot.configs.get(rule.config_delegate)
+                    if delegate is not None:
+                        self.undelegated = list(self.secondary_exposures)
+                        self._nested(delegate)
+                        self.explicit_parameters = delegate.explicit_parameters
+                        self.allocated_experiment = delegate.name
+                        if rule.finalizes_after_delegate:
+                            self.sampling_rate = rule.sampling_rate
+                            self.forward_all_exposures = spec.forward_all_exposures
+                        return
+                threshold = rule.pass_threshold
+                self._finish(spec, rule, threshold == 10000.0 or (threshold != 0.0 and self._passes_percentage(rule)))
+                return
+            self._finish(spec, None, False)
+        except self.snapshot.dialect.evaluation_errors:
+            if rule is not None:
+                self._note_error(rule)
+            raise
+
+    def _note_error(self, rule: Rule) -> None:
+        """Legacy's analytical flag (see _gate_condition) is set once a condition has read its value: a rule
+        whose first value cannot be read ends its gate with the flag as it was before the rule started. Only
+        on the error path; getters and value tests are pure, so they can be asked again."""
+        checks = rule.checks
+        if checks is None:
+            first = rule.conditions[0] if rule.conditions else None
+            if first is None or first.kind != VALUE:
+                return
+            get, before = first.get, self.prev_rate
+        else:
+            try:
+                for get, test in checks:
+                    test(get(self))
+            except Exception:
+                pass
+            else:
+                return  # the tests passed: the error came from the rule's delegate
+            get, before = checks[0][0], self.ctx_rate
+            self.ctx_rate = rule.sampling_rate  # the rule did start (its tests set this when they pass)
+        try:
+            get(self)  # type: ignore[misc]
+        except Exception:
+            self.failed_before = (self.depth, before)
 
     def _finish(self, spec: Spec, rule: Rule | None, did_pass: bool) -> None:
         self.id_type = spec.id_type
@@ -376,10 +408,16 @@ class Evaluation:
             current = self.ctx_rate
             before = self.prev_rate if condition.first_in_rule else current
             self.ctx_rate = _UNTOUCHED
+            self.failed_before = None
             value, rule_id = self._gate_value(name, self)  # shares this result, as both official SDKs do
+            failed = self.failed_before
             if self.ctx_rate is _UNTOUCHED:
                 self.ctx_rate = current
                 analytical = before is None
+            elif failed is not None and failed[0] == self.depth + 1:
+                # the gate failed reading its rule's first value: the flag is as that rule found it
+                self.failed_before = None
+                analytical = before is None if failed[1] is _UNTOUCHED else failed[1] is None
             else:
                 analytical = self.ctx_rate is None
         else:

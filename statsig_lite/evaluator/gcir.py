@@ -30,10 +30,20 @@ def _app_for_key(snapshot: Snapshot, client_key: str, legacy: bool) -> str | Non
     return hashed if hashed is not None else plain
 
 
+def _beyond_float(value: int) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return True
+    return False
+
+
 def private_attributes_hash(private: Mapping[str, Any]) -> str:
     """Core's pa_hash: djb2 of "key:value" summed, the value as core reads it as text ("" for null/objects)."""
     total = 0
     for key, value in private.items():
+        if isinstance(value, int) and value.bit_length() > 1000 and _beyond_float(value):
+            continue  # core leaves the attribute out
         total = (total + int(djb2(f"{key}:{core_text(value) or ''}"))) & 0xFFFFFFFF
     return str(total)
 

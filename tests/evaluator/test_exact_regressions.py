@@ -144,6 +144,65 @@ for _fmt in ("v1", "v2"):
                       {"tier": "production"}))
 
 
+# E3 (legacy): a nested gate that fails reading its rule's first value (an IP that is no address, an integer
+# user ID in a bucket) leaves the analytical flag as the rule found it; a failure later in the rule does not
+def _failing_gate_payload(inner: list[dict[str, Any]], parent: list[dict[str, Any]]) -> dict[str, Any]:
+    return payload([gate("inner", inner), gate("parent", parent)],
+                   sdk_configs={"sampling_mode": "shadow", "special_case_sampling_rate": 1})
+
+
+_MISS = cond("user_field", "eq", "zzz", "email")
+_IP = cond("ip_based", "any", ["US"], "country")
+_TO_INNER = cond("pass_gate", None, "inner")
+_FAILING_GATES = {
+    "second-rule": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_IP])], [rule("p", [_TO_INNER])]),
+    "first-rule": ([rule("r0", [_IP])], [rule("p", [_TO_INNER])]),
+    "rated-parent-rule-before": ([rule("r0", [_IP])], [rule("pa", [_MISS], samplingRate=1), rule("p", [_TO_INNER])]),
+    "parent-rule-before": ([rule("r0", [_IP])], [rule("pa", [_MISS]), rule("p", [_TO_INNER])]),
+    "later-condition": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_MISS, _IP])], [rule("p", [_TO_INNER])]),
+    "bucket-int-id": ([rule("r0", [_MISS], samplingRate=1),
+                       rule("r1", [cond("user_bucket", "lt", 500, None, additionalValues={"salt": "s"})])],
+                      [rule("p", [_TO_INNER])]),
+    "operator-error": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [cond("user_field", "after", TIME, "flag")])],
+                       [rule("p", [_TO_INNER])]),
+    "with-nested-gate": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_IP, cond("pass_gate", None, "nope")])],
+                         [rule("p", [_TO_INNER])]),
+    "second-in-parent": ([rule("r0", [_IP])], [rule("p", [_MISS, _TO_INNER], samplingRate=1)]),
+}
+_FAILING_USERS = [
+    {"userID": "u0", "ip": "8.8.8.8"}, {"userID": "u1", "ip": "1.1.1."}, {"userID": "u2", "ip": "a.b.c.d"},
+    {"userID": 12345, "custom": {"flag": 10**30}, "ip": "1.1.1."}, {"userID": 777, "custom": {"flag": 10**30}},
+]
+for _name, (_inner, _parent) in _FAILING_GATES.items():
+    CASES.append(Case(f"E3-analytical-after-failure-{_name}", "v1", _failing_gate_payload(_inner, _parent),
+                      [{"kind": "gate", "name": "parent", "user": u} for u in _FAILING_USERS], [],
+                      {"tier": "production"}))
+
+# legacy: the exposure dedupe key holds the version; after a nested gate's error one config answers with
+# the gate's version (the gate finished first) or none (it failed): two exposures for one user and rule
+CASES.append(Case(
+    "L-dedupe-by-version", "v1",
+    payload([gate("g", [rule("gr", [_IP], pct=0, value={})], defaultValue={})],
+            [config("c", [rule("cr", [cond("pass_gate", None, "g"),
+                                      cond("user_field", "after", TIME, "flag")], value={"v": 1})])]),
+    [{"kind": "config", "name": "c", "user": {"userID": "u", "ip": ip, "custom": {"flag": 10**30}}}
+     for ip in ("8.8.8.8", "1.1.1.", "8.8.8.8", "1.1.1.")],
+    [{"rule_id": "error"}] * 4,
+))
+
+# core: an integer of a user's array beyond 64 bits signed reaches core as a float (pa_hash, string operators)
+_HUGE = [[12345678901234567890], [10**30, 2.5], [[10**30]], [-(2**63) - 1], {"k": [2**63]}, [1, 10**400, 2]]
+CASES.append(Case(
+    "V-huge-integers-in-arrays", "v2",
+    payload([gate("g", [rule("r", [cond("user_field", "str_contains_any", ["1e30"], "tags")])])]),
+    [{"kind": "gcir", "name": "", "user": {"userID": "a", "privateAttributes": {"x": v}, "custom": {"tags": v}},
+      "hash": "none"} for v in _HUGE]
+    + [{"kind": "gate", "name": "g", "user": {"userID": "a", "custom": {"tags": v}}} for v in _HUGE],
+    [{}] * 6 + [{"value": False}, {"value": True}, {"value": True}, {"value": False}, {"value": False},
+                {"value": False}],
+))
+
+
 def _cmab(**kw: Any) -> dict[str, Any]:
     c = {"salt": "salty", "targetAppIDs": None, "defaultValue": {"p": "def"}, "idType": "userID", "enabled": True,
          "version": 4, "sampleRate": 0.0, "higherIsBetter": True, "config": None, "targetingGateName": None,
@@ -229,6 +288,28 @@ def _sampling_meta(event: dict[str, Any]) -> dict[str, Any]:
     return {k: meta[k] for k in ("samplingMode", "samplingRate", "shadowLogged")}
 
 
+def _check_e3(sampled: list[bool]) -> Callable[[list[dict[str, Any]]], None]:
+    def check(answers: list[dict[str, Any]]) -> None:
+        assert [bool(_sampling_meta(a["events"][0])) for a in answers] == sampled, answers
+    return check
+
+
+def _check_dedupe_by_version(answers: list[dict[str, Any]]) -> None:
+    assert [[e["metadata"].get("configVersion") for e in a["events"]] for a in answers] == [["3"], [None], [], []]
+
+
+def _check_pa_hash(answers: list[dict[str, Any]]) -> None:
+    assert all("pa_hash" in a["gcir"] for a in answers[:6]), answers
+
+
+for _name, _sampled_users in (("second-rule", [False, False, True, True, False]),
+                              ("first-rule", [False, False, True, True, False]),
+                              ("parent-rule-before", [False] * 5),
+                              ("with-nested-gate", [False, True, True, True, False]),
+                              ("second-in-parent", [False, True, True, True, False])):
+    EVENT_CHECKS[f"E3-analytical-after-failure-{_name}"] = _check_e3(_sampled_users)
+EVENT_CHECKS["L-dedupe-by-version"] = _check_dedupe_by_version
+EVENT_CHECKS["V-huge-integers-in-arrays"] = _check_pa_hash
 for _fmt in ("v1", "v2"):
     EVENT_CHECKS[f"E1-analytical-{_fmt}"] = _check_e1
     EVENT_CHECKS[f"E2-unknown-names-{_fmt}"] = _check_e2
