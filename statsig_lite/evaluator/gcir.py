@@ -116,7 +116,9 @@ def client_initialize_response(
             return []
         # legacy: the evaluation cleaned its lists already (or failed doing so: they stay as they are)
         cleaned = items if dialect.dedupe_exposures else clean_exposures(items)
-        return [{**e, "gate": hash_name(e["gate"])} for e in cleaned]
+        # a nested gate named by no string (legacy: a pass_gate without a target) keeps its name unhashed,
+        # where the legacy SDK's whole response is None (README: where we do not copy the official SDKs)
+        return [{**e, "gate": hash_name(g) if isinstance(g := e["gate"], str) else g} for e in cleaned]
 
     def included(spec: Spec) -> bool:
         if app_id is not None and (spec.target_app_ids is None or app_id not in spec.target_app_ids):
