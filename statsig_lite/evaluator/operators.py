@@ -288,6 +288,11 @@ def _core_str_matches(target: object) -> Predicate:
     pattern = core_text(target)
     if pattern is None:
         return _never
+    from .rust_regex import to_python  # only payloads with a core str_matches condition need it
+
+    pattern = to_python(pattern)  # core's patterns are Rust's syntax
+    if pattern is None:
+        return _never
     try:
         search = compile_bounded(pattern).search  # bounded in time: see regex_bound
     except re.error:

@@ -203,6 +203,36 @@ CASES.append(Case(
 ))
 
 
+# core's str_matches patterns are Rust's syntax (fancy-regex): where `re` reads the same text otherwise
+_RUST_PATTERNS = [
+    r"^US$", r"\w+$", r"^$", r"^(a|)$", r"US\Z", r"US\z", r"(?m)^b$", r"a(?i)b", r"a(?i)b|c", r"(?-i)a",
+    r"(?i)(?-i:a)B", r"(?U)a+b", r"(?<n>a)\k<n>", r"[[:alpha:]]+$", r"[[:^digit:]]", r"[^[:^digit:]]", r"\x{41}",
+    r"\e", r"\h+$", r"\H", r"\s", r"^\S+$", r"a\Kb", r"\Gab", r"(?a)\d", r"\N{LATIN SMALL LETTER A}", r"\0",
+    r"\07", r"(?<=foo)bar", r"(a)\1", r"[]a]",
+]
+_RUST_VALUES = ["US", "US\n", "us", "1", "\u0663", "foobar", "ab", "aB", "aab", "", "\n", "a\nb", "b", "A", "\x1b",
+                "\x00", "\x07", "\x1c", "\u2003", "fF0"]
+CASES.append(Case(
+    "V-rust-regex-syntax", "v2",
+    payload([gate(f"m{i}", [rule("r", [cond("user_field", "str_matches", p, "s")])])
+             for i, p in enumerate(_RUST_PATTERNS)]),
+    [{"kind": "gate", "name": f"m{i}", "user": {"userID": "a", "custom": {"s": v}}}
+     for i in range(len(_RUST_PATTERNS)) for v in _RUST_VALUES],
+    # `$` is the end of the text, not before a final newline
+    [{"value": True}, {"value": False}, {"value": False}],
+))
+
+
+def _check_rust_regex(answers: list[dict[str, Any]]) -> None:
+    def answer(pattern: str, value: str) -> bool:
+        return bool(answers[_RUST_PATTERNS.index(pattern) * len(_RUST_VALUES) + _RUST_VALUES.index(value)]["value"])
+
+    assert answer(r"a(?i)b", "aB") and not answer(r"a(?i)b", "A")
+    assert answer(r"US\Z", "US\n") and not answer(r"US\z", "US\n")
+    assert answer(r"[[:alpha:]]+$", "foobar") and answer(r"\x{41}", "A") and answer(r"(?<n>a)\k<n>", "aab")
+    assert not answer(r"(?a)\d", "1") and not answer(r"\0", "\x00")  # Python's syntax: core compiles none
+
+
 def _cmab(**kw: Any) -> dict[str, Any]:
     c = {"salt": "salty", "targetAppIDs": None, "defaultValue": {"p": "def"}, "idType": "userID", "enabled": True,
          "version": 4, "sampleRate": 0.0, "higherIsBetter": True, "config": None, "targetingGateName": None,
@@ -309,6 +339,7 @@ for _name, _sampled_users in (("second-rule", [False, False, True, True, False])
                               ("second-in-parent", [False, True, True, True, False])):
     EVENT_CHECKS[f"E3-analytical-after-failure-{_name}"] = _check_e3(_sampled_users)
 EVENT_CHECKS["L-dedupe-by-version"] = _check_dedupe_by_version
+EVENT_CHECKS["V-rust-regex-syntax"] = _check_rust_regex
 EVENT_CHECKS["V-huge-integers-in-arrays"] = _check_pa_hash
 for _fmt in ("v1", "v2"):
     EVENT_CHECKS[f"E1-analytical-{_fmt}"] = _check_e1
