@@ -144,8 +144,7 @@ def _legacy_times(metadata: dict[str, Any], lcut: int, init_time: int, now_ms: i
 
 
 def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user: Any) -> tuple[object, ...]:
-    """What makes an exposure a repeat: the check, its result and the user's IDs. Custom IDs count in their
-    insertion order: the same IDs in another order log once more, which is harmless."""
+    """What makes an exposure a repeat: the check, its result and the user's IDs, as each dialect's SDK keys them."""
     ids = user.custom_ids
     if evaluation.snapshot.dialect.dedupe_id_values:
         # the legacy SDK's key: the user ID's text and the ID values joined by "," (no IDs and one empty ID
@@ -154,20 +153,19 @@ def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user
         joined = ",".join(map(str, ids.values())) if ids and isinstance(ids, Mapping) else ""
         return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, str(user.user_id), joined,
                 evaluation.version)
-    if type(ids) is dict:
-        # one flat tuple (the number of IDs, then their values, or keys then values): one object for the
-        # collector to track per logged check, where a tuple of pairs is three or more (issue 16: p99).
-        # The legacy SDK keys by the ID values alone (two users with the same values under other ID types
-        # log once); core by the whole user.
-        head = (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, len(ids))
-        if evaluation.snapshot.dialect.dedupe_id_values:
-            return (*head, *ids.values())
-        return (*head, *ids, *ids.values())
-    if isinstance(ids, Mapping):
-        ids_key = tuple(ids.values()) if evaluation.snapshot.dialect.dedupe_id_values else tuple(ids.items())
-    else:
-        ids_key = ids
-    return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, ids_key)
+    head = (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id)
+    if not ids or (type(ids) is not dict and not isinstance(ids, Mapping)):
+        return (*head, None)
+    # core's key: the user ID, the stable ID ("stableID", else "stableid") and the ID values as a multiset
+    # (under which ID type and in which order does not count; a null ID is no ID). One flat tuple: one object
+    # for the collector to track per logged check (issue 16: p99).
+    stable = ids.get("stableID")
+    if stable is None:
+        stable = ids.get("stableid")
+    values = [v for v in ids.values() if v is not None]
+    if len(values) > 1:
+        values.sort(key=str)
+    return (*head, stable, *values)
 
 
 def _sampling_key_user(user: Any) -> str:

@@ -16,6 +16,7 @@ from ..constants import MAX_RECURSION_DEPTH
 from ..store.model import (
     ANALYTICAL_CONTEXT,
     ANALYTICAL_RESULT,
+    ANALYTICAL_SEGMENT,
     ERROR,
     GATE,
     MULTI_GATE,
@@ -76,6 +77,7 @@ class Evaluation:
     deciding_rate: int | None = None  # core: sampling rate of the rule that decided the last spec evaluated
     ctx_rate: object = _NO_CONDITION  # legacy: sampling rate of the rule started last (its shared context)
     prev_rate: object = _NO_CONDITION  # legacy: the same before the current rule with nested gates started
+    entry_flag: object = _NO_CONDITION  # legacy: the flag where the innermost nested gate was entered
     failed_before: tuple[int, object] | None = None  # legacy: (depth, ctx_rate before) of a rule failing at once
     forward_all_exposures: bool = False
     seen_analytical_gates: bool = False
@@ -402,11 +404,14 @@ class Evaluation:
     def _gate_condition(self, condition: Condition, rule: Rule) -> bool:
         name = condition.gate
         kind = condition.analytical
-        if kind == ANALYTICAL_CONTEXT:
+        if kind in (ANALYTICAL_CONTEXT, ANALYTICAL_SEGMENT):
             # legacy: the flag is "the rule started last has no sampling rate", read when the condition
             # ends; a nested gate that starts no rule leaves it as the previous condition set it
             current = self.ctx_rate
             before = self.prev_rate if condition.first_in_rule else current
+            if before is _UNTOUCHED:  # first in the first rule of a gate itself first in its rule: no condition
+                before = self.entry_flag  # has ended since the gate was entered
+            self.entry_flag = before
             self.ctx_rate = _UNTOUCHED
             self.failed_before = None
             value, rule_id = self._gate_value(name, self)  # shares this result, as both official SDKs do
@@ -420,6 +425,8 @@ class Evaluation:
                 analytical = before is None if failed[1] is _UNTOUCHED else failed[1] is None
             else:
                 analytical = self.ctx_rate is None
+            if kind == ANALYTICAL_SEGMENT:
+                analytical = False  # the flag moved as for any gate, but a segment marks nothing
         else:
             value, rule_id = self._gate_value(name, self)
             # core: the nested gate's deciding rule has no sampling rate

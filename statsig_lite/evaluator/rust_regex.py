@@ -102,7 +102,7 @@ class _Translation:
             self.out.append("(?P<")
             return
         j = i + 1
-        while j < len(p) and p[j].isalpha() or (j < len(p) and p[j] == "-"):
+        while (j < len(p) and p[j].isalpha()) or (j < len(p) and p[j] == "-"):
             j += 1
         flags = p[i + 1:j]
         if flags and j < len(p) and p[j] in ":)" and flags != "P":
@@ -116,7 +116,7 @@ class _Translation:
         if not set(flags) <= _RUST_FLAGS:
             raise _NoTranslation(f"flags {flags}")  # (?a), (?L): Python's own; core cannot compile them
         on, _, off = flags.partition("-")
-        if "R" in flags or "u" in off or "U" in flags and _ATOMIC.search(self.p):
+        if "R" in flags or "u" in off or ("U" in flags and _ATOMIC.search(self.p)):
             raise _NoTranslation(f"flags {flags}")  # CRLF lines, bytes: no `re` form
         # `U` (swap greed) never changes whether a match exists, only which one (unless atomic groups or
         # possessive repeats commit to a choice): str_matches asks only the first
@@ -177,7 +177,7 @@ class _Translation:
             return ""  # resets where the reported match starts: not whether there is one
         if c == "G" and not in_class:
             return "\\A"  # where the search started: the start, for a yes/no search
-        if c in "HpPKGN" or c.isdigit() and (c == "0" or in_class):
+        if c in "HpPKGN" or (c.isdigit() and (c == "0" or in_class)):
             raise _NoTranslation(f"\\{c}")  # \H in a class, \p{..}, \K, \G: Rust only; \N{..}, octal: Python only
         if not in_class:
             if c == "z":

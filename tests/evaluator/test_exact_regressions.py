@@ -178,6 +178,48 @@ for _name, (_inner, _parent) in _FAILING_GATES.items():
                       [{"kind": "gate", "name": "parent", "user": u} for u in _FAILING_USERS], [],
                       {"tier": "production"}))
 
+# E4 (legacy): the flag is where the last condition ended, even when rules started since without one ending
+# (a segment or gate whose first condition is another gate, a disabled gate): segments move it too
+def _segment(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return gate(name, rules, entity="segment")
+
+
+_TO_G, _TO_S = cond("pass_gate", None, "g"), cond("pass_gate", None, "segment:s")
+_FLAG_CHAINS = {
+    "segment-then-disabled": ([gate("g", [rule("gr", [_MISS], samplingRate=1)], enabled=False),
+                               _segment("segment:s", [rule("sr", [_TO_G])])], [rule("cr", [_TO_S])]),
+    "rated-segment-rule": ([gate("g", [rule("gr", [_MISS])], enabled=False),
+                            _segment("segment:s", [rule("s0", [_MISS], samplingRate=1), rule("sr", [_TO_G])])],
+                           [rule("cr", [_TO_S])]),
+    "gates-first": ([gate("h", [rule("hr", [_MISS])], enabled=False),
+                     gate("g", [rule("gr", [cond("pass_gate", None, "h")])])], [rule("cr", [_TO_G])]),
+}
+for _name, (_gates, _rules) in _FLAG_CHAINS.items():
+    CASES.append(Case(f"E4-flag-through-{_name}", "v1",
+                      payload(_gates, [config("c", _rules)],
+                              sdk_configs={"sampling_mode": "on", "special_case_sampling_rate": 1}),
+                      [{"kind": "config", "name": "c", "user": u} for u in _users(3)], [], {"tier": "production"}))
+
+# core: a custom or private "country" present as null is a value: the IP is not looked up
+CASES.append(Case(
+    "V-null-country-no-lookup", "v2",
+    payload([gate("g", [rule("r", [cond("ip_based", "any", ["AU"], "country")])])]),
+    [{"kind": "gate", "name": "g", "user": {"userID": "a", "ip": "1.2.3.4", **extra}}
+     for extra in ({"custom": {"country": None}}, {"privateAttributes": {"country": None}}, {"custom": {}},
+                   {"country": None}, {"custom": {"Country": None}})],
+    [{"value": False}, {"value": False}, {"value": True}, {"value": True}, {"value": True}],
+))
+
+# core's dedupe key: user ID, stable ID, and the ID values as a multiset (not which ID type holds them)
+_ID_PAIRS = [({"stableID": "x"}, {"stableid": "x"}), ({"stableID": "x"}, {"companyID": "x"}),
+             ({"a": "1", "b": "2"}, {"a": "2", "b": "1"}), ({"a": ""}, {"b": ""}), ({"a": "x", "b": "x"}, {"a": "x"}),
+             ({"stableID": "x"}, {"StableID": "x"}), ({}, {"a": ""})]
+for _i, (_first, _second) in enumerate(_ID_PAIRS):
+    CASES.append(Case(f"V-dedupe-custom-ids-{_i}", "v2", payload([gate("g", [rule("r", [cond("public")])])]),
+                      [{"kind": "gate", "name": "g", "user": {"userID": "u", "customIDs": ids}}
+                       for ids in (_first, _second)], []))
+
+
 # legacy: the exposure dedupe key holds the version; after a nested gate's error one config answers with
 # the gate's version (the gate finished first) or none (it failed): two exposures for one user and rule
 CASES.append(Case(
@@ -340,6 +382,18 @@ for _name, _sampled_users in (("second-rule", [False, False, True, True, False])
     EVENT_CHECKS[f"E3-analytical-after-failure-{_name}"] = _check_e3(_sampled_users)
 EVENT_CHECKS["L-dedupe-by-version"] = _check_dedupe_by_version
 EVENT_CHECKS["V-rust-regex-syntax"] = _check_rust_regex
+for _name, _sampled_users in (("segment-then-disabled", [False, True, True]), ("gates-first", [False] * 3)):
+    EVENT_CHECKS[f"E4-flag-through-{_name}"] = _check_e3(_sampled_users)
+
+
+def _check_logged(counts: list[int]) -> Callable[[list[dict[str, Any]]], None]:
+    def check(answers: list[dict[str, Any]]) -> None:
+        assert [len(a["events"]) for a in answers] == counts, answers
+    return check
+
+
+for _i, _logged in enumerate([[1, 0], [1, 1], [1, 0], [1, 0], [1, 1], [1, 1], [1, 1]]):
+    EVENT_CHECKS[f"V-dedupe-custom-ids-{_i}"] = _check_logged(_logged)
 EVENT_CHECKS["V-huge-integers-in-arrays"] = _check_pa_hash
 for _fmt in ("v1", "v2"):
     EVENT_CHECKS[f"E1-analytical-{_fmt}"] = _check_e1
