@@ -431,9 +431,13 @@ class StatsigServer:
 
     def log_exposure_for_config(self, config_eval: DynamicConfig) -> None:
         """Log the exposure of a config or experiment already evaluated (e.g. with log_exposure=False)."""
-        user = config_eval.user
-        if isinstance(user, StatsigUser) and config_eval.name:
-            self.manually_log_config_exposure(user, config_eval.name)
+        try:
+            user, name = config_eval.user, config_eval.name
+        except Exception as exc:  # not a DynamicConfig (None, a hostile object): nothing to log, never a raise
+            self._problem("error", "log_exposure_for_config", exc)
+            return
+        if isinstance(user, StatsigUser) and type(name) is str and name:
+            self.manually_log_config_exposure(user, name)
 
     def manually_log_layer_parameter_exposure(self, user: StatsigUser, layer_name: str, parameter_name: str) -> None:
         try:
@@ -455,7 +459,11 @@ class StatsigServer:
         if loaded is None:
             self._problem("Uninitialized", experiment_name, None)
             return {"is_experiment_active": None, "groups": []}
-        return experiment_groups(loaded.snapshot, experiment_name)
+        try:
+            return experiment_groups(loaded.snapshot, experiment_name)
+        except Exception as exc:  # a name that cannot be looked up (unhashable, hostile): as an unknown one
+            self._problem("error", experiment_name, exc)
+            return {"is_experiment_active": None, "groups": []}
 
     def evaluate_all(self, user: StatsigUser) -> dict[str, Any]:
         """Every gate and dynamic config (experiments included) for `user`, without exposures, in the legacy
