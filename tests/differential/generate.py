@@ -217,6 +217,6 @@ def random_job(seed: int, users: int = 12) -> tuple[dict[str, Any], list[dict[st
             calls.append({"kind": kind, "name": c["name"], "user": user})
         calls.append({"kind": "layer", "name": "layer0", "user": user, "param": rng.choice(["color", "size"])})
     for user in people[:3]:
-        calls.append({"kind": "gcir", "name": "", "user": user, "hash": rng.choice(["none", "djb2"])})
+        calls.append({"kind": "gcir", "name": "", "user": user, "hash": rng.choice(["none", "djb2", "sha256"])})
     rng.shuffle(calls)
     return p, calls, tier
