@@ -1,4 +1,4 @@
-"""A seeded generator of random payloads, users and calls for the differential test.
+r"""A seeded generator of random payloads, users and calls for the differential test.
 
 Everything comes from one `random.Random(seed)`: the same seed gives the same payload (v1 shape; the v2 one
 is derived from it), the same users and the same calls. Specs use every condition type and operator with
@@ -41,9 +41,9 @@ UAS = [
 ]
 IPS = ["8.8.8.8", "1.2.3.4", "81.2.69.160", "2.2.2.2", "", "1.1.1.", "a.b.c.d", "1.1.1.1x", "::1", " 8.8.8.8",
        "300.1.1.1", "10.0.0.1"]
-STRINGS = ["", "US", "us", "CA", "US\n", "uS", "11", "en-US", "a@b.com", "A@B.COM", "ünïcödé", "日本", "1", "2.0", "1.2.3", "0.5",
-           "1.a", "1.2.3+build", "1.2.3-beta", "true", "null", "2023-01-01T00:00:00Z", "2023-01-02 00:00:00",
-           "1700000000000", "1800000000", "[\"US\"]"]
+STRINGS = ["", "US", "us", "CA", "US\n", "uS", "11", "en-US", "a@b.com", "A@B.COM", "ünïcödé", "日本", "1", "2.0",
+           "1.2.3", "0.5", "1.a", "1.2.3+build", "1.2.3-beta", "true", "null", "2023-01-01T00:00:00Z",
+           "2023-01-02 00:00:00", "1700000000000", "1800000000", "[\"US\"]"]
 NUMBERS = [0, 1, 2, -1, 2.0, 2.5, 1e21, 12345678901234567890, 1_700_000_000_000, 1_700_000_000_000.5,
            1_800_000_000, 10**30]
 
