@@ -47,7 +47,8 @@ def main() -> None:
         lites: dict[str, Any] = {}
         for fmt in ("v1", "v2"):
             s = StatsigServer()
-            s.initialize(SECRET, StatsigOptions(bootstrap_values=texts[fmt], api=f"{server.url}/v1/", id_lists=False))
+            s.initialize(SECRET, StatsigOptions(bootstrap_values=texts[fmt], api=f"{server.url}/v1/", id_lists=False,
+                                                lambda_mode=True))  # as benchmarks/run.py: no worker thread
             lites[fmt] = s
 
         class Store(core.DataStore):  # type: ignore[misc]

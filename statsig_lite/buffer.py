@@ -272,7 +272,7 @@ class EventBuffer:
     buffer holds, as the pipeline's memory bound counts it.
     """
 
-    __slots__ = ("_batch_bytes", "_batches", "_fresh", "_fresh_bytes", "_metadata_json", "unsendable")
+    __slots__ = ("_batch_bytes", "_batch_events", "_batches", "_fresh", "_fresh_bytes", "_metadata_json", "unsendable")
 
     def __init__(self, metadata_json: bytes) -> None:
         self._metadata_json = metadata_json
@@ -282,10 +282,11 @@ class EventBuffer:
         self._batches: list[Batch] = []
         self._fresh_bytes = 0
         self._batch_bytes = 0
+        self._batch_events = 0  # kept with the batches: len() runs on every recorded exposure (issue 16)
         self.unsendable = 0
 
     def __len__(self) -> int:
-        return len(self._fresh) + sum(len(b) for b in self._batches)
+        return len(self._fresh) + self._batch_events
 
     def __bool__(self) -> bool:
         return bool(self._fresh or self._batches)
@@ -299,11 +300,12 @@ class EventBuffer:
         Returns how many events are held now."""
         self._fresh.append(event)
         self._fresh_bytes += len(event) if isinstance(event, bytes) else DEFERRED_EVENT_BYTES
-        return len(self) if self._batches else len(self._fresh)
+        return len(self._fresh) + self._batch_events
 
     def _set_batches(self, batches: list[Batch]) -> None:
         self._batches = batches
         self._batch_bytes = sum(b.size for b in batches)
+        self._batch_events = sum(len(b) for b in batches)
 
     def _take_fresh(self) -> list[bytes]:
         """Remove the fresh events and return them encoded. Taken by swapping the list: in a long-running

@@ -24,6 +24,7 @@ GATE_EXPOSURE = "statsig::gate_exposure"
 CONFIG_EXPOSURE = "statsig::config_exposure"
 LAYER_EXPOSURE = "statsig::layer_exposure"
 _SPECIAL_CASE_RULES = frozenset({"default", "disabled", ""})
+_NO_SAMPLING_META: dict[str, object] = {}  # shared by every unsampled exposure: never written to
 
 
 class ExposureDeduper:
@@ -44,10 +45,12 @@ class ExposureDeduper:
         if elapsed >= self._ttl_ms or elapsed < 0 or len(self._keys) >= self._max_keys:
             self._keys.clear()
             self._started_ms = now_ms
+        keys = self._keys
         try:
-            if key in self._keys:
+            held = len(keys)
+            keys.add(key)  # one hash of the key, not two (`in`, then add)
+            if len(keys) == held:
                 return False
-            self._keys.add(key)
         except TypeError:  # an unhashable ID value (a list, say): log it each time rather than fail the check
             pass
         return True
@@ -57,41 +60,65 @@ class ExposureDeduper:
 
 
 class PendingExposure:
-    """One logged exposure, as its check saw it: `wire()` builds the event (at flush)."""
+    """One logged exposure, as its check saw it: `wire()` builds the event (at flush).
 
-    __slots__ = ("environment", "evaluation", "init_time", "kind", "manual", "name", "now_ms", "parameter",
-                 "reason", "sampling_meta", "user", "user_id_blank")
+    The user's logged fields are copied into this object's own slots (`StatsigUser.log_fields`, without the
+    tuple): one object fewer per logged check for the collector, which sets the tail of checks that log
+    (issue 16). What the evaluation already holds (the tier it ran in, the dialect) is read from it at flush.
+    """
+
+    __slots__ = ("app_version", "country", "custom", "custom_ids", "email", "evaluation", "init_time", "ip",
+                 "kind", "locale", "manual", "name", "now_ms", "parameter", "raw_environment", "reason",
+                 "sampling_meta", "user_agent", "user_id")
 
     def __init__(
         self,
         kind: str,
         name: str,
         evaluation: Evaluation,
-        user: LogFields,
-        environment: Mapping[str, Any] | None,
-        user_id_blank: bool,
+        user: Any,
         reason: str,
         now_ms: int,
-        parameter: str,
-        manual: bool,
-        sampling_meta: dict[str, object],
+        parameter: str = "",
+        manual: bool = False,
+        sampling_meta: dict[str, object] | None = None,
         init_time: int = 0,
+        dedupe_key: tuple[object, ...] | None = None,
     ) -> None:
         self.kind = kind
         self.name = name
         self.evaluation = evaluation  # not changed once its check returned
-        self.user = user
-        self.environment = environment  # the tier the check ran in, when there is one
-        self.user_id_blank = user_id_blank  # core logs a missing userID as ""
+        # copied now (see StatsigUser.log_fields): a later change to the user must not reach this event
+        self.user_id = user.user_id
+        self.email = user.email
+        self.ip = user.ip
+        self.user_agent = user.user_agent
+        self.country = user.country
+        self.locale = user.locale
+        self.app_version = user.app_version
+        custom, ids = user.custom, user.custom_ids
+        self.custom_ids: Any
+        self.custom = dict(custom) if type(custom) is dict or isinstance(custom, Mapping) else custom
+        # (core's dedupe key holds the ID values but not their types: the IDs are copied)
+        self.custom_ids = None if ids is None else dict(ids)
+        self.raw_environment = user._statsig_environment
         self.reason = reason
         self.now_ms = now_ms
         self.parameter = parameter
         self.manual = manual
-        self.sampling_meta = sampling_meta
+        self.sampling_meta = _NO_SAMPLING_META if sampling_meta is None else sampling_meta
         self.init_time = init_time  # when the rules in use were first loaded (the legacy SDK's initTime)
 
+    @property
+    def user(self) -> LogFields:
+        """The user's logged fields, as `StatsigUser.log_fields` gives them."""
+        return (self.user_id, self.email, self.ip, self.user_agent, self.country, self.locale, self.app_version,
+                self.custom, self.custom_ids, self.raw_environment)
+
     def wire(self) -> dict[str, Any]:
-        logged = logged_user_dict(self.user, self.environment, self.user_id_blank)
+        snapshot = self.evaluation.snapshot
+        # the tier the check ran in, when there is one; core logs a missing userID as ""
+        logged = logged_user_dict(self.user, self.evaluation.environment, snapshot.dialect.log_missing_user_id)
         if self.kind == GATE_EXPOSURE:
             event = gate_exposure(self.name, self.evaluation, logged, self.reason, self.now_ms)
         elif self.kind == CONFIG_EXPOSURE:
@@ -100,7 +127,6 @@ class PendingExposure:
             event = layer_exposure(self.name, self.parameter, self.evaluation, logged, self.reason, self.now_ms)
         if self.manual:
             event["metadata"]["isManualExposure"] = "true"
-        snapshot = self.evaluation.snapshot
         if snapshot.dialect.exposure_times == "sync":
             _legacy_times(event["metadata"], snapshot.time, self.init_time, self.now_ms)
             # the legacy SDK always names the sampling mode (null when the payload sets none)
@@ -150,22 +176,31 @@ def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user
         # the legacy SDK's key: the user ID's text and the ID values joined by "," (no IDs and one empty ID
         # are the same key), one string for the collector; the version counts (it is in the legacy key's
         # metadata): after an error in a nested gate, one config answers with another spec's version or none
-        joined = ",".join(map(str, ids.values())) if ids and isinstance(ids, Mapping) else ""
+        if not ids:
+            joined = ""
+        elif type(ids) is dict:
+            try:
+                joined = ",".join(ids.values())  # the common case: the user's IDs are strings
+            except TypeError:
+                joined = ",".join(map(str, ids.values()))
+        else:
+            joined = ",".join(map(str, ids.values())) if isinstance(ids, Mapping) else ""
         return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, str(user.user_id), joined,
                 evaluation.version)
-    head = (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id)
     if not ids or (type(ids) is not dict and not isinstance(ids, Mapping)):
-        return (*head, None)
+        return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, None)
     # core's key: the user ID, the stable ID ("stableID", else "stableid") and the ID values as a multiset
     # (under which ID type and in which order does not count; a null ID is no ID). One flat tuple: one object
     # for the collector to track per logged check (issue 16: p99).
     stable = ids.get("stableID")
     if stable is None:
         stable = ids.get("stableid")
-    values = [v for v in ids.values() if v is not None]
-    if len(values) > 1:
-        values.sort(key=str)
-    return (*head, stable, *values)
+    if len(ids) == 1:
+        (only,) = ids.values()
+        if only is not None:
+            return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, stable, only)
+    values = sorted((v for v in ids.values() if v is not None), key=str)
+    return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, stable, *values)
 
 
 def _sampling_key_user(user: Any) -> str:

@@ -269,8 +269,9 @@ class EventPipeline:
         """Buffer an exposure the client built: encoded with its batch at flush, not on the check's time."""
         if not self._enabled:
             return
-        self._buffer.add(event)
-        if self._full():
+        buffer, policy = self._buffer, self._policy
+        held = buffer.add(event)  # _full() inline: this runs on every check that logs
+        if held >= policy.max_buffered_events or buffer.byte_size >= policy.max_buffered_bytes:
             self._guard("relieving a full buffer", self._carry, self._relieve_pressure)
 
     def _full(self) -> bool:

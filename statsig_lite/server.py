@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 _MAX_LOGGED_PROBLEMS = 1000
-_NO_SAMPLING_META: dict[str, object] = {}  # shared by every unsampled exposure: never written to
 _REASONS = {
     "": EvaluationReason.none,
     "Unrecognized": EvaluationReason.unrecognized,
@@ -669,6 +668,7 @@ class StatsigServer:
 
     def _log(self, kind: str, name: str, ev: Evaluation, user: StatsigUser, parameter: str = "",
              manual: bool = False, api: str = "") -> None:
+        # the hot path of a check that logs: decide (dedupe, sampling), then record; built at flush
         pipeline = self._pipeline
         if pipeline is None or self._quiet:
             return
@@ -677,13 +677,15 @@ class StatsigServer:
             now, value = self._now_ms(), parameter  # a layer logs when a parameter is read, not when evaluated
         else:
             now, value = ev.now_ms, ev.value
+        snapshot = ev.snapshot
         # the legacy SDK dedupes manual exposures too (a v1 payload's exposures are the legacy SDK's)
-        deduped = not manual or ev.snapshot.dialect.name == "legacy"
-        if deduped and not self._deduper.first_time(ex.dedupe_key(kind, name, ev, value, user), now):
-            return
+        key = None
+        if not manual or snapshot.dialect.name == "legacy":
+            key = ex.dedupe_key(kind, name, ev, value, user)
+            if not self._deduper.first_time(key, now):
+                return
         loaded = self._loaded
         assert loaded is not None
-        snapshot = loaded.snapshot
         context = self._log_context
         if context is None or context[0] is not loaded:  # once per rules loaded, not per exposure
             context = self._log_context = (
@@ -691,7 +693,7 @@ class StatsigServer:
                 ex.sampling_applies(snapshot.sdk_configs, self._tier, snapshot.dialect.sampling_production_only),
                 reason_text(loaded.source, ""),
             )
-        sampling_meta: dict[str, object] = _NO_SAMPLING_META
+        sampling_meta = None
         if context[1]:
             set_key, seen = ex.sampling_set_key(kind, name, ev, api), self._sampling_seen
             should_log, sampling_meta = ex.sampling_decision(
@@ -702,9 +704,8 @@ class StatsigServer:
                 return
         pipeline.enqueue_exposure(
             ex.PendingExposure(
-                kind, name, ev, user.log_fields(), ev.environment, snapshot.dialect.log_missing_user_id,
-                reason_text(loaded.source, ev.reason) if ev.reason else context[2], now, parameter, manual,
-                sampling_meta, loaded.init_time,
+                kind, name, ev, user, reason_text(loaded.source, ev.reason) if ev.reason else context[2],
+                now, parameter, manual, sampling_meta, loaded.init_time, key,
             )
         )
         if self._worker is not None:
@@ -760,11 +761,12 @@ def _warm_up(snapshot: Snapshot, now_ms: int) -> None:
             if spec.entity != "feature_gate" or not spec.rules:  # the specs a check names, with rules
                 continue
             ev = Evaluation(snapshot, user, None, now_ms).run(spec)
-            ex.dedupe_key(ex.GATE_EXPOSURE, spec.name, ev, ev.value, user)
+            spec.fast = None  # the warm-up does not count as a use: its next check is not the compiling one
+            key = ex.dedupe_key(ex.GATE_EXPOSURE, spec.name, ev, ev.value, user)
+            ex.PendingExposure(ex.GATE_EXPOSURE, spec.name, ev, user, "", now_ms, dedupe_key=key).wire()
             warmed += 1
             if warmed == _WARM_UP_GATES:
                 break
-        user.log_fields()
     except Exception:  # a warm-up is never the reason initialize fails
         pass
 

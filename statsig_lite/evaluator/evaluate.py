@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 Exposure = dict[str, str]
 _NO_CONDITION = object()  # no condition ended yet: not analytical
 _UNTOUCHED = object()
+_SEEN = lambda ev: None  # noqa: E731  (Spec.fast after one evaluation: compile at the next)
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 # no secondary exposure yet: most evaluations never get one, and each list is one more object for the cyclic
 # collector to track (issue 16: p99). A tuple, so that appending to it fails loudly: see _expose.
@@ -87,6 +88,10 @@ class Evaluation:
     depth: int = 0
     lookups_off: int = 0  # user_fields.LOOKUP_UA | LOOKUP_COUNTRY (client options)
     lookup_missed: str = ""
+    environment: Mapping[str, Any] | None = None
+    target_app_id: str | None = None
+    gate_overrides: GateOverrides | None = None
+    secondary_exposures: list[Exposure] = _NO_EXPOSURES
 
     def __init__(
         self,
@@ -99,11 +104,14 @@ class Evaluation:
     ) -> None:
         self.snapshot = snapshot
         self.user = user
-        self.environment = environment
         self.now_ms = now_ms
-        self.target_app_id = target_app_id
-        self.gate_overrides = gate_overrides
-        self.secondary_exposures: list[Exposure] = _NO_EXPOSURES
+        # the rest stay class defaults unless given: a check pays only for what it sets
+        if environment is not None:
+            self.environment = environment
+        if target_app_id is not None:
+            self.target_app_id = target_app_id
+        if gate_overrides is not None:
+            self.gate_overrides = gate_overrides
 
     def _reset(self) -> None:
         """What the legacy SDK does to its shared result when a nested gate is unknown."""
@@ -229,6 +237,24 @@ class Evaluation:
     # --- specs and rules ----------------------------------------------------------------------------
 
     def _evaluate(self, spec: Spec) -> None:
+        fast = spec.fast
+        if fast is not None:
+            if fast is _SEEN:
+                # the second evaluation: compile it (codegen.py), the rule loop below stays the reference
+                from .codegen import compile_spec
+
+                spec.fast = fast = compile_spec(spec)
+            try:
+                fast(self)
+            except self.snapshot.dialect.evaluation_errors as exc:
+                self._note_error_in(exc.__traceback__)
+                raise
+            return
+        spec.fast = _SEEN  # the first evaluation runs here: a cold start's first check pays no compile
+        self._interpret(spec)
+
+    def _interpret(self, spec: Spec) -> None:
+        """The reference form of a spec's evaluation, which codegen.py's generated functions reproduce."""
         rule: Rule | None = None
         try:
             for rule in spec.rules:
@@ -251,21 +277,12 @@ class Evaluation:
                         for get, test in checks:
                             if not test(get(self)):
                                 passed = False
-                    self.ctx_rate = rule.sampling_rate  # after the tests: none reads it, and see below
+                    self.ctx_rate = rule.sampling_rate  # after the tests: none reads it, and see _note_error
                     self.value = passed
                 if not passed:
                     continue
-                if rule.config_delegate is not None:
-                    delegate = self.snapshot.configs.get(rule.config_delegate)
-                    if delegate is not None:
-                        self.undelegated = list(self.secondary_exposures)
-                        self._nested(delegate)
-                        self.explicit_parameters = delegate.explicit_parameters
-                        self.allocated_experiment = delegate.name
-                        if rule.finalizes_after_delegate:
-                            self.sampling_rate = rule.sampling_rate
-                            self.forward_all_exposures = spec.forward_all_exposures
-                        return
+                if rule.config_delegate is not None and self._delegate(spec, rule):
+                    return
                 threshold = rule.pass_threshold
                 self._finish(spec, rule, threshold == 10000.0 or (threshold != 0.0 and self._passes_percentage(rule)))
                 return
@@ -274,6 +291,16 @@ class Evaluation:
             if rule is not None:
                 self._note_error(rule)
             raise
+
+    def _note_error_in(self, tb: Any) -> None:
+        """_note_error for a generated spec: its failing rule is the first generated rule function in the
+        traceback (codegen binds it as `R`). Only on the error path."""
+        while tb is not None:
+            frame = tb.tb_frame
+            if frame.f_code.co_name == "rule" and frame.f_code.co_filename == "<statsig_lite codegen>":
+                self._note_error(frame.f_locals["R"])
+                return
+            tb = tb.tb_next
 
     def _note_error(self, rule: Rule) -> None:
         """Legacy's analytical flag (see _gate_condition) is set once a condition has read its value: a rule
@@ -299,6 +326,20 @@ class Evaluation:
             get(self)  # type: ignore[misc]
         except Exception:
             self.failed_before = (self.depth, before)
+
+    def _delegate(self, spec: Spec, rule: Rule) -> bool:
+        """A matched rule's config delegate, when the payload has it: evaluated into this result."""
+        delegate = self.snapshot.configs.get(rule.config_delegate)  # type: ignore[arg-type]
+        if delegate is None:
+            return False
+        self.undelegated = list(self.secondary_exposures)
+        self._nested(delegate)
+        self.explicit_parameters = delegate.explicit_parameters
+        self.allocated_experiment = delegate.name
+        if rule.finalizes_after_delegate:
+            self.sampling_rate = rule.sampling_rate
+            self.forward_all_exposures = spec.forward_all_exposures
+        return True
 
     def _finish(self, spec: Spec, rule: Rule | None, did_pass: bool) -> None:
         self.id_type = spec.id_type
