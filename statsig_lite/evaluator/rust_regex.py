@@ -1,22 +1,8 @@
-r"""Core's `str_matches` patterns, written for Rust (fancy-regex over the `regex` crate), as Python `re` patterns.
-
-The two syntaxes read some texts differently; each such construct is rewritten so that `re` matches what core
-matches:
-
-- `$` (no `m` flag) is the end of the text in Rust; `re` also matches before a final newline: `\Z`.
-  Rust's `\z` is `re`'s `\Z`, and fancy-regex's `\Z` ("end, or before a final newline") is `(?=\n?\Z)`.
-- A flag group in the middle (`a(?i)b`, `(?-i)`) applies to the rest of its group in Rust; `re` accepts
-  flags only at the very start: it becomes a scoped group (`a(?i:b)`), closed and reopened around `|`.
-- `(?<name>...)` is `(?P<name>...)`, `\k<name>` is `(?P=name)`; `\x{1F600}`, `\u{..}` are code points;
-  `\e` is ESC; `\h` / `\H` are (not) hex digits; `[[:alpha:]]` and the other POSIX classes are ASCII ranges;
-  `\s` is Unicode White_Space (`re`'s also has U+001C..U+001F).
-
-Only the yes/no of a search is read, so `(?U)` (greed), `\K` (where the match starts) and `\G` (`\A` here) have
-plain forms. Syntax only `re` knows (`(?a)`, `(?L)`, `\N{...}`, octal escapes) does not compile in core, and
-Rust syntax `re` cannot express (`\p{..}`, class set operations and nested classes, `(?R)`, `(?-u)`) is not
-reproduced: both give None, and the condition is false (core's answer for the first; the second is a
-documented divergence, README: where we do not copy the official SDKs).
-"""
+r"""Core's `str_matches` patterns (Rust: fancy-regex) rewritten for `re` where the two read a text differently:
+end anchors (`$`, `\z`, `\Z`), mid-pattern flags, `(?<name>)`, `\k<name>`, `\x{..}`, `\e`, `\h`, POSIX classes,
+Rust's `\s`; `(?U)`, `\K`, `\G` do not change a yes/no search. None when core cannot compile the pattern
+(Python-only syntax) or `re` cannot say it (`\p{..}`, class set operations): the condition is then false
+(README: where we do not copy the official SDKs)."""
 
 from __future__ import annotations
 
