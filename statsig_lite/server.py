@@ -140,6 +140,8 @@ class StatsigServer:
             duration = self._now_ms() - started
             budget_ms = (self._options.init_timeout or DEFAULT_INIT_TIMEOUT_S) * 1000
             return InitializeDetails(duration, "NoValues", False, False, 0, exc, None, duration >= budget_ms)
+        if self._options.bootstrap_values is not None:
+            self._options = self._loader.forget_bootstrap()
         id_list_count = len(loaded.snapshot.id_lists.lists)
         if (not loaded.has_id_lists and self._options.id_lists and self._options.base_url("get_id_lists")
                 and not self._options.local_mode):  # a snapshot document carries its lists: no request
@@ -761,7 +763,6 @@ def _warm_up(snapshot: Snapshot, now_ms: int) -> None:
             if spec.entity != "feature_gate" or not spec.rules:  # the specs a check names, with rules
                 continue
             ev = Evaluation(snapshot, user, None, now_ms).run(spec)
-            spec.fast = None  # the warm-up does not count as a use: its next check is not the compiling one
             key = ex.dedupe_key(ex.GATE_EXPOSURE, spec.name, ev, ev.value, user)
             ex.PendingExposure(ex.GATE_EXPOSURE, spec.name, ev, user, "", now_ms, dedupe_key=key).wire()
             warmed += 1

@@ -16,6 +16,7 @@ import json
 import math
 import operator
 import re
+from array import array
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
@@ -566,6 +567,9 @@ def _legacy_version_cmp(v1: str, v2: str) -> int | None:
     return 0
 
 
+_legacy_version_cmp_cached: Final = lru_cache(maxsize=4096)(_legacy_version_cmp)  # raises are not cached
+
+
 def _legacy_version(cmp: Callable[[int, int], bool]) -> Factory:
     def factory(target: object) -> Predicate:
         def pred(value: object) -> bool:
@@ -576,7 +580,8 @@ def _legacy_version(cmp: Callable[[int, int], bool]) -> Factory:
                 v = v[:d]
             if (d := t.find("-")) > 0:
                 t = t[:d]
-            result = _legacy_version_cmp(v, t)
+            # memoised like core's _parse_version: a project's users report a handful of app versions
+            result = _legacy_version_cmp_cached(v, t) if len(v) <= 64 else _legacy_version_cmp(v, t)
             return result is not None and cmp(result, 0)
 
         return pred
@@ -791,16 +796,27 @@ def bucket_mask(members: Iterable[int]) -> tuple[int, frozenset[int]]:
     return mask, frozenset(others)
 
 
+def _small_ints(values: list[object]) -> object:
+    """`values` as an array of 2-byte ints when every one fits (texts, floats, larger ints: as they came)."""
+    try:
+        return array("H", values)  # type: ignore[type-var]
+    except (TypeError, OverflowError):
+        return values
+
+
 def core_bucket_any(target: object, negate: bool) -> Predicate:
     """statsig-python-core's user_bucket any/none: its case-insensitive text membership (the `any` entry of
     CORE) for the only values a bucket getter gives, ints 0..999, whose text is their decimal digits: a
     bucket is a member exactly when that text is one of the target texts. Held as the bits of one int, built
-    on first use (as the other membership tests: a cold start evaluates few of them)."""
+    on first use (as the other membership tests: a cold start evaluates few of them); until then a list of
+    ints is held as an array (2 bytes a target, not an int object each: ~2 MB of a large project's rules)."""
     mask: int | None = None
+    if type(target) is list:
+        target = _small_ints(target)
 
     def build() -> int:
         bits = 0
-        texts: Iterable[object] = target if isinstance(target, list) else ()
+        texts: Iterable[object] = target if isinstance(target, (list, array)) else ()
         for item in texts if not isinstance(target, Mapping) else (str(k) for k in target):
             if type(item) is int:  # its text is its digits: no JSON needed
                 if 0 <= item < BUCKETS:
