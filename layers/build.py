@@ -92,7 +92,7 @@ PRUNED = {
 # observability interface. Then ua-parser's two rule tables (about 84 KB of byte code zipped; each loads only at
 # the first check with a user-agent condition, one per dialect, ~40 ms from source). Then modules only some
 # configurations load: the after-response extension, GCIR, Rust regex syntax (core payloads with str_matches),
-# the AWS/HTTP spec sources and spill stores.
+# the AWS/HTTP spec sources and spill stores, the user-agent reader (payloads with ua_based conditions).
 BYTECODE_LAST = (
     "statsig_lite/background.py",
     "statsig_lite/redis_data_store.py",
@@ -107,6 +107,7 @@ BYTECODE_LAST = (
     "statsig_lite/sources/dynamodb.py",
     "statsig_lite/sinks/spill_dynamodb.py",
     "statsig_lite/sinks/spill_s3.py",
+    "statsig_lite/evaluator/user_agent.py",
 )
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
