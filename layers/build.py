@@ -91,10 +91,11 @@ PRUNED = {
 # then compiling from source the first time a sandbox imports it. First modules the decorator's init, check and
 # flush never import (tested: tests/test_layer.py): the thread and Redis store of long-running processes, the
 # observability interface. Then modules only rarer configurations load, a few ms each: the Statsig API as a
-# function's spec source (the refresher's job), the DynamoDB spec source and spill store. Then ua-parser's two
-# rule tables (about 84 KB zipped; each loads only at the first check with a user-agent condition, one per
-# dialect, ~40 ms from source). Last the opt-in paths many functions take: the after-response extension, GCIR,
-# the fallback chain (the template's STATSIG_SPEC_SOURCE is one).
+# function's spec source (the refresher's job), the DynamoDB spec source and spill store, Rust regex syntax
+# (core payloads with str_matches). Then what user-agent conditions load: ua-parser's two rule tables (about
+# 84 KB zipped; one per dialect, ~40 ms from source at the first such check) and our reader. Last the opt-in
+# paths many functions take: the after-response extension, GCIR, the S3 spill store and the fallback chain
+# (the template configures both).
 BYTECODE_LAST = (
     "statsig_lite/background.py",
     "statsig_lite/redis_data_store.py",
@@ -102,10 +103,13 @@ BYTECODE_LAST = (
     "statsig_lite/sources/http.py",
     "statsig_lite/sources/dynamodb.py",
     "statsig_lite/sinks/spill_dynamodb.py",
+    "statsig_lite/evaluator/rust_regex.py",
     "ua_parser_builtins/matchers.py",
     "ua_parser_builtins/regexes.py",
+    "statsig_lite/evaluator/user_agent.py",
     "statsig_lite/lambda_extension.py",
     "statsig_lite/evaluator/gcir.py",
+    "statsig_lite/sinks/spill_s3.py",
     "statsig_lite/sources/chain.py",
 )
 
