@@ -160,9 +160,11 @@ class Core:
     def init(self, spec_text: str, server: str) -> dict[str, Any]:
         core = self.core
 
+        held = [spec_text]  # released once initialised: RSS after init counts what the SDK keeps, not the adapter
+
         class SnapshotStore(core.DataStore):  # the in-process snapshot, as the core reads a data store
             def get(self, key: str) -> Any:
-                return core.DataStoreResponse(result=spec_text, time=None)
+                return core.DataStoreResponse(result=held[0] if held else None, time=None)
 
         options = core.StatsigOptions(
             specs_url=f"{server}/v2/download_config_specs", log_event_url=f"{server}/v1/log_event",
@@ -171,6 +173,7 @@ class Core:
         )
         self.statsig = core.Statsig(SECRET, options)
         self.statsig.initialize().wait()
+        held.clear()
         details = self.statsig.get_initialize_details()
         self.gate_off = core.FeatureGateEvaluationOptions(disable_exposure_logging=True)
         self.config_off = core.DynamicConfigEvaluationOptions(disable_exposure_logging=True)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from json import encoder as _json_encoder
 
 from ._ids import new_id
+from ._locks import new_lock
 from ._log import get_logger
 from ._protocol import Protocol
 from ._record import Record
@@ -58,8 +60,19 @@ _RAW_PER_BODY = 8
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def _not_json(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# json's C encoder made once (JSONEncoder.encode makes one per call: ~2 us an event); a cycle: RecursionError
+_make = getattr(_json_encoder, "c_make_encoder", None)
+_C_ENCODE = _make and _make(None, _not_json, _json_encoder.encode_basestring, None, ":", ",", False, False, False)
+
+
 def encode_json(value: object) -> bytes:
     """Compact UTF-8 JSON, the one encoding used for events, bodies and spill records."""
+    if _C_ENCODE is not None:
+        return "".join(_C_ENCODE(value, 0)).encode("utf-8")
     return _ENCODER.encode(value).encode("utf-8")
 
 
@@ -272,13 +285,17 @@ class EventBuffer:
     buffer holds, as the pipeline's memory bound counts it.
     """
 
-    __slots__ = ("_batch_bytes", "_batch_events", "_batches", "_fresh", "_fresh_bytes", "_metadata_json", "unsendable")
+    __slots__ = (
+        "_batch_bytes", "_batch_events", "_batches", "_fresh", "_fresh_bytes", "_front", "_metadata_json", "unsendable"
+    )
 
     def __init__(self, metadata_json: bytes) -> None:
         self._metadata_json = metadata_json
         # encoded events, and exposures the client recorded: those are built and encoded when batches are
         # cut, so a check pays for neither (JSON alone is about 4 us an event, more than the check)
         self._fresh: list[bytes | DeferredEvent] = []
+        # threads add (lock-free) while others take from the front: every change at the front holds this lock
+        self._front = new_lock()
         self._batches: list[Batch] = []
         self._fresh_bytes = 0
         self._batch_bytes = 0
@@ -308,11 +325,12 @@ class EventBuffer:
         self._batch_events = sum(len(b) for b in batches)
 
     def _take_fresh(self) -> list[bytes]:
-        """Remove the fresh events and return them encoded. Taken by swapping the list: in a long-running
-        process the background thread cuts batches while the application adds events, and an event added
-        meanwhile must stay for the next cut, not be lost."""
-        fresh, self._fresh = self._fresh, []
-        self._fresh_bytes = 0  # events added from now on count again
+        """Remove the fresh events and return them encoded. An event another thread adds meanwhile stays
+        for the next cut: the list is never replaced, its front is taken under `_front`."""
+        with self._front:
+            fresh = self._fresh[:]
+            del self._fresh[: len(fresh)]
+            self._fresh_bytes = sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh)
         encoded: list[bytes] = []
         failed = 0
         first_error = ""
@@ -357,7 +375,8 @@ class EventBuffer:
 
     def add_oldest(self, event: bytes) -> None:
         """Put an encoded event back in front of the fresh ones (an overflow write that failed)."""
-        self._fresh.insert(0, event)
+        with self._front:
+            self._fresh.insert(0, event)
         self._fresh_bytes += len(event)
 
     def held(self) -> list[Batch]:
@@ -396,22 +415,24 @@ class EventBuffer:
             self._set_batches(self._batches)
         events: list[bytes] = []
         at = 0
-        while at < len(self._fresh) and (size < min_bytes or count < min_events):
-            event = self._fresh[at]
-            at += 1
-            if not isinstance(event, bytes):
-                try:
-                    event = encode_event(event.wire())
-                except Exception:
-                    self.unsendable += 1
-                    continue
-            events.append(event)
-            size += len(event)
-            count += 1
-        if at:
-            gone = self._fresh[:at]
-            del self._fresh[:at]
-            self._fresh_bytes -= sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in gone)
+        with self._front:
+            fresh = self._fresh
+            while at < len(fresh) and (size < min_bytes or count < min_events):
+                event = fresh[at]
+                at += 1
+                if not isinstance(event, bytes):
+                    try:
+                        event = encode_event(event.wire())
+                    except Exception:
+                        self.unsendable += 1
+                        continue
+                events.append(event)
+                size += len(event)
+                count += 1
+            if at:
+                gone = fresh[:at]
+                del fresh[:at]
+                self._fresh_bytes -= sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in gone)
         return taken, events
 
     def drop_oldest(self, count: int) -> int:
@@ -422,8 +443,9 @@ class EventBuffer:
             dropped += len(batches.pop(0))
         self._set_batches(batches)
         if dropped < count and self._fresh:
-            take = min(count - dropped, len(self._fresh))
-            del self._fresh[:take]
+            with self._front:
+                take = min(count - dropped, len(self._fresh))
+                del self._fresh[:take]
             self._fresh_bytes = sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh)
             dropped += take
         return dropped
@@ -431,6 +453,7 @@ class EventBuffer:
     def pending(self) -> list[bytes]:
         """Every encoded event held, in delivery order."""
         encoded = self._take_fresh()
-        self._fresh[:0] = encoded  # kept, encoded, ahead of anything added meanwhile
+        with self._front:
+            self._fresh[:0] = encoded  # kept, encoded, ahead of anything added meanwhile
         self._fresh_bytes += sum(len(e) for e in encoded)
         return [e for b in self._batches for e in b.events] + encoded

@@ -132,6 +132,12 @@ class RulesLoader:
                 gc.freeze()
             return loaded
 
+    def forget_bootstrap(self) -> StatsigOptions:
+        """The options without the bootstrap payload, which is compiled by now: its text (megabytes for a
+        large project) is not held for the life of the process."""
+        self._options = self._options.replace(bootstrap_values=None)
+        return self._options
+
     def _bootstrap(self, now: int) -> Loaded | None:
         """The bootstrap values, or None when they are invalid (then the source is asked, as officially)."""
         assert self._options.bootstrap_values is not None

@@ -140,6 +140,8 @@ class StatsigServer:
             duration = self._now_ms() - started
             budget_ms = (self._options.init_timeout or DEFAULT_INIT_TIMEOUT_S) * 1000
             return InitializeDetails(duration, "NoValues", False, False, 0, exc, None, duration >= budget_ms)
+        if self._options.bootstrap_values is not None:
+            self._options = self._loader.forget_bootstrap()
         id_list_count = len(loaded.snapshot.id_lists.lists)
         if (not loaded.has_id_lists and self._options.id_lists and self._options.base_url("get_id_lists")
                 and not self._options.local_mode):  # a snapshot document carries its lists: no request

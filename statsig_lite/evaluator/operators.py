@@ -16,6 +16,7 @@ import json
 import math
 import operator
 import re
+from array import array
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
@@ -780,16 +781,27 @@ def bucket_mask(members: Iterable[int]) -> tuple[int, frozenset[int]]:
     return mask, frozenset(others)
 
 
+def _small_ints(values: list[object]) -> object:
+    """`values` as an array of 2-byte ints when every one fits (texts, floats, larger ints: as they came)."""
+    try:
+        return array("H", values)  # type: ignore[type-var]
+    except (TypeError, OverflowError):
+        return values
+
+
 def core_bucket_any(target: object, negate: bool) -> Predicate:
     """statsig-python-core's user_bucket any/none: its case-insensitive text membership (the `any` entry of
     CORE) for the only values a bucket getter gives, ints 0..999, whose text is their decimal digits: a
     bucket is a member exactly when that text is one of the target texts. Held as the bits of one int, built
-    on first use (as the other membership tests: a cold start evaluates few of them)."""
+    on first use (as the other membership tests: a cold start evaluates few of them); until then a list of
+    ints is held as an array (2 bytes a target, not an int object each: ~2 MB of a large project's rules)."""
     mask: int | None = None
+    if type(target) is list:
+        target = _small_ints(target)
 
     def build() -> int:
         bits = 0
-        texts: Iterable[object] = target if isinstance(target, list) else ()
+        texts: Iterable[object] = target if isinstance(target, (list, array)) else ()
         for item in texts if not isinstance(target, Mapping) else (str(k) for k in target):
             if type(item) is int:  # its text is its digits: no JSON needed
                 if 0 <= item < BUCKETS:

@@ -107,6 +107,7 @@ class Compiler:
         self.global_custom = global_custom
         self.condition_map = condition_map  # v2: rules name their conditions by key
         self._compiled: dict[int, Condition] = {}  # by id() of the raw condition, alive while compiling
+        self.release = False  # the decoded tree is the load's alone: a condition is emptied once compiled
         self._getters: dict[tuple[str, str, str | None], Getter] = {}
 
     def forget_gates_except(self, gate_names: frozenset[str]) -> None:
@@ -288,6 +289,8 @@ class Compiler:
             return cached
         compiled = self._condition(raw)
         self._compiled[id(raw)] = compiled
+        if self.release and type(raw) is dict and raw is not _MISSING_CONDITION:
+            raw.clear()
         return compiled
 
     def _condition(self, raw: object) -> Condition:

@@ -53,7 +53,9 @@ def read_snapshot(
     with PausedCollector():
         document = decode_payload(raw)
         dcs, id_lists = split_snapshot(document)
-        snapshot = load_snapshot(dcs, id_lists=id_lists, global_custom=global_custom)
+        # decoded here for this load only: its specs may be emptied as they compile (load_snapshot)
+        again = None if isinstance(raw, Mapping) else (lambda: split_snapshot(raw)[0])
+        snapshot = load_snapshot(dcs, id_lists=id_lists, global_custom=global_custom, decode_again=again)
         envelope = is_envelope(document)
         return ReadSnapshot(snapshot, envelope, envelope and document.get("allow_shrink") is True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ..errors import SpecFormatError
 from . import parse_v1, parse_v2
@@ -51,12 +51,21 @@ def load_snapshot(
     *,
     id_lists: Mapping[str, IdList] | None = None,
     global_custom: Mapping[str, Any] | None = None,
+    decode_again: Callable[[], Mapping[str, Any]] | None = None,
 ) -> Snapshot:
     """Parse and precompile a payload. Raises SpecFormatError naming the problem and its JSON path
-    (`validate.SnapshotRefused` for a payload that is not sane: see `validate.check_payload`)."""
+    (`validate.SnapshotRefused` for a payload that is not sane: see `validate.check_payload`).
+    `decode_again`: `payload` was decoded for this call only (its specs may be emptied, see `_load`)."""
+    if decode_again is None and not isinstance(payload, Mapping):
+        text = payload
+        decode_again = lambda: decode_payload(text)  # noqa: E731
     with PausedCollector():
         try:
-            return _load(payload, id_lists, global_custom)
+            try:
+                return _load(payload, id_lists, global_custom, release=decode_again is not None)
+            except _Recompile:  # rare (a legacy payload with a spec it drops): again, the tree kept whole
+                assert decode_again is not None
+                return _load(decode_again(), id_lists, global_custom, release=False)
         except SpecFormatError:
             raise
         except Exception as exc:  # a shape no check foresaw: refused like any bad payload, never a crash
@@ -82,11 +91,18 @@ class PausedCollector:
             gc.enable()
 
 
+class _Recompile(Exception):
+    """The legacy second pass needs the specs that were released: load again without releasing."""
+
+
 def _load(
     payload: bytes | str | Mapping[str, Any],
     id_lists: Mapping[str, IdList] | None,
     global_custom: Mapping[str, Any] | None,
+    release: bool,
 ) -> Snapshot:
+    """`release`: the tree is ours alone, so each spec's part is emptied once compiled and the next spec's rules
+    take its memory (pymalloc frees an arena only when all of it is free: the kept values are spread over all)."""
     data = decode_payload(payload)
     if data.get("has_updates") is False and not any(s in data for s in parse_v1.SECTIONS):
         raise SpecFormatError("has_updates", "payload has no updates (nothing to load)")
@@ -109,13 +125,19 @@ def _load(
 
     sections: dict[str, dict[str, Spec]] = {"gates": {}, "configs": {}, "layers": {}}
     unsupported: set[str] = set()
-    for section, name, raw, path in entries:
+    compiler.release = release
+    for i, (section, name, raw, path) in enumerate(entries):
         spec = compiler.spec(name, raw, path)
+        if release:  # no compiled object holds a spec's dict; raw conditions are all decoded before any is freed
+            entries[i] = None
+            raw.clear()
         if spec.unsupported and dialect is LEGACY:
             unsupported.add(name)  # the legacy SDK drops such specs when it loads the payload
             continue
         sections[_SECTION_KIND[section]][name] = spec
     if dialect is LEGACY and unsupported:
+        if release:
+            raise _Recompile
         # a nested gate that was dropped is unknown to the specs that reference it
         compiler.forget_gates_except(frozenset(sections["gates"]))
         for section, name, raw, path in entries:
