@@ -1,6 +1,6 @@
 """Cold start as deployed: what statsig_lite's layer adds to a Lambda cold start, against statsig-python-core.
 
-    .venv/bin/python benchmarks/cold_start.py [sandboxes per variant, default 15] [--profile]
+    .venv/bin/python benchmarks/cold_start.py [sandboxes per variant, default 15] [--profile] [--floor]
 
 Every sample is a fresh sandbox: `python -m awslambdaric app.handler` against the loopback Runtime API of
 tests/servers/lambda_runtime.py (the runtime Lambda's Python images run), timed from the process start until
@@ -18,8 +18,15 @@ Function kinds: ``empty`` (a handler that imports nothing) and ``typical`` (boto
 already imported, as most functions do). Powertools and boto3 come from this venv in every variant (AWS's
 managed Powertools layer and the runtime's boto3 on Lambda). What an SDK adds = its median - base's median;
 the target is statsig_lite <= 0.5x what core adds, in both kinds. Variants run interleaved, so machine noise
-hits all alike. ``--profile`` adds one `-X importtime` sandbox of lite in each kind and prints where the
-import time goes (our modules, urllib3, Powertools' middleware factory, the first flush's imports).
+hits all alike. ``--profile`` adds five `-X importtime` sandboxes of lite in each kind and prints where the
+import time goes (medians), as a partition (each module's own time counted once, in the group of its nearest enclosing
+group member): our modules, urllib3 and what only it loads, http.client + email, ssl, importlib.metadata
+(which urllib3's http2 package imports), idna, Powertools.
+
+``--floor`` adds functions that do only what the first flush cannot avoid, without statsig_lite, from the same
+layer folder: ``u3-import`` imports the layer's urllib3, ``u3-post`` posts one gzip'd event to the same sink with
+a urllib3 PoolManager (the brief mandates urllib3 for HTTP), ``hc-post`` does it with the standard library's
+http.client. What they add is the least any urllib3 (or any Python HTTP) client adds to that cold start.
 """
 
 from __future__ import annotations
@@ -81,8 +88,44 @@ CORE = textwrap.dedent(
         return {"on": on}
     """
 )
+FLOOR = {
+    "u3-import": "import urllib3\n\ndef handler(event, context):\n    return {'on': True}\n",
+    "u3-post": textwrap.dedent(
+        """
+        import gzip, json, os
+
+        def handler(event, context):
+            import urllib3
+
+            pool = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=1.0, read=1.0))
+            body = gzip.compress(json.dumps({"events": [{"eventName": "floor"}]}).encode())
+            response = pool.request("POST", os.environ["STATSIG_API_URL"] + "log_event", body=body,
+                                    headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+            return {"on": response.status == 202}
+        """
+    ),
+    "hc-post": textwrap.dedent(
+        """
+        import gzip, json, os
+
+        def handler(event, context):
+            import http.client
+            from urllib.parse import urlsplit
+
+            url = urlsplit(os.environ["STATSIG_API_URL"] + "log_event")
+            connection = http.client.HTTPConnection(url.hostname, url.port, timeout=1.0)
+            body = gzip.compress(json.dumps({"events": [{"eventName": "floor"}]}).encode())
+            connection.request("POST", url.path, body=body,
+                               headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+            response = connection.getresponse()
+            response.read()
+            return {"on": response.status == 202}
+        """
+    ),
+}
 KINDS = {"empty": "", "typical": TYPICAL}
 SDKS = {"base": BASE, "lite": LITE, "core": CORE}
+USES_LAYER = ("lite", *FLOOR)  # the variants that find the layer folder on sys.path (as /opt/python)
 
 
 def build_layer(out: Path) -> Path:
@@ -114,7 +157,7 @@ def listing(root: Path) -> list[str]:
 def make_task(root: Path, kind: str, sdk: str) -> Path:
     task = root / f"{kind}-{sdk}"
     task.mkdir()
-    (task / "app.py").write_text(KINDS[kind] + SDKS[sdk])
+    (task / "app.py").write_text(KINDS[kind] + {**SDKS, **FLOOR}[sdk])
     dcs = resources.files("statsig_lite").joinpath("data/example_snapshot.json").read_bytes()
     if sdk == "lite":  # what `python -m statsig_lite pull` bundles: the rules and their (here: no) ID lists
         from statsig_lite.store.envelope import encode_snapshot
@@ -143,7 +186,7 @@ def cold_start(
 ) -> tuple[float, float, str]:
     """One fresh sandbox: wall ms from the process start to the first response, CPU ms the process used until
     then, and the process output."""
-    path = [str(task), str(opt / "python")] if sdk == "lite" else [str(task)]
+    path = [str(task), str(opt / "python")] if sdk in USES_LAYER else [str(task)]
     env = {
         "PYTHONPATH": os.pathsep.join(path),  # the venv's site-packages follow: runtime boto3, Powertools layer
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -189,36 +232,49 @@ def parse_importtime(output: str) -> list[tuple[int, int, str, list[str]]]:
 
 
 PROFILE_GROUPS = {
-    "statsig_lite (own time of our modules)": ("statsig_lite",),
-    "urllib3 (cumulative)": ("urllib3",),
-    "Powertools middleware factory (cumulative)": ("aws_lambda_powertools.middleware_factory",),
-    "aws_lambda_powertools (cumulative)": ("aws_lambda_powertools",),
-    "first flush's stdlib: ssl, http, email, gzip, zlib (cumulative)": ("ssl", "http", "email", "gzip", "zlib"),
+    "statsig_lite (our modules)": ("statsig_lite",),
+    "urllib3 (its modules, and what only it loads)": ("urllib3",),
+    "http.client + email": ("http", "email"),
+    "ssl": ("ssl", "_ssl"),
+    "importlib.metadata (urllib3.http2 imports it)": ("importlib.metadata",),
+    "idna (urllib3 encodes the host)": ("encodings.idna", "stringprep", "unicodedata"),
+    "Powertools": ("aws_lambda_powertools",),
 }
 
 
-def import_profile(output: str) -> list[str]:
-    """Where the import time of one lite sandbox goes, in the groups the issue asks about."""
-    entries = parse_importtime(output)
+PROFILE_SANDBOXES = 5
 
-    def member(name: str, prefixes: tuple[str, ...]) -> bool:
-        return any(name == p or name.startswith(p + ".") for p in prefixes)
 
-    lines = []
-    for label, prefixes in PROFILE_GROUPS.items():
-        if label.startswith("statsig_lite"):
-            total = sum(own for own, _, name, _ in entries if member(name, prefixes))
-        else:  # outermost members only: a member's cumulative time already holds its members' imports
-            total = sum(
-                cumulative
-                for _, cumulative, name, ancestors in entries
-                if member(name, prefixes) and not any(member(a, prefixes) for a in ancestors)
-            )
-        lines.append(f"    {label:<66}{total / 1000:7.1f} ms")
-    ours = sorted(((own, name) for own, _, name, _ in entries if member(name, ("statsig_lite",))), reverse=True)
-    lines.append("    our heaviest modules (own time): " + ", ".join(f"{n} {us / 1000:.1f}" for us, n in ours[:6]))
-    tops = sorted(((cum, name) for _, cum, name, ancestors in entries if not ancestors), reverse=True)
-    lines.append("    heaviest top-level imports: " + ", ".join(f"{n} {us / 1000:.1f}" for us, n in tops[:8]))
+def _member(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def import_profile(outputs: list[str]) -> list[str]:
+    """Where the import time of lite's sandboxes goes, from statsig_lite's first module on (what the function
+    imported before it, boto3 and Powertools in the typical kind, is not ours): every module's own time counted
+    once, in the group of the module itself or of its nearest enclosing import that belongs to a group (so the
+    groups add up). Medians over the sandboxes (single -X importtime runs swing on a busy machine)."""
+    runs = []
+    for output in outputs:
+        entries = parse_importtime(output)
+        first = next(i for i, (_, _, name, ancestors) in enumerate(entries)
+                     if any(_member(n, ("statsig_lite",)) for n in (name, *ancestors)))  # fmt: skip
+        totals = dict.fromkeys(PROFILE_GROUPS, 0)
+        for own, _, name, ancestors in entries[first:]:
+            for candidate in (name, *reversed(ancestors)):  # nearest first
+                group = next((g for g, prefixes in PROFILE_GROUPS.items() if _member(candidate, prefixes)), None)
+                if group is not None:
+                    totals[group] += own
+                    break
+        runs.append((totals, entries[first:]))
+    lines = [
+        f"    {label:<66}{statistics.median(t[label] for t, _ in runs) / 1000:7.1f} ms own time"
+        for label in PROFILE_GROUPS
+    ]
+    totals, entries = sorted(runs, key=lambda r: sum(r[0].values()))[len(runs) // 2]  # the median sandbox
+    ours = sorted(((own, name) for own, _, name, _ in entries if _member(name, ("statsig_lite",))), reverse=True)
+    lines.append("    our heaviest modules (own time, median sandbox): "
+                 + ", ".join(f"{n} {us / 1000:.1f}" for us, n in ours[:6]))
     return lines
 
 
@@ -226,6 +282,7 @@ def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     runs = int(args[0]) if args else 15
     profile = "--profile" in sys.argv
+    sdks = [*SDKS, *(FLOOR if "--floor" in sys.argv else ())]
     with tempfile.TemporaryDirectory(prefix="cold-start-") as tmp:
         root = Path(tmp)
         zip_path = build_layer(root / "build")
@@ -233,12 +290,13 @@ def main() -> None:
         shipped = unzip_read_only(zip_path, opt)
         pycs = sum(1 for name in shipped if name.endswith(".pyc"))
         print(f"layer: {zip_path.name}, {zip_path.stat().st_size:,} bytes zipped, {pycs} pycs, unzipped read-only")
+        print("load average before the run: " + " / ".join(f"{v:.1f}" for v in os.getloadavg()) + " (1 / 5 / 15 min)")
         sink = subprocess.Popen([sys.executable, "-m", "statsig_lite.demo_sink"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True)  # fmt: skip
         try:
             assert sink.stdout is not None
             api = sink.stdout.readline().strip()
-            tasks = {(k, s): make_task(root, k, s) for k in KINDS for s in SDKS}
+            tasks = {(k, s): make_task(root, k, s) for k in KINDS for s in sdks}
             for (_, sdk), task in tasks.items():  # warm the page cache; not counted
                 cold_start(task, sdk, opt, api)
             samples: dict[tuple[str, str], list[float]] = {key: [] for key in tasks}
@@ -251,8 +309,9 @@ def main() -> None:
             profiles = {}
             if profile:
                 for kind in KINDS:
-                    _, _, output = cold_start(tasks[(kind, "lite")], "lite", opt, api, {"PYTHONPROFILEIMPORTTIME": "1"})
-                    profiles[kind] = import_profile(output)
+                    outputs = [cold_start(tasks[(kind, "lite")], "lite", opt, api, {"PYTHONPROFILEIMPORTTIME": "1"})[2]
+                               for _ in range(PROFILE_SANDBOXES)]  # fmt: skip
+                    profiles[kind] = import_profile(outputs)
         finally:
             sink.terminate()
             sink.wait(timeout=5)
@@ -261,10 +320,11 @@ def main() -> None:
             path.chmod(0o755 if path.is_dir() else 0o644)  # let the temporary folder be removed
         opt.chmod(0o755)
     assert not written, f"the runs wrote into the layer folder: {written[:5]}"
+    print("load average after the run: " + " / ".join(f"{v:.1f}" for v in os.getloadavg()) + " (1 / 5 / 15 min)")
     print(f"\ncold start = process start -> first response, {runs} sandboxes per row (awslambdaric, Python "
           f"{HERE_PYTHON}, layer byte code as shipped, nothing written to opt/); wall: elapsed ms, cpu: ms the "
           "sandbox's threads ran (robust on a busy machine); added = median - base's median")
-    print(f"{'function':<10}{'sdk':<6}{'wall median':>12}{'min':>8}{'max':>8}{'added':>8}"
+    print(f"{'function':<10}{'sdk':<11}{'wall median':>12}{'min':>8}{'max':>8}{'added':>8}"
           f"{'cpu median':>12}{'min':>8}{'max':>8}{'added':>8}")
     wall_med = {key: statistics.median(v) for key, v in samples.items()}
     cpu_med = {key: statistics.median(v) for key, v in cpu.items()}
@@ -272,7 +332,7 @@ def main() -> None:
         w, c = samples[(kind, sdk)], cpu[(kind, sdk)]
         wall_added = "" if sdk == "base" else f"{wall_med[(kind, sdk)] - wall_med[(kind, 'base')]:>8.1f}"
         cpu_added = "" if sdk == "base" else f"{cpu_med[(kind, sdk)] - cpu_med[(kind, 'base')]:>8.1f}"
-        print(f"{kind:<10}{sdk:<6}{wall_med[(kind, sdk)]:>12.1f}{min(w):>8.1f}{max(w):>8.1f}{wall_added:>8}"
+        print(f"{kind:<10}{sdk:<11}{wall_med[(kind, sdk)]:>12.1f}{min(w):>8.1f}{max(w):>8.1f}{wall_added:>8}"
               f"{cpu_med[(kind, sdk)]:>12.1f}{min(c):>8.1f}{max(c):>8.1f}{cpu_added:>8}")
     print()
     for kind in KINDS:
@@ -282,6 +342,14 @@ def main() -> None:
             verdict = "within" if lite <= 0.5 * core else "OVER"
             print(f"{kind:<8} {label:<5} statsig_lite adds {lite:6.1f} ms, statsig-python-core {core:6.1f} ms: "
                   f"ratio {lite / core:.2f} ({verdict} the 0.5 target)")
+        if (kind, "u3-post") in cpu_med:
+            added = {sdk: cpu_med[(kind, sdk)] - cpu_med[(kind, "base")] for sdk in (*FLOOR, "lite", "core")}
+            core = added["core"]
+            print(f"{kind:<8} floor (cpu): importing urllib3 adds {added['u3-import']:.1f} ms "
+                  f"({added['u3-import'] / core:.2f}x core), one urllib3 POST {added['u3-post']:.1f} ms "
+                  f"({added['u3-post'] / core:.2f}x), one http.client POST {added['hc-post']:.1f} ms "
+                  f"({added['hc-post'] / core:.2f}x); statsig_lite beyond the urllib3 POST "
+                  f"{added['lite'] - added['u3-post']:.1f} ms ({(added['lite'] - added['u3-post']) / core:.2f}x)")
         for line in profiles.get(kind, []):
             print(line)
     shutil.rmtree(root, ignore_errors=True)

@@ -58,6 +58,7 @@ except ModuleNotFoundError:  # Python 3.10: the project's requires-python floor
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "layers" / "build"
 BYTECODE_SCRIPT = Path(__file__).resolve().parent / "bytecode.py"
+SLIM_SCRIPT = Path(__file__).resolve().parent / "slim_sources.py"
 MIB = 1 << 20
 LEAN_BUDGET_BYTES = 1_000_000  # 1 MB zipped, byte code included
 POWERTOOLS_BUDGET_BYTES = 3 * MIB
@@ -373,6 +374,27 @@ def strip(python_dir: Path) -> dict[str, int]:
     return removed
 
 
+# Packages whose sources ship without comments and docstrings, every line kept where it was (slim_sources.py):
+# the byte code is what runs; the sources serve tracebacks. Powertools' sources stay as published.
+SLIMMED_SOURCES = ("statsig_lite", "urllib3", "ua_parser", "ua_parser_builtins", "ip3country")
+
+
+def slim_sources(python_dir: Path) -> dict[str, int]:
+    """Blank the comments and docstrings of SLIMMED_SOURCES (before any byte code is compiled from them)."""
+    packages = [p for p in SLIMMED_SOURCES if (python_dir / p).is_dir()]
+    command = [sys.executable, "-I", "-S", "-B", str(SLIM_SCRIPT), str(python_dir), *packages]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
+        raise BuildError(f"slimming the sources failed (exit {done.returncode}):\n{tail}")
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "source files without comments and docstrings": answer["slimmed"],
+        "bytes of comments and docstrings": answer["bytes_before"] - answer["bytes_after"],
+        "sources kept whole (slimming would have moved a line)": len(answer["unchanged"]),
+    }
+
+
 def check_tree(python_dir: Path, with_powertools: bool) -> None:
     compiled = [str(p.relative_to(python_dir)) for p in python_dir.rglob("*") if p.name.endswith(COMPILED_SUFFIXES)]
     if compiled:
@@ -495,6 +517,7 @@ def install_tree(with_powertools: bool, workdir: Path, source: Path, wheel: Path
     install([p for p in pins if p.name not in RUNTIME_PROVIDED], wheel, python_dir)
     dists = read_distributions(python_dir)
     removed = strip(python_dir)
+    removed.update(slim_sources(python_dir))
     check_tree(python_dir, with_powertools)
     return Tree(with_powertools, layer_root, dists, removed)
 

@@ -12,8 +12,11 @@ Smaller than compileall's: docstrings are left out of the code objects (nothing 
 introspect them (`NO_SIGNATURE_ANNOTATIONS`), and the interpreter runs with ``-X no_debug_ranges``, so 3.11+
 byte code carries line numbers but not the column ranges that only draw ``^^^`` under a traceback line.
 
-What gets byte code: every module of statsig_lite a function can load (not the CLI, demo and refresher), and the
-modules of the dependencies that a function loads:
+The sources are compiled as shipped: for the lean packages, without their comments and docstrings, every line
+where it was (`slim_sources.py` runs first), so tracebacks point at the right lines.
+
+What gets byte code: every module of statsig_lite a function can load (not the CLI, demo, the worker thread of
+long-running processes and the refresher), and the modules of the dependencies that a function loads:
 those imported when every statsig_lite module is imported and the lazy paths run once (user-agent parsing in
 both dialects, the country table, an HTTP pool). The rest of the dependencies (urllib3's emscripten and
 pyOpenSSL contribs, ua-parser's command line, its alternative rule tables) stays source only: they are
@@ -31,9 +34,11 @@ import os
 import pkgutil
 import sys
 
-# Never loaded by a user's function: the CLI and demo, and the refresher (a scheduled function of its own, whose
-# cold start nobody waits for). Source only, which keeps the lean layer within 1 MB with room to grow.
-NOT_ON_LAMBDA = {"statsig_lite/__main__.py", "statsig_lite/demo.py", "statsig_lite/demo_sink.py"}
+# Never loaded by a user's function: the CLI and demo, the long-running process's worker thread (lifecycle never
+# starts it on Lambda), and the refresher (a scheduled function of its own, whose cold start nobody waits for).
+# Source only, which keeps the lean layer within 1 MB.
+NOT_ON_LAMBDA = {"statsig_lite/__main__.py", "statsig_lite/demo.py", "statsig_lite/demo_sink.py",
+                 "statsig_lite/background.py"}
 NOT_ON_LAMBDA_FOLDERS = ("statsig_lite/refresher/",)
 UNCHECKED_HASH_FLAGS = 0b01  # PEP 552: hash-based (bit 0), not checked against the source (bit 1 clear)
 

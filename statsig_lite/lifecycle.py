@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping
 
 from . import constants as c
 from ._log import get_logger
-from .interface_data_store import STORAGE_ADAPTER_KEY
 from .loader import Loaded, RulesLoader
 from .options import StatsigOptions
 from .results import DataSource
@@ -158,6 +157,7 @@ class DataStoreSource:
 
     def fetch(self, timeout_s: float) -> Fetched:
         from .errors import SpecSourceError
+        from .interface_data_store import STORAGE_ADAPTER_KEY
 
         try:
             value = self._store.get(STORAGE_ADAPTER_KEY)
@@ -264,6 +264,8 @@ def rules_updated(server: StatsigServer, loaded: Loaded) -> None:
         return
     store = options.data_store
     if store is not None and loaded.source in (DataSource.NETWORK, DataSource.STATSIG_NETWORK):
+        from .interface_data_store import STORAGE_ADAPTER_KEY
+
         try:
             store.set(STORAGE_ADAPTER_KEY, text)
         except Exception as exc:

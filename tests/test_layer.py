@@ -15,6 +15,7 @@ pip reaches the package registry for the build; the tests skip (saying so) only 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import json
@@ -413,3 +414,86 @@ def test_the_first_byte_code_given_up_is_of_modules_the_decorator_never_imports(
     loaded = set(out.strip().splitlines()[-1].split(","))
     assert "statsig_lite.server" in loaded  # the probe did run the decorated path
     assert not loaded & set(never), sorted(loaded & set(never))
+
+
+# --------------------------------------------------------------------------- sources without the prose
+
+
+def load_slimmer() -> Any:
+    spec = importlib.util.spec_from_file_location("layer_slim_sources", build.SLIM_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+slimmer = load_slimmer()
+
+TRICKY = (
+    "# -*- coding: utf-8 -*-\n"
+    '"""Module docstring,\n\nover three lines."""\n'
+    "from __future__ import annotations\n"
+    "\n"
+    "x = 1  # a comment after code\n"
+    "\f\n"  # a form feed: a line for str.splitlines, not for the parser
+    "def only_doc():\n"
+    '    """The whole body."""\n'
+    "\n"
+    "def doc_then_code():  # why\n"
+    "    '''Doc.'''\n"
+    "    return '# not a comment', x\n"
+    "\n"
+    'def same_line(): "kept: it shares the line with code"; return 2\n'
+    "\n"
+    "values = [\n"
+    "    1,  # one\n"
+    "    # a whole-line comment inside brackets\n"
+    "    2,\n"
+    "]\n"
+    "raise_here = lambda: 1 / 0\n"
+)
+
+
+def test_slimming_blanks_comments_and_docstrings_and_keeps_every_line() -> None:
+    slim = slimmer.slim(TRICKY)
+    original, slimmed = TRICKY.split("\n"), slim.split("\n")
+    assert len(slimmed) == len(original)
+    assert slimmed[0] == "# -*- coding: utf-8 -*-"  # an encoding declaration stays
+    assert slimmed[1:4] == ["", "", ""]  # the module docstring
+    assert slimmed[6] == "x = 1"  # the comment after it is gone
+    for prose in ("a comment after code", "whole-line comment", "# one", "# why", "Doc.", "The whole body"):
+        assert prose not in slim, prose
+    assert "x = 1" in slim
+    assert "    ..." in slimmed  # a body that was only a docstring
+    assert "'# not a comment'" in slim  # a string is not a comment
+    assert '"kept: it shares the line with code"' in slim
+    assert slimmer.shape(slim) == slimmer.shape(TRICKY)
+    namespace: dict[str, Any] = {}
+    exec(compile(slim, "tricky.py", "exec"), namespace)
+    assert namespace["only_doc"]() is None and namespace["doc_then_code"]() == ("# not a comment", 1)
+    assert namespace["same_line"]() == 2 and namespace["values"] == [1, 2]
+    with pytest.raises(ZeroDivisionError) as raised:
+        namespace["raise_here"]()
+    assert raised.traceback[-1].lineno + 1 == TRICKY.split("\n").index("raise_here = lambda: 1 / 0") + 1
+
+
+def test_the_lean_zip_ships_our_sources_without_prose_on_the_same_lines(layers: dict[str, Path]) -> None:
+    """Every statsig_lite module in the zip: no docstring, no comment, the same code on the same lines as the
+    checkout's (tracebacks from the layer point at the right lines), and its byte code compiled from it."""
+    import io
+    import tokenize
+
+    with zipfile.ZipFile(layers["lean"]) as archive:
+        sources = {n: archive.read(n).decode() for n in archive.namelist()
+                   if n.startswith("python/statsig_lite/") and n.endswith(".py")}  # fmt: skip
+        assert len(sources) > 60
+        for name, text in sources.items():
+            checkout = (REPO / name.removeprefix("python/")).read_text(encoding="utf-8")
+            assert slimmer.shape(text) == slimmer.shape(checkout), name
+            comments = [t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type == tokenize.COMMENT]
+            assert comments == [], f"{name}: {comments[0].string!r}"
+            assert ast.get_docstring(ast.parse(text)) is None, name
+            folder, _, file = name.rpartition("/")
+            pyc = f"{folder}/__pycache__/{file[:-3]}.cpython-{HERE_PYTHON.replace('.', '')}.pyc"
+            if pyc in archive.namelist():  # the byte code's source hash is of the shipped text
+                assert archive.read(pyc)[8:16] == importlib.util.source_hash(text.encode()), name

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
 from .hashing import id_list_hash
-from .regex_bound import RegexTimeout, compile_bounded
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -276,6 +275,8 @@ def _core_string_match(test: Callable[[str, str], bool], negate: bool) -> Factor
 
 
 def _core_str_matches(target: object) -> Predicate:
+    from .regex_bound import RegexTimeout, compile_bounded  # only payloads with regex conditions load it
+
     pattern = core_text(target)
     if pattern is None:
         return _never
@@ -609,6 +610,8 @@ def _legacy_string_match(test: Callable[[str, str], bool], negate: bool) -> Fact
 
 
 def _legacy_str_matches(target: object) -> Predicate:
+    from .regex_bound import compile_bounded  # only payloads with regex conditions load it
+
     if target is None:
         return _never
     try:  # compiled once at load, bounded in time (regex_bound); a timeout is an evaluation error

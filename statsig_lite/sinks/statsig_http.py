@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from .. import constants as c
+from .._gc import PausedCollector
 from .._log import get_logger
 from .._secrets import protect
 from ..buffer import Batch
@@ -72,7 +73,8 @@ class StatsigHTTPSink:
                 retryable=False,
                 auth=True,
             )
-        import urllib3
+        with PausedCollector():  # the first send imports urllib3 (and http.client, ssl): no garbage to find
+            import urllib3
 
         protect(self._secret_key)  # urllib3's and our log records never carry the key
         headers = {

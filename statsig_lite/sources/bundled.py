@@ -24,12 +24,12 @@ import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import SpecSourceError
 from .base import Fetched
 from .file import SnapshotFile, snapshot_bytes
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
     from importlib.abc import Traversable
 

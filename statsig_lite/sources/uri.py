@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..constants import ENV_SPEC_SOURCE
 from ..errors import ConfigurationError
 from .base import Fetched, SpecSource
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Each source module is imported when a spec names it: a cold start pays only for the sources it uses.
 

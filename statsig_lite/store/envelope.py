@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from .._gc import PausedCollector
 from .._record import Record
 from ..errors import SpecFormatError
-from .id_lists import compact_ids
 from .model import IdList, Snapshot
-from .snapshot import PausedCollector, decode_payload, load_snapshot
+from .snapshot import decode_payload, load_snapshot
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ def split_snapshot(raw: bytes | str | Mapping[str, Any]) -> tuple[Mapping[str, A
     if not isinstance(lists_raw, Mapping):
         raise SpecFormatError("id_lists", "not an object")
     lists: dict[str, IdList] = {}
+    if lists_raw:
+        from .id_lists import compact_ids  # only a snapshot that carries ID lists loads it
     for name, entry in lists_raw.items():
         if not isinstance(entry, Mapping) or not isinstance(entry.get("ids"), list):
             raise SpecFormatError(f"id_lists.{name}", "expected an object with an ids list")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Callable, Mapping
 
+from .._gc import PausedCollector
 from ..errors import SpecFormatError
 from . import parse_v1, parse_v2
 from .compile import CORE, LEGACY, Compiler
@@ -70,25 +70,6 @@ def load_snapshot(
             raise
         except Exception as exc:  # a shape no check foresaw: refused like any bad payload, never a crash
             raise SpecFormatError("", f"payload cannot be compiled: {type(exc).__name__}: {exc}") from None
-
-
-class PausedCollector:
-    """`with PausedCollector():` runs its block with the cyclic garbage collector paused, and restores it.
-
-    Decoding and compiling a payload allocate hundreds of thousands of objects and no cycles: with the
-    collector running, it rescans the growing tree every few hundred allocations (a large payload loads in
-    about 60% of the time without it). Nests: an inner pause leaves the collector as the outer one wants it.
-    """
-
-    __slots__ = ("_collecting",)
-
-    def __enter__(self) -> None:
-        self._collecting = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exc: object) -> None:
-        if self._collecting:
-            gc.enable()
 
 
 class _Recompile(Exception):
