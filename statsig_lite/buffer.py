@@ -286,7 +286,14 @@ class EventBuffer:
     """
 
     __slots__ = (
-        "_batch_bytes", "_batch_events", "_batches", "_fresh", "_fresh_bytes", "_front", "_metadata_json", "unsendable"
+        "_batch_bytes",
+        "_batch_events",
+        "_batches",
+        "_fresh",
+        "_fresh_bytes",
+        "_front",
+        "_metadata_json",
+        "unsendable",
     )
 
     def __init__(self, metadata_json: bytes) -> None:
@@ -294,7 +301,8 @@ class EventBuffer:
         # encoded events, and exposures the client recorded: those are built and encoded when batches are
         # cut, so a check pays for neither (JSON alone is about 4 us an event, more than the check)
         self._fresh: list[bytes | DeferredEvent] = []
-        # threads add (lock-free) while others take from the front: every change at the front holds this lock
+        # threads add (lock-free) while others take from the front: every change at the front, and every
+        # change of the cut batches (a flush cuts and removes them while the overflow takes the oldest), holds it
         self._front = new_lock()
         self._batches: list[Batch] = []
         self._fresh_bytes = 0
@@ -370,8 +378,10 @@ class EventBuffer:
                 max_events=max_events,
                 max_body_bytes=max_body_bytes,
             )
-            self._set_batches(self._batches + cut)
-        return list(self._batches)
+            with self._front:
+                self._set_batches(self._batches + cut)
+        with self._front:
+            return list(self._batches)
 
     def add_oldest(self, event: bytes) -> None:
         """Put an encoded event back in front of the fresh ones (an overflow write that failed)."""
@@ -381,24 +391,28 @@ class EventBuffer:
 
     def held(self) -> list[Batch]:
         """The batches already cut, in delivery order."""
-        return list(self._batches)
+        with self._front:
+            return list(self._batches)
 
     def set_batches(self, batches: Sequence[Batch]) -> None:
         """What is left of the cut batches after a delivery pass (split, sent, quarantined)."""
-        self._set_batches(list(batches))
+        with self._front:
+            self._set_batches(list(batches))
 
     def remove(self, done: Iterable[Batch]) -> None:
         """Forget batches that were delivered, spilled or quarantined."""
         ids = {b.batch_id for b in done}
         if ids:
-            self._set_batches([b for b in self._batches if b.batch_id not in ids])
+            with self._front:
+                self._set_batches([b for b in self._batches if b.batch_id not in ids])
 
     def replace(self, old: Batch, new: Sequence[Batch]) -> None:
         """Put ``new`` where ``old`` was (a split)."""
-        at = next(i for i, b in enumerate(self._batches) if b.batch_id == old.batch_id)
-        batches = list(self._batches)
-        batches[at : at + 1] = list(new)
-        self._set_batches(batches)
+        with self._front:
+            at = next(i for i, b in enumerate(self._batches) if b.batch_id == old.batch_id)
+            batches = list(self._batches)
+            batches[at : at + 1] = list(new)
+            self._set_batches(batches)
 
     def take_oldest(self, min_bytes: int, min_events: int) -> tuple[list[Batch], list[bytes]]:
         """Remove and return the oldest events, at least ``min_bytes`` and ``min_events`` of them: whole cut
@@ -406,16 +420,19 @@ class EventBuffer:
         it must stay cheap on a check's thread."""
         taken: list[Batch] = []
         size = count = 0
-        while self._batches and (size < min_bytes or count < min_events):
-            batch = self._batches.pop(0)
-            taken.append(batch)
-            size += batch.size
-            count += len(batch)
-        if taken:
-            self._set_batches(self._batches)
         events: list[bytes] = []
         at = 0
         with self._front:
+            held = self._batches
+            while at < len(held) and (size < min_bytes or count < min_events):
+                batch = held[at]
+                at += 1
+                taken.append(batch)
+                size += batch.size
+                count += len(batch)
+            if at:
+                self._set_batches(held[at:])
+            at = 0
             fresh = self._fresh
             while at < len(fresh) and (size < min_bytes or count < min_events):
                 event = fresh[at]
@@ -438,16 +455,16 @@ class EventBuffer:
     def drop_oldest(self, count: int) -> int:
         """Drop about ``count`` of the oldest events (whole batches); return how many were dropped."""
         dropped = 0
-        batches = list(self._batches)
-        while dropped < count and batches:
-            dropped += len(batches.pop(0))
-        self._set_batches(batches)
-        if dropped < count and self._fresh:
-            with self._front:
+        with self._front:
+            batches = list(self._batches)
+            while dropped < count and batches:
+                dropped += len(batches.pop(0))
+            self._set_batches(batches)
+            if dropped < count and self._fresh:
                 take = min(count - dropped, len(self._fresh))
                 del self._fresh[:take]
-            self._fresh_bytes = sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh)
-            dropped += take
+                self._fresh_bytes = sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh)
+                dropped += take
         return dropped
 
     def pending(self) -> list[bytes]:
@@ -455,5 +472,6 @@ class EventBuffer:
         encoded = self._take_fresh()
         with self._front:
             self._fresh[:0] = encoded  # kept, encoded, ahead of anything added meanwhile
+            held = list(self._batches)
         self._fresh_bytes += sum(len(e) for e in encoded)
-        return [e for b in self._batches for e in b.events] + encoded
+        return [e for b in held for e in b.events] + encoded

@@ -179,3 +179,90 @@ def test_exposure_with_a_deep_user_field_is_dropped_at_flush_not_spilled() -> No
 
     pipeline.enqueue_exposure(Deep())
     assert pipeline.flush(0.1).dropped == 1
+
+
+def test_threads_adding_and_taking_the_oldest_while_a_flush_cuts_and_removes_lose_nothing() -> None:
+    """Outside Lambda: application threads add (and, past the bound, take the oldest for the journal) while the
+    background thread cuts batches and removes what it sent. Every event comes out at least once, and no call
+    raises (before every change of the cut batches held the lock, a removal could skip a batch another thread
+    shifted, and the overflow's pop could find the list emptied under it)."""
+    import sys
+    import threading
+
+    from statsig_lite.buffer import EventBuffer
+
+    buffer, out, errors = EventBuffer(META), [], []
+    per_thread, threads, done = 20000, 4, threading.Event()
+
+    def producer(t: int) -> None:
+        try:
+            for i in range(per_thread):
+                buffer.add(encode_json({"eventName": "e", "value": f"{t}-{i}"}))
+                if len(buffer) > 200:
+                    taken, events = buffer.take_oldest(0, 20)
+                    out.extend(e for b in taken for e in b.events)
+                    out.extend(events)
+        except Exception as exc:  # pragma: no cover - the failure this test is for
+            errors.append(exc)
+
+    def flusher() -> None:
+        try:
+            while not done.is_set():
+                cut = buffer.batches(0, max_events=4, max_body_bytes=1 << 20)  # many small batches: long scans
+                out.extend(e for b in cut for e in b.events)
+                buffer.remove(cut)
+        except Exception as exc:  # pragma: no cover
+            errors.append(exc)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch as often as the interpreter can: more interleavings
+    try:
+        workers = [threading.Thread(target=producer, args=(t,)) for t in range(threads)]
+        flush = threading.Thread(target=flusher)
+        flush.start()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        done.set()
+        flush.join()
+    finally:
+        sys.setswitchinterval(old)
+    out.extend(e for b in buffer.batches(0, max_events=40, max_body_bytes=1 << 20) for e in b.events)
+    assert not errors, errors
+    seen = {json.loads(e)["value"] for e in out}
+    missing = {f"{t}-{i}" for t in range(threads) for i in range(per_thread)} - seen
+    assert not missing, f"{len(missing)} lost, e.g. {sorted(missing)[:5]}"
+
+
+def test_a_removal_scanning_the_batches_while_the_overflow_takes_the_oldest_skips_none() -> None:
+    """The interleaving above, made certain: while `remove` scans the cut batches, another thread takes the
+    oldest one. Without the lock the scan skipped the batch shifted into the place it had just read, and that
+    batch was forgotten: neither sent nor taken."""
+    import threading
+
+    from statsig_lite.buffer import EventBuffer
+
+    buffer = EventBuffer(META)
+    for i in range(6):
+        buffer.add(encode_json({"eventName": "e", "value": i}))
+    cut = buffer.batches(0, max_events=2, max_body_bytes=1 << 20)  # three batches: [0,1] [2,3] [4,5]
+    taken: list[Any] = []
+    others: list[threading.Thread] = []
+
+    class Interleaved(list):  # type: ignore[type-arg]
+        def __iter__(self) -> Any:
+            for at, batch in enumerate(list.__iter__(self)):
+                if at == 1:  # mid-scan: another thread takes the oldest batch, and gets as far as it can
+                    other = threading.Thread(target=lambda: taken.append(buffer.take_oldest(0, 1)))
+                    other.start()
+                    others.append(other)
+                    other.join(0.3)  # with the lock it waits for the scan to end: do not wait for it here
+                yield batch
+
+    buffer._batches = Interleaved(buffer._batches)
+    buffer.remove([cut[1]])  # the flush sent the middle batch
+    others[0].join(5)
+    got = {json.loads(e)["value"] for t, events in taken for b in t for e in b.events}
+    got |= {json.loads(e)["value"] for b in buffer.held() for e in b.events}
+    assert got == {0, 1, 4, 5}, got  # [2,3] was sent; the rest is taken or still held

@@ -301,19 +301,19 @@ def test_statsig_user_raises_only_statsig_value_error(args: list[Any], kwargs: d
         assert _SERVER.check_gate(user, "g0") in (True, False)
 
 
-@pytest.mark.parametrize(
-    "method",
-    [
-        "override_gate",
-        "override_config",
-        "override_experiment",
-        "override_layer",
-        "remove_gate_override",
-        "remove_config_override",
-        "remove_experiment_override",
-        "remove_layer_override",
-    ],
-)
+_OVERRIDES = [
+    "override_gate",
+    "override_config",
+    "override_experiment",
+    "override_layer",
+    "remove_gate_override",
+    "remove_config_override",
+    "remove_experiment_override",
+    "remove_layer_override",
+]
+
+
+@pytest.mark.parametrize("method", _OVERRIDES)
 @_SETTINGS
 @given(args=st.lists(anything, min_size=1, max_size=3), user=odd_users)
 def test_overrides_raise_only_statsig_value_error(method: str, args: list[Any], user: Any) -> None:
@@ -408,7 +408,8 @@ _READS = [
     "is_initialized",
     "is_store_populated",
 ]
-_LIFECYCLE = [
+# no arguments to fuzz but their own (timeouts, budgets): fuzzed below
+_LIFECYCLE_NO_TARGET = [
     "flush",
     "refresh_if_stale",
     "refresh_id_lists",
@@ -416,20 +417,8 @@ _LIFECYCLE = [
     "start_polling_dcs",
     "reset_after_restore",
     "shutdown",
-    "initialize",
-    "remove_all_overrides",
-    "log_event",
 ]
-_OVERRIDES = [
-    "override_gate",
-    "override_config",
-    "override_experiment",
-    "override_layer",
-    "remove_gate_override",
-    "remove_config_override",
-    "remove_experiment_override",
-    "remove_layer_override",
-]
+_LIFECYCLE = [*_LIFECYCLE_NO_TARGET, "initialize", "remove_all_overrides", "log_event"]
 
 
 def test_every_public_method_is_fuzzed_here() -> None:
@@ -458,18 +447,7 @@ def test_other_reads_never_raise_for_any_argument(method: str, args: list[Any]) 
     assert _SERVER.check_gate(StatsigUser(user_id="u"), "g0") in (True, False)
 
 
-@pytest.mark.parametrize(
-    "method",
-    [
-        "flush",
-        "refresh_if_stale",
-        "refresh_id_lists",
-        "pause_polling_dcs",
-        "start_polling_dcs",
-        "reset_after_restore",
-        "shutdown",
-    ],
-)
+@pytest.mark.parametrize("method", _LIFECYCLE_NO_TARGET)
 @_SETTINGS
 @given(args=st.lists(anything, max_size=2))
 def test_lifecycle_calls_raise_only_statsig_value_error_and_checks_still_answer(method: str, args: list[Any]) -> None:
