@@ -15,6 +15,7 @@ interleaved between the SDKs.
 from __future__ import annotations
 
 import gc
+import json
 import statistics
 import sys
 import time
@@ -110,13 +111,16 @@ def main() -> None:
               "| lite: delivered events/s (checks + flush) | core: delivered events/s (checks + flush) "
               "| lite encoded / core delivered (events/s) |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        figures = {}
         for n in SIZES:
             m = {k: statistics.median(rows[(k, n)]) * 1000 for k in
                  ("encode", "lite", "core", "lite total", "core total")}
+            figures[n] = m
             print(f"| {n:,} | {m['encode']:.2f} | {n / m['encode'] * 1000:,.0f} | {m['lite']:.2f} | {m['core']:.2f} "
                   f"| {m['lite total']:.2f} | {m['core total']:.2f} | {m['lite total'] / m['core total']:.2f}x "
                   f"| {n / m['lite total'] * 1000:,.0f} | {n / m['core total'] * 1000:,.0f} "
                   f"| {m['core total'] / m['encode']:.1f}x |")
+        print("JSON " + json.dumps(figures))  # for run.py's summary (milliseconds, medians)
         lite.shutdown(timeout=5)
         c.shutdown().wait()
 

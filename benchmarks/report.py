@@ -163,6 +163,75 @@ def table(preset: str, by_label: dict[str, Runs]) -> list[str]:
     return lines
 
 
+# The figures of issue #16's table, in its order: (title, metric row title, target ratio lite / core or None)
+ISSUE_FIGURES = [
+    ("check_gate median, logging off", "check_gate median (µs), logging off", 1.0),
+    ("check_gate median, logging on", "check_gate median (µs), logging on", 1.0),
+    ("get_config median, logging on", "get_config median (µs), logging on", 1.0),
+    ("check_gate p99, logging off", "check_gate p99 (µs), logging off", 1.0),
+    ("check_gate p99, logging on", "check_gate p99 (µs), logging on", 1.0),
+    ("GCIR (djb2) to JSON text", "get_client_initialize_response djb2 → JSON text (ms)", 1.0),
+    ("RSS after init", "RSS after init (MiB)", 0.6),
+    ("first check after init", "first check_gate after init (µs)", 1.0),
+    ("shutdown delivering the run's exposures (ms)", "shutdown (ms)", None),
+]
+
+
+def summary_section(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> list[str]:
+    """Issue #16's figures for both specs and both payloads (lite on v1 and on v2, each against the core), then
+    how many of all check rows (medians and p99, logging on and off) are within the core, then exposure delivery."""
+    rows = {row.title: row for row in metric_rows()}
+    lines = ["| figure | spec | lite (v1) | lite (v2) | core | lite(v1) / core | lite(v2) / core | target | "
+             "pass/miss |", "|---|---|---:|---:|---:|---:|---:|---|---|"]
+    for title, row_title, target in ISSUE_FIGURES:
+        for preset, by_label in results.items():
+            med = {k: median_of(by_label.get(k, []), rows[row_title].extract) for k in ("lite-v1", "lite-v2", "core")}
+            r1, r2 = ratio(med["lite-v1"], med["core"]), ratio(med["lite-v2"], med["core"])
+            status = ""
+            if target is not None:
+                status = "n/a" if r1 is None or r2 is None else ("pass" if max(r1, r2) <= target else
+                                                                  f"**miss** (by {max(r1, r2) / target - 1:.0%})")
+            lines.append(f"| {title} | {preset} | {fmt(med['lite-v1'])} | {fmt(med['lite-v2'])} | "
+                         f"{fmt(med['core'])} | {fmt_ratio(r1)} | {fmt_ratio(r2)} | "
+                         f"{f'<= {target:.1f}x' if target is not None else ''} | {status} |")
+    lines += ["", "Every check row of the spec tables (4 APIs x median and p99 x logging on and off = 16 per payload), "
+              "statsig_lite on both payloads against the core:", ""]
+    for preset, by_label in results.items():
+        within = total = 0
+        worst: tuple[float, str] = (0.0, "")
+        for kind in CALLS:
+            for mode in ("on", "off"):
+                for stat in ("median_ns", "p99_ns"):
+                    extract = _get(f"latency.{kind}/{mode}.{stat}")
+                    core = median_of(by_label.get("core", []), extract)
+                    for label in ("lite-v1", "lite-v2"):
+                        r = ratio(median_of(by_label.get(label, []), extract), core)
+                        if r is None:
+                            continue
+                        total += 1
+                        within += r <= 1.0
+                        if r > worst[0]:
+                            worst = (r, f"{CALLS[kind]} {stat[:-3].replace('_', ' ')}, logging {mode}, {label}")
+        lines.append(f"- {preset}: {within} of {total} within 1.0x core; the highest is {worst[0]:.2f}x "
+                     f"({worst[1]})")
+    data = meta.get("flush_data") or {}
+    if data:
+        lines += ["", "Exposure delivery (`benchmarks/flush.py`, v2 payload, medians; see below): statsig_lite's "
+                  "build + JSON encoding rate against the rate at which the core delivers them (its checks + "
+                  "flush), and each SDK's flush to the loopback API:", "",
+                  "| spec | events | lite: encoded events/s | core: delivered events/s (checks + flush) | "
+                  "lite encoding / core delivery | lite: flush (ms) | core: flush (ms) | "
+                  "lite / core (checks + flush) |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for preset, by_n in data.items():
+            for n, m in by_n.items():
+                events = int(n)
+                enc, delivered = events / m["encode"] * 1000, events / m["core total"] * 1000
+                lines.append(f"| {preset} | {events:,} | {enc:,.0f} | {delivered:,.0f} | {enc / delivered:.1f}x | "
+                             f"{m['lite']:.2f} | {m['core']:.2f} | {m['lite total'] / m['core total']:.2f}x |")
+    return lines
+
+
 def digest_section(preset: str, grid: list[list[str]], by_label: dict[str, Runs]) -> list[str]:
     answers: dict[str, list[str]] = {}
     for label, runs in by_label.items():
@@ -295,6 +364,10 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         "Ratios: `lite(v2) / core` compares runs on the same v2 payload, `lite(v1) / legacy` on the same v1 "
         "payload. A target passes when **both** lite runs (v1 and v2 payload) are within it relative to core.",
         "",
+        "## Issue #16 figures (this run)",
+        "",
+        *summary_section(meta, results),
+        "",
     ]
     for preset, by_label in results.items():
         c = meta["specs"][preset]
@@ -321,7 +394,9 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
             "over N users neither has logged, then a flush to the loopback API (statsig_lite: `flush()` builds, "
             "encodes, gzips and posts on the calling thread; core: `flush_events().wait()` posts what its "
             "background logger has not sent yet, so its *flush* alone is not its delivery: compare *checks + "
-            "flush*). *build + encode*: statsig_lite's wire dicts and JSON of the recorded exposures alone.",
+            "flush*). *build + encode*: statsig_lite's wire dicts and JSON of the recorded exposures alone. "
+            "Each SDK's checks and flush run one after the other, never at once; both run in one process with "
+            "the loopback server, whose threads decode every batch in Python.",
             "",
         ]
         for preset, text in meta["flush"].items():
@@ -351,8 +426,10 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         "`log_event_dropped_event_count` warning, also posted as an sdk_exception): its logging-on figures "
         "include building every event but not delivering all of them.",
         "- statsig-python-core has no bootstrap option; a `DataStore` subclass returning the v2 text is the "
-        "in-process route (init source `Adapter(DataStore)`). It still starts an HTTP background sync against "
-        "`specs_url` (loopback, interval an hour), posts `diagnostics` and `non_exposed_checks` events even "
+        "in-process route (init source `Adapter(DataStore)`); the adapter drops its reference to the text once "
+        "`initialize` returned, so *RSS after init* counts what the core keeps (statsig_lite likewise keeps no "
+        "reference to its `bootstrap_values` text after the first load). It still starts an HTTP background sync "
+        "against `specs_url` (loopback, interval an hour), posts `diagnostics` and `non_exposed_checks` events even "
         "with exposure logging off, and has a hard-coded `sdk_exception` URL that no option changes; only "
         "the network namespace guarantees it cannot leave the machine. It loads its country lookup table in a "
         "background task after `initialize` returns, so its *RSS after init* excludes that; the row measured "

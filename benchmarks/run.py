@@ -206,14 +206,20 @@ def measure(plan: Plan, output: Path, isolation: str) -> None:
                                    tag=f"{preset}-{label}")
                     results[preset][label].append(r)
                     progress(label, preset, run, r)
-    flush = {}
+    flush, flush_data = {}, {}
     for preset in plan.presets:  # exposure delivery, both SDKs in one process (benchmarks/flush.py)
         print(f"  flush {preset} ...", flush=True)
         proc = subprocess.run([str(PYTHON), str(HERE / "flush.py"), preset, str(max(plan.runs, 3))], cwd=HERE,
                               env=driver_env(), capture_output=True, text=True)
-        flush[preset] = proc.stdout.strip() if proc.returncode == 0 else f"failed: {proc.stderr.strip()[-400:]}"
+        if proc.returncode != 0:
+            flush[preset] = f"failed: {proc.stderr.strip()[-400:]}"
+            continue
+        lines = proc.stdout.strip().splitlines()
+        flush[preset] = "\n".join(line for line in lines if not line.startswith("JSON "))
+        flush_data[preset] = next((json.loads(line[5:]) for line in lines if line.startswith("JSON ")), {})
     meta = {
         "flush": flush,
+        "flush_data": flush_data,
         "plan": asdict(plan),
         "isolation": isolation,
         "duration_s": time.time() - started,

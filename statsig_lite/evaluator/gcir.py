@@ -80,6 +80,8 @@ def client_initialize_response(
         app_id = _app_for_key(snapshot, client_sdk_key, legacy)
 
     def run(spec: Spec, top: Overrides | None = None, gate: bool = False) -> Evaluation:
+        if not top and nested_overrides is None:  # the common case: no local overrides at all
+            return Evaluation(snapshot, user, environment, now_ms, app_id).run(spec)
         if top and spec.name in top:
             value = lookup_override(top[spec.name], user)
             if value is not None:  # an overridden entry: rule "override", nothing evaluated
@@ -107,11 +109,6 @@ def client_initialize_response(
         # legacy: the evaluation cleaned its lists already (or failed doing so: they stay as they are)
         cleaned = items if dialect.dedupe_exposures else clean_exposures(items)
         return [{**e, "gate": hash_name(e["gate"])} for e in cleaned]
-
-    def included(spec: Spec) -> bool:
-        if app_id is not None and (spec.target_app_ids is None or app_id not in spec.target_app_ids):
-            return False
-        return spec.entity not in ("segment", "holdout")
 
     def gate_entry(spec: Spec, ev: Evaluation, hashed: str) -> dict[str, Any]:
         entry = {
@@ -188,7 +185,7 @@ def client_initialize_response(
         if delegate is not None:
             entry["allocated_experiment_name"] = hash_name(delegate.name)
             if dialect.gcir_fresh_delegate:  # legacy: the experiment's group from an evaluation of its own
-                fresh = run(delegate)
+                fresh = evaluated.get(delegate.name) or run(delegate)
                 entry["is_user_in_experiment"] = fresh.is_experiment_group
                 if fresh.group_name is not None:
                     entry["group_name"] = fresh.group_name
@@ -206,30 +203,34 @@ def client_initialize_response(
         if texts is None:
             texts = snapshot.derived[("gcir", algo)] = {}
     sections: dict[str, list[str]] = {"feature_gates": [], "dynamic_configs": [], "layer_configs": []}
+    # legacy layers: the experiment a layer delegates to is evaluated again, as for the configs section
+    evaluated: dict[str, Evaluation] = {}
+    keep = dialect.gcir_fresh_delegate and not (top_configs and include_local_overrides)
 
     def section(
         out: dict[str, Any], key: str, specs: Mapping[str, Spec], build: Callable[[Spec, Evaluation, str], Any],
         evaluate: Callable[[Spec], Evaluation],
     ) -> None:
         listed = sections[key]
-        for name, spec in specs.items():
-            if not included(spec):
+        replay = key == "feature_gates" and snapshot.session_replay_info is not None
+        for name, spec, hashed in _listed(snapshot, specs, algo, hash_name):
+            if app_id is not None and (spec.target_app_ids is None or app_id not in spec.target_app_ids):
                 continue
             ev = evaluate(spec)
+            if keep and spec.cmab is None and key == "dynamic_configs":
+                evaluated[name] = ev
             if texts is None:
-                hashed = hash_name(name)
                 out[hashed] = build(spec, ev, hashed)
                 continue
             outcome = _outcome(key, spec, ev)
             text = texts.get(outcome) if outcome is not None else None
             if text is None:
-                hashed = hash_name(name)
                 text = f"{_quote(hashed)}:{json.dumps(build(spec, ev, hashed))}"
                 if outcome is not None and len(texts) < _MAX_TEXTS:
                     texts[outcome] = text
             listed.append(text)
-            if key == "feature_gates" and snapshot.session_replay_info is not None:
-                out[hash_name(name)] = {"value": ev.value}  # what the session replay fields read
+            if replay:
+                out[hashed] = {"value": ev.value}  # what the session replay fields read
 
     gates: dict[str, Any] = {}
     section(gates, "feature_gates", snapshot.gates, gate_entry, lambda spec: run(spec, top_gates, gate=True))
@@ -275,6 +276,20 @@ def client_initialize_response(
     listed = "".join(f'"{key}":{{{",".join(sections[key])}}},' for key in sections)
     rest = json.dumps({k: v for k, v in response.items() if k not in sections})
     return f"{{{listed}{rest[1:]}" if rest != "{}" else f"{{{listed[:-1]}}}"
+
+
+def _listed(
+    snapshot: Snapshot, specs: Mapping[str, Spec], algo: str, hash_name: Callable[[str], str]
+) -> list[tuple[str, Spec, str]]:
+    """A section's specs the response lists (not segments or holdouts) with their hashed names: worked out at
+    the first response for a snapshot and hash, then reused (djb2 in Python is ~1 us a character)."""
+    key = ("gcir-names", id(specs), algo)
+    listed: list[tuple[str, Spec, str]] | None = snapshot.derived.get(key)
+    if listed is None:
+        listed = snapshot.derived[key] = [
+            (name, spec, hash_name(name)) for name, spec in specs.items() if spec.entity not in ("segment", "holdout")
+        ]
+    return listed
 
 
 def _outcome(section: str, spec: Spec, ev: Evaluation) -> tuple[object, ...] | None:
