@@ -92,7 +92,8 @@ PRUNED = {
 # never import (tested: tests/test_layer.py): the thread and Redis store of long-running processes, the
 # observability interface. Then ua-parser's two rule tables (about 84 KB of byte code zipped; each loads only at
 # the first check with a user-agent condition, one per dialect, ~40 ms from source). Then modules only some
-# configurations load: the after-response extension, GCIR, the AWS/HTTP spec sources and spill stores.
+# configurations load: the after-response extension, GCIR, Rust regex syntax (core payloads with str_matches),
+# the AWS/HTTP spec sources and spill stores, the user-agent reader (payloads with ua_based conditions).
 BYTECODE_LAST = (
     "statsig_lite/background.py",
     "statsig_lite/redis_data_store.py",
@@ -101,10 +102,13 @@ BYTECODE_LAST = (
     "ua_parser_builtins/regexes.py",
     "statsig_lite/lambda_extension.py",
     "statsig_lite/evaluator/gcir.py",
+    "statsig_lite/evaluator/rust_regex.py",
     "statsig_lite/sources/http.py",
     "statsig_lite/sources/chain.py",
     "statsig_lite/sources/dynamodb.py",
     "statsig_lite/sinks/spill_dynamodb.py",
+    "statsig_lite/sinks/spill_s3.py",
+    "statsig_lite/evaluator/user_agent.py",
 )
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)

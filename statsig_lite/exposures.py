@@ -24,7 +24,6 @@ GATE_EXPOSURE = "statsig::gate_exposure"
 CONFIG_EXPOSURE = "statsig::config_exposure"
 LAYER_EXPOSURE = "statsig::layer_exposure"
 _SPECIAL_CASE_RULES = frozenset({"default", "disabled", ""})
-_KEY_IDS = 6  # core's dedupe key: the number of custom IDs, then their keys, then their values
 _NO_SAMPLING_META: dict[str, object] = {}  # shared by every unsampled exposure: never written to
 
 
@@ -100,10 +99,8 @@ class PendingExposure:
         custom, ids = user.custom, user.custom_ids
         self.custom_ids: Any
         self.custom = dict(custom) if type(custom) is dict or isinstance(custom, Mapping) else custom
-        if type(ids) is dict and dedupe_key is not None and not evaluation.snapshot.dialect.dedupe_id_values:
-            self.custom_ids = dedupe_key  # core's key holds the IDs (dedupe_key): rebuilt from it at flush
-        else:
-            self.custom_ids = None if ids is None else dict(ids)
+        # (core's dedupe key holds the ID values but not their types: the IDs are copied)
+        self.custom_ids = None if ids is None else dict(ids)
         self.raw_environment = user._statsig_environment
         self.reason = reason
         self.now_ms = now_ms
@@ -115,12 +112,8 @@ class PendingExposure:
     @property
     def user(self) -> LogFields:
         """The user's logged fields, as `StatsigUser.log_fields` gives them."""
-        ids = self.custom_ids
-        if type(ids) is tuple:
-            n: int = ids[_KEY_IDS]
-            ids = dict(zip(ids[_KEY_IDS + 1:_KEY_IDS + 1 + n], ids[_KEY_IDS + 1 + n:], strict=True))
         return (self.user_id, self.email, self.ip, self.user_agent, self.country, self.locale, self.app_version,
-                self.custom, ids, self.raw_environment)
+                self.custom, self.custom_ids, self.raw_environment)
 
     def wire(self) -> dict[str, Any]:
         snapshot = self.evaluation.snapshot
@@ -147,11 +140,13 @@ class PendingExposure:
         return event
 
 
+DROPPED = object()  # what core makes of an integer beyond a float: nothing (its key or element is left out)
 _PLAIN = frozenset({str, bool, float})
 
 
 def i64_or_float(value: Any) -> Any:
-    """`value` with every integer beyond 64 bits as a float, as core logs a user's custom values."""
+    """`value` with every integer beyond 64 bits as a float, as core logs a user's custom values; one beyond
+    a float is left out (DROPPED when `value` itself is one)."""
     if type(value) is dict:  # the common custom object: flat, nothing to change (a copy, as below)
         for v in value.values():
             if not (type(v) in _PLAIN or v is None or (type(v) is int and -(1 << 63) <= v < (1 << 63))):
@@ -159,11 +154,16 @@ def i64_or_float(value: Any) -> Any:
         else:
             return dict(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return value if -(1 << 63) <= value < (1 << 63) else float(value)
+        if -(1 << 63) <= value < (1 << 63):
+            return value
+        try:
+            return float(value)
+        except OverflowError:
+            return DROPPED
     if isinstance(value, list):
-        return [i64_or_float(v) for v in value]
+        return [x for x in map(i64_or_float, value) if x is not DROPPED]
     if isinstance(value, Mapping):
-        return {k: i64_or_float(v) for k, v in value.items()}
+        return {k: x for k, v in value.items() if (x := i64_or_float(v)) is not DROPPED}
     return value
 
 
@@ -177,12 +177,12 @@ def _legacy_times(metadata: dict[str, Any], lcut: int, init_time: int, now_ms: i
 
 
 def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user: Any) -> tuple[object, ...]:
-    """What makes an exposure a repeat: the check, its result and the user's IDs. Custom IDs count in their
-    insertion order: the same IDs in another order log once more, which is harmless."""
+    """What makes an exposure a repeat: the check, its result and the user's IDs, as each dialect's SDK keys them."""
     ids = user.custom_ids
     if evaluation.snapshot.dialect.dedupe_id_values:
         # the legacy SDK's key: the user ID's text and the ID values joined by "," (no IDs and one empty ID
-        # are the same key), one string for the collector
+        # are the same key), one string for the collector; the version counts (it is in the legacy key's
+        # metadata): after an error in a nested gate, one config answers with another spec's version or none
         if not ids:
             joined = ""
         elif type(ids) is dict:
@@ -192,15 +192,22 @@ def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user
                 joined = ",".join(map(str, ids.values()))
         else:
             joined = ",".join(map(str, ids.values())) if isinstance(ids, Mapping) else ""
-        return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, str(user.user_id), joined)
-    if type(ids) is dict:
-        # core keys by the whole user: one flat tuple (the number of IDs, their keys, then their values), one
-        # object for the collector to track per logged check, where a tuple of pairs is three or more
-        # (issue 16: p99), built in one step
-        return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, len(ids),
-                *ids, *ids.values())  # PendingExposure rebuilds the IDs from here (_KEY_IDS)
-    return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id,
-            tuple(ids.items()) if isinstance(ids, Mapping) else ids)
+        return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, str(user.user_id), joined,
+                evaluation.version)
+    if not ids or (type(ids) is not dict and not isinstance(ids, Mapping)):
+        return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, None)
+    # core's key: the user ID, the stable ID ("stableID", else "stableid") and the ID values as a multiset
+    # (under which ID type and in which order does not count; a null ID is no ID). One flat tuple: one object
+    # for the collector to track per logged check (issue 16: p99).
+    stable = ids.get("stableID")
+    if stable is None:
+        stable = ids.get("stableid")
+    if len(ids) == 1:
+        (only,) = ids.values()
+        if only is not None:
+            return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, stable, only)
+    values = sorted((v for v in ids.values() if v is not None), key=str)
+    return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, stable, *values)
 
 
 def _sampling_key_user(user: Any) -> str:

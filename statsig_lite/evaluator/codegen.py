@@ -129,16 +129,17 @@ def rule_source(shape: tuple[tuple[bool, ...] | None, bool]) -> str:
         body += ["ev.prev_rate = ev.ctx_rate", "ev.ctx_rate = rate", "p = ev._rule_matches(R)", "ev.value = p",
                  "if ev.unsupported:", "    return True", "if not p:", "    return False"]
     else:
-        body.append("ev.ctx_rate = rate")
         if not short:
             body.append("p = True")
         for j, fused in enumerate(conds):
             params += [f"c{j}"] if fused else [f"g{j}", f"t{j}"]
             test = f"c{j}(ev)" if fused else f"t{j}(g{j}(ev))"
-            # short: stop at the first failure; else run them all (a later one may raise, as in the SDK)
-            body += [f"if not {test}:", "    ev.value = False", "    return False"] if short else [
-                f"if not {test}:", "    p = False"]
-        body += ["ev.value = True"] if short else ["ev.value = p", "if not p:", "    return False"]
+            # short: stop at the first failure; else run them all (a later one may raise, as in the SDK).
+            # The rule's rate is set once its tests ran (none reads it; a failing one must see the rate before)
+            body += [f"if not {test}:", "    ev.ctx_rate = rate", "    ev.value = False", "    return False"] if short \
+                else [f"if not {test}:", "    p = False"]
+        body += ["ev.ctx_rate = rate", "ev.value = True"] if short else [
+            "ev.ctx_rate = rate", "ev.value = p", "if not p:", "    return False"]
     # once per evaluation, on the rule that matched: read from the rule, not fixed in the shape (fewer shapes)
     body += ["if R.config_delegate is not None and ev._delegate(S, R):", "    return True",
              "th = R.pass_threshold",

@@ -16,6 +16,7 @@ from ..constants import MAX_RECURSION_DEPTH
 from ..store.model import (
     ANALYTICAL_CONTEXT,
     ANALYTICAL_RESULT,
+    ANALYTICAL_SEGMENT,
     ERROR,
     GATE,
     MULTI_GATE,
@@ -79,6 +80,8 @@ class Evaluation:
     deciding_rate: int | None = None  # core: sampling rate of the rule that decided the last spec evaluated
     ctx_rate: object = _NO_CONDITION  # legacy: sampling rate of the rule started last (its shared context)
     prev_rate: object = _NO_CONDITION  # legacy: the same before the current rule with nested gates started
+    entry_flag: object = _NO_CONDITION  # legacy: the flag where the innermost nested gate was entered
+    failed_before: tuple[int, object] | None = None  # legacy: (depth, ctx_rate before) of a rule failing at once
     forward_all_exposures: bool = False
     seen_analytical_gates: bool = False
     spec: Spec | None = None
@@ -245,40 +248,85 @@ class Evaluation:
             from .codegen import compile_spec  # see codegen.py for what it costs and gains
 
             spec.fast = fast = compile_spec(spec)
-        fast(self)  # type: ignore[operator]
+        try:
+            fast(self)  # type: ignore[operator]
+        except self.snapshot.dialect.evaluation_errors as exc:
+            self._note_error_in(exc.__traceback__)
+            raise
 
     def _interpret(self, spec: Spec) -> None:
         """The reference form of a spec's evaluation, which codegen.py's generated functions reproduce."""
-        for rule in spec.rules:
-            checks = rule.checks
-            if checks is None:
-                self.prev_rate = self.ctx_rate
-                self.ctx_rate = rule.sampling_rate
-                passed = self._rule_matches(rule)
-                self.value = passed  # the official SDKs keep the last rule's match in the shared result
-                if self.unsupported:  # only a condition outside `checks` can set it
+        rule: Rule | None = None
+        try:
+            for rule in spec.rules:
+                checks = rule.checks
+                if checks is None:
+                    self.prev_rate = self.ctx_rate
+                    self.ctx_rate = rule.sampling_rate
+                    passed = self._rule_matches(rule)
+                    self.value = passed  # the official SDKs keep the last rule's match in the shared result
+                    if self.unsupported:  # only a condition outside `checks` can set it
+                        return
+                else:  # value tests only, the common case: inline, one call per getter and predicate
+                    passed = True
+                    if rule.short_circuit:
+                        for get, test in checks:
+                            if not test(get(self)):
+                                passed = False
+                                break
+                    else:
+                        for get, test in checks:
+                            if not test(get(self)):
+                                passed = False
+                    self.ctx_rate = rule.sampling_rate  # after the tests: none reads it, and see _note_error
+                    self.value = passed
+                if not passed:
+                    continue
+                if rule.config_delegate is not None and self._delegate(spec, rule):
                     return
-            else:  # value tests only, the common case: inline, one call per getter and predicate
-                self.ctx_rate = rule.sampling_rate
-                passed = True
-                if rule.short_circuit:
-                    for get, test in checks:
-                        if not test(get(self)):
-                            passed = False
-                            break
-                else:
-                    for get, test in checks:
-                        if not test(get(self)):
-                            passed = False
-                self.value = passed
-            if not passed:
-                continue
-            if rule.config_delegate is not None and self._delegate(spec, rule):
+                threshold = rule.pass_threshold
+                self._finish(spec, rule, threshold == 10000.0 or (threshold != 0.0 and self._passes_percentage(rule)))
                 return
-            threshold = rule.pass_threshold
-            self._finish(spec, rule, threshold == 10000.0 or (threshold != 0.0 and self._passes_percentage(rule)))
-            return
-        self._finish(spec, None, False)
+            self._finish(spec, None, False)
+        except self.snapshot.dialect.evaluation_errors:
+            if rule is not None:
+                self._note_error(rule)
+            raise
+
+    def _note_error_in(self, tb: Any) -> None:
+        """_note_error for a generated spec: its failing rule is the first generated rule function in the
+        traceback (codegen binds it as `R`). Only on the error path."""
+        while tb is not None:
+            frame = tb.tb_frame
+            if frame.f_code.co_name == "rule" and frame.f_code.co_filename == "<statsig_lite codegen>":
+                self._note_error(frame.f_locals["R"])
+                return
+            tb = tb.tb_next
+
+    def _note_error(self, rule: Rule) -> None:
+        """Legacy's analytical flag (see _gate_condition) is set once a condition has read its value: a rule
+        whose first value cannot be read ends its gate with the flag as it was before the rule started. Only
+        on the error path; getters and value tests are pure, so they can be asked again."""
+        checks = rule.checks
+        if checks is None:
+            first = rule.conditions[0] if rule.conditions else None
+            if first is None or first.kind != VALUE:
+                return
+            get, before = first.get, self.prev_rate
+        else:
+            try:
+                for get, test in checks:
+                    test(get(self))
+            except Exception:
+                pass
+            else:
+                return  # the tests passed: the error came from the rule's delegate
+            get, before = checks[0][0], self.ctx_rate
+            self.ctx_rate = rule.sampling_rate  # the rule did start (its tests set this when they pass)
+        try:
+            get(self)  # type: ignore[misc]
+        except Exception:
+            self.failed_before = (self.depth, before)
 
     def _delegate(self, spec: Spec, rule: Rule) -> bool:
         """A matched rule's config delegate, when the payload has it: evaluated into this result."""
@@ -398,18 +446,29 @@ class Evaluation:
     def _gate_condition(self, condition: Condition, rule: Rule) -> bool:
         name = condition.gate
         kind = condition.analytical
-        if kind == ANALYTICAL_CONTEXT:
+        if kind in (ANALYTICAL_CONTEXT, ANALYTICAL_SEGMENT):
             # legacy: the flag is "the rule started last has no sampling rate", read when the condition
             # ends; a nested gate that starts no rule leaves it as the previous condition set it
             current = self.ctx_rate
             before = self.prev_rate if condition.first_in_rule else current
+            if before is _UNTOUCHED:  # first in the first rule of a gate itself first in its rule: no condition
+                before = self.entry_flag  # has ended since the gate was entered
+            self.entry_flag = before
             self.ctx_rate = _UNTOUCHED
+            self.failed_before = None
             value, rule_id = self._gate_value(name, self)  # shares this result, as both official SDKs do
+            failed = self.failed_before
             if self.ctx_rate is _UNTOUCHED:
                 self.ctx_rate = current
                 analytical = before is None
+            elif failed is not None and failed[0] == self.depth + 1:
+                # the gate failed reading its rule's first value: the flag is as that rule found it
+                self.failed_before = None
+                analytical = before is None if failed[1] is _UNTOUCHED else failed[1] is None
             else:
                 analytical = self.ctx_rate is None
+            if kind == ANALYTICAL_SEGMENT:
+                analytical = False  # the flag moved as for any gate, but a segment marks nothing
         else:
             value, rule_id = self._gate_value(name, self)
             # core: the nested gate's deciding rule has no sampling rate

@@ -30,10 +30,20 @@ def _app_for_key(snapshot: Snapshot, client_key: str, legacy: bool) -> str | Non
     return hashed if hashed is not None else plain
 
 
+def _beyond_float(value: int) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return True
+    return False
+
+
 def private_attributes_hash(private: Mapping[str, Any]) -> str:
     """Core's pa_hash: djb2 of "key:value" summed, the value as core reads it as text ("" for null/objects)."""
     total = 0
     for key, value in private.items():
+        if isinstance(value, int) and value.bit_length() > 1000 and _beyond_float(value):
+            continue  # core leaves the attribute out
         total = (total + int(djb2(f"{key}:{core_text(value) or ''}"))) & 0xFFFFFFFF
     return str(total)
 
@@ -108,7 +118,9 @@ def client_initialize_response(
             return []
         # legacy: the evaluation cleaned its lists already (or failed doing so: they stay as they are)
         cleaned = items if dialect.dedupe_exposures else clean_exposures(items)
-        return [{**e, "gate": hash_name(e["gate"])} for e in cleaned]
+        # a nested gate named by no string (legacy: a pass_gate without a target) keeps its name unhashed,
+        # where the legacy SDK's whole response is None (README: where we do not copy the official SDKs)
+        return [{**e, "gate": hash_name(g) if isinstance(g := e["gate"], str) else g} for e in cleaned]
 
     def gate_entry(spec: Spec, ev: Evaluation, hashed: str) -> dict[str, Any]:
         entry = {

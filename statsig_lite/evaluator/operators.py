@@ -60,7 +60,7 @@ def core_text(value: object) -> str | None:
     if isinstance(value, float):
         return _rust_f64(value)
     if isinstance(value, list):
-        return _json_text(value)
+        return _json_text(value, user=True)
     return None
 
 
@@ -73,6 +73,7 @@ def core_target_text(item: object) -> str:
 
 
 _F64_EXACT = 1 << 53
+_I64 = 1 << 63
 
 
 def _rust_f64(value: float) -> str:
@@ -95,17 +96,26 @@ def _serde_float(value: float) -> str:
     return text
 
 
-def _json_text(value: object) -> str:
+def _json_text(value: object, user: bool = False) -> str:
+    """serde_json's compact text of a value. `user`: a user's value, which reaches core through Python, where
+    an integer beyond 64 bits signed becomes a float (a payload's keeps up to 64 bits unsigned)."""
     if isinstance(value, float):
         return _serde_float(value) if math.isfinite(value) else "null"
     if value is None:
         return "null"
+    if isinstance(value, int) and user and not isinstance(value, bool) and not -_I64 <= value < _I64:
+        try:
+            return _serde_float(float(value))
+        except OverflowError:  # beyond f64: core drops the element (see the list case)
+            return ""
     if isinstance(value, (bool, int, str)):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
-        return "[" + ",".join(_json_text(v) for v in value) + "]"
+        texts = (_json_text(v, user) for v in value)
+        return "[" + ",".join(t for t in texts if t) + "]"
     if isinstance(value, Mapping):
-        items = (f"{json.dumps(str(k), ensure_ascii=False)}:{_json_text(v)}" for k, v in value.items())
+        pairs = ((k, _json_text(v, user)) for k, v in value.items())
+        items = (f"{json.dumps(str(k), ensure_ascii=False)}:{t}" for k, t in pairs if t)
         return "{" + ",".join(items) + "}"
     return json.dumps(str(value), ensure_ascii=False)
 
@@ -278,6 +288,11 @@ def _core_str_matches(target: object) -> Predicate:
     from .regex_bound import RegexTimeout, compile_bounded  # only payloads with regex conditions load it
 
     pattern = core_text(target)
+    if pattern is None:
+        return _never
+    from .rust_regex import to_python  # only payloads with a core str_matches condition need it
+
+    pattern = to_python(pattern)  # core's patterns are Rust's syntax
     if pattern is None:
         return _never
     try:

@@ -207,6 +207,9 @@ def ip_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None)
             return value
         if not is_country:
             return None
+        user = ctx.user
+        if _has_key(user.custom, field) or _has_key(global_custom, field) or _has_key(user.private_attributes, field):
+            return None  # core: a custom or private "country" present as null is a value: no lookup
         ip = ip_field(ctx)
         if not isinstance(ip, str) or not ip or ip != ip.strip():
             return None  # core parses the address strictly
@@ -216,6 +219,10 @@ def ip_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None)
         return country.lookup(ip)
 
     return get
+
+
+def _has_key(mapping: object, key: str) -> bool:
+    return mapping is not None and (type(mapping) is dict or isinstance(mapping, Mapping)) and key in mapping
 
 
 def ua_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None) -> Getter:

@@ -16,6 +16,7 @@ from ..evaluator import user_fields as uf
 from .model import (
     ANALYTICAL_CONTEXT,
     ANALYTICAL_RESULT,
+    ANALYTICAL_SEGMENT,
     ERROR,
     GATE,
     MULTI_GATE,
@@ -185,7 +186,7 @@ class Compiler:
                 raise SpecFormatError(f"conditions[{j}]", "condition key is not a string")
             try:
                 compiled_condition = self.condition(cond_raw)
-                if j == 0 and compiled_condition.analytical == ANALYTICAL_CONTEXT:
+                if j == 0 and compiled_condition.analytical in (ANALYTICAL_CONTEXT, ANALYTICAL_SEGMENT):
                     compiled_condition = _first_in_rule(compiled_condition)
                 conditions.append(compiled_condition)
             except SpecFormatError as exc:
@@ -337,7 +338,8 @@ class Compiler:
             gate=name,
             negate=negate,
             record=self.legacy or (not segment and known),
-            analytical=0 if segment else ANALYTICAL_CONTEXT if self.legacy else ANALYTICAL_RESULT,
+            analytical=(ANALYTICAL_SEGMENT if segment else ANALYTICAL_CONTEXT) if self.legacy
+            else 0 if segment else ANALYTICAL_RESULT,
         )
 
     def _value_condition(self, raw: Mapping[str, Any], ctype: str, op: str | None, target: object) -> Condition:

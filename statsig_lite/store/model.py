@@ -27,6 +27,7 @@ UNKNOWN_GATE: Final = 6
 
 ANALYTICAL_CONTEXT: Final = 1
 ANALYTICAL_RESULT: Final = 2
+ANALYTICAL_SEGMENT: Final = 3  # legacy: a segment moves the flag like ANALYTICAL_CONTEXT but marks nothing
 
 
 class EvalInput(Protocol):

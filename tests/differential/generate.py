@@ -1,4 +1,4 @@
-"""A seeded generator of random payloads, users and calls for the differential test.
+r"""A seeded generator of random payloads, users and calls for the differential test.
 
 Everything comes from one `random.Random(seed)`: the same seed gives the same payload (v1 shape; the v2 one
 is derived from it), the same users and the same calls. Specs use every condition type and operator with
@@ -9,7 +9,8 @@ user agents, arrays.
 
 Kept out on purpose (documented divergences, README): sampling rates above 1 (core's sampling hash is not
 reproduced), gate cycles (core empties GCIR at its depth limit), specs without `entity` (the legacy SDK's
-GCIR is None), CMAB exploration (random in core).
+GCIR is None), CMAB exploration (random in core), Rust regex syntax `re` cannot express (`\p{..}`, class set
+operations).
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ UAS = [
 ]
 IPS = ["8.8.8.8", "1.2.3.4", "81.2.69.160", "2.2.2.2", "", "1.1.1.", "a.b.c.d", "1.1.1.1x", "::1", " 8.8.8.8",
        "300.1.1.1", "10.0.0.1"]
-STRINGS = ["", "US", "us", "CA", "en-US", "a@b.com", "A@B.COM", "ünïcödé", "日本", "1", "2.0", "1.2.3", "0.5",
-           "1.a", "1.2.3+build", "1.2.3-beta", "true", "null", "2023-01-01T00:00:00Z", "2023-01-02 00:00:00",
-           "1700000000000", "1800000000", "[\"US\"]"]
+STRINGS = ["", "US", "us", "CA", "US\n", "uS", "11", "en-US", "a@b.com", "A@B.COM", "ünïcödé", "日本", "1", "2.0",
+           "1.2.3", "0.5", "1.a", "1.2.3+build", "1.2.3-beta", "true", "null", "2023-01-01T00:00:00Z",
+           "2023-01-02 00:00:00", "1700000000000", "1800000000", "[\"US\"]"]
 NUMBERS = [0, 1, 2, -1, 2.0, 2.5, 1e21, 12345678901234567890, 1_700_000_000_000, 1_700_000_000_000.5,
            1_800_000_000, 10**30]
 
@@ -72,7 +73,8 @@ def _target(rng: random.Random, op: str) -> Any:
     if op in ("eq", "neq"):
         return _value(rng)
     if op == "str_matches":
-        return rng.choice(["^US$", "us", "^$", "^\\[", "\\d+", ".*", "(", "^1\\.2"])
+        return rng.choice(["^US$", "us", "^$", "^\\[", "\\d+", ".*", "(", "^1\\.2", "US\\z", "US\\Z", "(?i)^us$",
+                           "u(?i)s", "[[:upper:]]+$", "(?<c>.)\\k<c>", "\\x{55}", "(?a)\\d", "\\s$"])
     if op in ARRAY_OPS:
         return [rng.choice([*STRINGS, 1, 2, 2.0]) for _ in range(rng.randint(0, 3))]
     if rng.random() < 0.08:
@@ -215,6 +217,6 @@ def random_job(seed: int, users: int = 12) -> tuple[dict[str, Any], list[dict[st
             calls.append({"kind": kind, "name": c["name"], "user": user})
         calls.append({"kind": "layer", "name": "layer0", "user": user, "param": rng.choice(["color", "size"])})
     for user in people[:3]:
-        calls.append({"kind": "gcir", "name": "", "user": user, "hash": rng.choice(["none", "djb2"])})
+        calls.append({"kind": "gcir", "name": "", "user": user, "hash": rng.choice(["none", "djb2", "sha256"])})
     rng.shuffle(calls)
     return p, calls, tier

@@ -10,7 +10,10 @@ background threads, the legacy SDK keeps module state, and neither may see a non
 Query: {"kind": "gate"|"config"|"experiment"|"layer"|"gcir", "name", "user", "param"?, "hash"?,
 "overrides"?}. Answer: {"refused": "<error>"} when the SDK will not build the user, else the fields it
 exposes plus "events": the exposure events the call posted (captured in order: a custom marker event
-is logged after every call, so events are attributed to the call that produced them).
+is logged after every call, so events are attributed to the call that produced them). The legacy SDK's
+answers also say why when it fails quietly: "get_crashed" (a layer was answered, `Layer.get` raised) and
+"gcir_error" (why its client initialize response is None: the exception and the functions it passed), so
+the harness recognises a documented divergence from the SDK's own reason, not from the shape alone.
 """
 
 from __future__ import annotations
@@ -122,17 +125,35 @@ def _legacy_query(server: Any, q: dict[str, Any], user: Any, hashing: Any) -> di
     if kind == "layer":
         layer = server.get_layer(user, name) if log else server.get_layer_with_exposure_logging_disabled(user, name)
         values = layer.get_values()
+        answer = {"value": values, "rule_id": layer.rule_id, "group_name": layer.group_name,
+                  "allocated_experiment_name": layer.allocated_experiment}
         if q.get("param") is not None:
-            layer.get(q["param"], None)
-        return {"value": values, "rule_id": layer.rule_id, "group_name": layer.group_name,
-                "allocated_experiment_name": layer.allocated_experiment}
+            try:
+                layer.get(q["param"], None)
+            except Exception as exc:  # the layer was answered; reading a parameter of it failed
+                answer["get_crashed"] = f"{type(exc).__name__}: {exc}"
+        return answer
     if kind == "gcir":
         algo = {"none": hashing.NONE, "djb2": hashing.DJB2, "sha256": hashing.SHA256}[q.get("hash", "none")]
-        response = server.get_client_initialize_response(
-            user, hash=algo, include_local_overrides=q.get("include_local_overrides", False)
-        )
-        return {"gcir": json.loads(json.dumps(response))}
+        include = q.get("include_local_overrides", False)
+        response = server.get_client_initialize_response(user, hash=algo, include_local_overrides=include)
+        answer = {"gcir": json.loads(json.dumps(response))}
+        if response is None:  # the SDK's error boundary swallowed why: ask its evaluator once more, unguarded
+            answer["gcir_error"] = _legacy_gcir_error(server, user, algo, include)
+        return answer
     raise ValueError(kind)
+
+
+def _legacy_gcir_error(server: Any, user: Any, algo: Any, include: bool) -> dict[str, Any]:
+    import traceback
+
+    try:
+        normal = server._StatsigServer__normalize_user(user)
+        server._evaluator.get_client_initialize_response(normal, algo, None, include, None)
+    except Exception as exc:
+        frames = [f.name for f in traceback.extract_tb(exc.__traceback__)]
+        return {"error": f"{type(exc).__name__}: {exc}", "frames": frames}
+    return {"error": "", "frames": []}
 
 
 # --------------------------------------------------------------------------------------------- core

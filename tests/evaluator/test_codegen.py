@@ -174,7 +174,8 @@ def test_generated_form_of_each_operator(op: str, legacy: bool) -> None:
 def test_rule_and_spec_shapes() -> None:
     short = codegen.rule_source(((True, False), True))
     print(short)
-    assert "if not c0(ev):\n            ev.value = False\n            return False" in short
+    assert ("if not c0(ev):\n            ev.ctx_rate = rate\n            ev.value = False\n            return False"
+            in short)
     assert "if not t1(g1(ev)):" in short
     every = codegen.rule_source(((False, False), False))  # legacy: all conditions run, a later one may raise
     assert every.count("    p = False") == 2 and "ev.value = p" in every

@@ -144,6 +144,137 @@ for _fmt in ("v1", "v2"):
                       {"tier": "production"}))
 
 
+# E3 (legacy): a nested gate that fails reading its rule's first value (an IP that is no address, an integer
+# user ID in a bucket) leaves the analytical flag as the rule found it; a failure later in the rule does not
+def _failing_gate_payload(inner: list[dict[str, Any]], parent: list[dict[str, Any]]) -> dict[str, Any]:
+    return payload([gate("inner", inner), gate("parent", parent)],
+                   sdk_configs={"sampling_mode": "shadow", "special_case_sampling_rate": 1})
+
+
+_MISS = cond("user_field", "eq", "zzz", "email")
+_IP = cond("ip_based", "any", ["US"], "country")
+_TO_INNER = cond("pass_gate", None, "inner")
+_FAILING_GATES = {
+    "second-rule": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_IP])], [rule("p", [_TO_INNER])]),
+    "first-rule": ([rule("r0", [_IP])], [rule("p", [_TO_INNER])]),
+    "rated-parent-rule-before": ([rule("r0", [_IP])], [rule("pa", [_MISS], samplingRate=1), rule("p", [_TO_INNER])]),
+    "parent-rule-before": ([rule("r0", [_IP])], [rule("pa", [_MISS]), rule("p", [_TO_INNER])]),
+    "later-condition": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_MISS, _IP])], [rule("p", [_TO_INNER])]),
+    "bucket-int-id": ([rule("r0", [_MISS], samplingRate=1),
+                       rule("r1", [cond("user_bucket", "lt", 500, None, additionalValues={"salt": "s"})])],
+                      [rule("p", [_TO_INNER])]),
+    "operator-error": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [cond("user_field", "after", TIME, "flag")])],
+                       [rule("p", [_TO_INNER])]),
+    "with-nested-gate": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_IP, cond("pass_gate", None, "nope")])],
+                         [rule("p", [_TO_INNER])]),
+    "second-in-parent": ([rule("r0", [_IP])], [rule("p", [_MISS, _TO_INNER], samplingRate=1)]),
+}
+_FAILING_USERS = [
+    {"userID": "u0", "ip": "8.8.8.8"}, {"userID": "u1", "ip": "1.1.1."}, {"userID": "u2", "ip": "a.b.c.d"},
+    {"userID": 12345, "custom": {"flag": 10**30}, "ip": "1.1.1."}, {"userID": 777, "custom": {"flag": 10**30}},
+]
+for _name, (_inner, _parent) in _FAILING_GATES.items():
+    CASES.append(Case(f"E3-analytical-after-failure-{_name}", "v1", _failing_gate_payload(_inner, _parent),
+                      [{"kind": "gate", "name": "parent", "user": u} for u in _FAILING_USERS], [],
+                      {"tier": "production"}))
+
+# E4 (legacy): the flag is where the last condition ended, even when rules started since without one ending
+# (a segment or gate whose first condition is another gate, a disabled gate): segments move it too
+def _segment(name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return gate(name, rules, entity="segment")
+
+
+_TO_G, _TO_S = cond("pass_gate", None, "g"), cond("pass_gate", None, "segment:s")
+_FLAG_CHAINS = {
+    "segment-then-disabled": ([gate("g", [rule("gr", [_MISS], samplingRate=1)], enabled=False),
+                               _segment("segment:s", [rule("sr", [_TO_G])])], [rule("cr", [_TO_S])]),
+    "rated-segment-rule": ([gate("g", [rule("gr", [_MISS])], enabled=False),
+                            _segment("segment:s", [rule("s0", [_MISS], samplingRate=1), rule("sr", [_TO_G])])],
+                           [rule("cr", [_TO_S])]),
+    "gates-first": ([gate("h", [rule("hr", [_MISS])], enabled=False),
+                     gate("g", [rule("gr", [cond("pass_gate", None, "h")])])], [rule("cr", [_TO_G])]),
+}
+for _name, (_gates, _rules) in _FLAG_CHAINS.items():
+    CASES.append(Case(f"E4-flag-through-{_name}", "v1",
+                      payload(_gates, [config("c", _rules)],
+                              sdk_configs={"sampling_mode": "on", "special_case_sampling_rate": 1}),
+                      [{"kind": "config", "name": "c", "user": u} for u in _users(3)], [], {"tier": "production"}))
+
+# core: a custom or private "country" present as null is a value: the IP is not looked up
+CASES.append(Case(
+    "V-null-country-no-lookup", "v2",
+    payload([gate("g", [rule("r", [cond("ip_based", "any", ["AU"], "country")])])]),
+    [{"kind": "gate", "name": "g", "user": {"userID": "a", "ip": "1.2.3.4", **extra}}
+     for extra in ({"custom": {"country": None}}, {"privateAttributes": {"country": None}}, {"custom": {}},
+                   {"country": None}, {"custom": {"Country": None}})],
+    [{"value": False}, {"value": False}, {"value": True}, {"value": True}, {"value": True}],
+))
+
+# core's dedupe key: user ID, stable ID, and the ID values as a multiset (not which ID type holds them)
+_ID_PAIRS = [({"stableID": "x"}, {"stableid": "x"}), ({"stableID": "x"}, {"companyID": "x"}),
+             ({"a": "1", "b": "2"}, {"a": "2", "b": "1"}), ({"a": ""}, {"b": ""}), ({"a": "x", "b": "x"}, {"a": "x"}),
+             ({"stableID": "x"}, {"StableID": "x"}), ({}, {"a": ""})]
+for _i, (_first, _second) in enumerate(_ID_PAIRS):
+    CASES.append(Case(f"V-dedupe-custom-ids-{_i}", "v2", payload([gate("g", [rule("r", [cond("public")])])]),
+                      [{"kind": "gate", "name": "g", "user": {"userID": "u", "customIDs": ids}}
+                       for ids in (_first, _second)], []))
+
+
+# legacy: the exposure dedupe key holds the version; after a nested gate's error one config answers with
+# the gate's version (the gate finished first) or none (it failed): two exposures for one user and rule
+CASES.append(Case(
+    "L-dedupe-by-version", "v1",
+    payload([gate("g", [rule("gr", [_IP], pct=0, value={})], defaultValue={})],
+            [config("c", [rule("cr", [cond("pass_gate", None, "g"),
+                                      cond("user_field", "after", TIME, "flag")], value={"v": 1})])]),
+    [{"kind": "config", "name": "c", "user": {"userID": "u", "ip": ip, "custom": {"flag": 10**30}}}
+     for ip in ("8.8.8.8", "1.1.1.", "8.8.8.8", "1.1.1.")],
+    [{"rule_id": "error"}] * 4,
+))
+
+# core: an integer of a user's array beyond 64 bits signed reaches core as a float (pa_hash, string operators)
+_HUGE = [[12345678901234567890], [10**30, 2.5], [[10**30]], [-(2**63) - 1], {"k": [2**63]}, [1, 10**400, 2]]
+CASES.append(Case(
+    "V-huge-integers-in-arrays", "v2",
+    payload([gate("g", [rule("r", [cond("user_field", "str_contains_any", ["1e30"], "tags")])])]),
+    [{"kind": "gcir", "name": "", "user": {"userID": "a", "privateAttributes": {"x": v}, "custom": {"tags": v}},
+      "hash": "none"} for v in _HUGE]
+    + [{"kind": "gate", "name": "g", "user": {"userID": "a", "custom": {"tags": v}}} for v in _HUGE],
+    [{}] * 6 + [{"value": False}, {"value": True}, {"value": True}, {"value": False}, {"value": False},
+                {"value": False}],
+))
+
+
+# core's str_matches patterns are Rust's syntax (fancy-regex): where `re` reads the same text otherwise
+_RUST_PATTERNS = [
+    r"^US$", r"\w+$", r"^$", r"^(a|)$", r"US\Z", r"US\z", r"(?m)^b$", r"a(?i)b", r"a(?i)b|c", r"(?-i)a",
+    r"(?i)(?-i:a)B", r"(?U)a+b", r"(?<n>a)\k<n>", r"[[:alpha:]]+$", r"[[:^digit:]]", r"[^[:^digit:]]", r"\x{41}",
+    r"\e", r"\h+$", r"\H", r"\s", r"^\S+$", r"a\Kb", r"\Gab", r"(?a)\d", r"\N{LATIN SMALL LETTER A}", r"\0",
+    r"\07", r"(?<=foo)bar", r"(a)\1", r"[]a]",
+]
+_RUST_VALUES = ["US", "US\n", "us", "1", "\u0663", "foobar", "ab", "aB", "aab", "", "\n", "a\nb", "b", "A", "\x1b",
+                "\x00", "\x07", "\x1c", "\u2003", "fF0"]
+CASES.append(Case(
+    "V-rust-regex-syntax", "v2",
+    payload([gate(f"m{i}", [rule("r", [cond("user_field", "str_matches", p, "s")])])
+             for i, p in enumerate(_RUST_PATTERNS)]),
+    [{"kind": "gate", "name": f"m{i}", "user": {"userID": "a", "custom": {"s": v}}}
+     for i in range(len(_RUST_PATTERNS)) for v in _RUST_VALUES],
+    # `$` is the end of the text, not before a final newline
+    [{"value": True}, {"value": False}, {"value": False}],
+))
+
+
+def _check_rust_regex(answers: list[dict[str, Any]]) -> None:
+    def answer(pattern: str, value: str) -> bool:
+        return bool(answers[_RUST_PATTERNS.index(pattern) * len(_RUST_VALUES) + _RUST_VALUES.index(value)]["value"])
+
+    assert answer(r"a(?i)b", "aB") and not answer(r"a(?i)b", "A")
+    assert answer(r"US\Z", "US\n") and not answer(r"US\z", "US\n")
+    assert answer(r"[[:alpha:]]+$", "foobar") and answer(r"\x{41}", "A") and answer(r"(?<n>a)\k<n>", "aab")
+    assert not answer(r"(?a)\d", "1") and not answer(r"\0", "\x00")  # Python's syntax: core compiles none
+
+
 def _cmab(**kw: Any) -> dict[str, Any]:
     c = {"salt": "salty", "targetAppIDs": None, "defaultValue": {"p": "def"}, "idType": "userID", "enabled": True,
          "version": 4, "sampleRate": 0.0, "higherIsBetter": True, "config": None, "targetingGateName": None,
@@ -229,6 +360,41 @@ def _sampling_meta(event: dict[str, Any]) -> dict[str, Any]:
     return {k: meta[k] for k in ("samplingMode", "samplingRate", "shadowLogged")}
 
 
+def _check_e3(sampled: list[bool]) -> Callable[[list[dict[str, Any]]], None]:
+    def check(answers: list[dict[str, Any]]) -> None:
+        assert [bool(_sampling_meta(a["events"][0])) for a in answers] == sampled, answers
+    return check
+
+
+def _check_dedupe_by_version(answers: list[dict[str, Any]]) -> None:
+    assert [[e["metadata"].get("configVersion") for e in a["events"]] for a in answers] == [["3"], [None], [], []]
+
+
+def _check_pa_hash(answers: list[dict[str, Any]]) -> None:
+    assert all("pa_hash" in a["gcir"] for a in answers[:6]), answers
+
+
+for _name, _sampled_users in (("second-rule", [False, False, True, True, False]),
+                              ("first-rule", [False, False, True, True, False]),
+                              ("parent-rule-before", [False] * 5),
+                              ("with-nested-gate", [False, True, True, True, False]),
+                              ("second-in-parent", [False, True, True, True, False])):
+    EVENT_CHECKS[f"E3-analytical-after-failure-{_name}"] = _check_e3(_sampled_users)
+EVENT_CHECKS["L-dedupe-by-version"] = _check_dedupe_by_version
+EVENT_CHECKS["V-rust-regex-syntax"] = _check_rust_regex
+for _name, _sampled_users in (("segment-then-disabled", [False, True, True]), ("gates-first", [False] * 3)):
+    EVENT_CHECKS[f"E4-flag-through-{_name}"] = _check_e3(_sampled_users)
+
+
+def _check_logged(counts: list[int]) -> Callable[[list[dict[str, Any]]], None]:
+    def check(answers: list[dict[str, Any]]) -> None:
+        assert [len(a["events"]) for a in answers] == counts, answers
+    return check
+
+
+for _i, _logged in enumerate([[1, 0], [1, 1], [1, 0], [1, 0], [1, 1], [1, 1], [1, 1]]):
+    EVENT_CHECKS[f"V-dedupe-custom-ids-{_i}"] = _check_logged(_logged)
+EVENT_CHECKS["V-huge-integers-in-arrays"] = _check_pa_hash
 for _fmt in ("v1", "v2"):
     EVENT_CHECKS[f"E1-analytical-{_fmt}"] = _check_e1
     EVENT_CHECKS[f"E2-unknown-names-{_fmt}"] = _check_e2
@@ -288,3 +454,22 @@ def test_dedupe_window_does_not_stretch_when_the_clock_steps_back() -> None:
     assert deduper.first_time(key, start - 3_600_000)
     assert not deduper.first_time(key, start - 3_600_000 + 59_000)
     assert deduper.first_time(key, start - 3_600_000 + 60_000)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.id.startswith(("E3-", "E4-", "L-dedupe"))],
+                         ids=lambda c: c.id)
+def test_generated_checks_answer_as_the_interpreter(case: Case, reference: dict[str, list[dict[str, Any]]],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same cases with every spec compiled at once (codegen.py): a generated rule that fails reports
+    itself as the interpreter's loop does."""
+    from statsig_lite.evaluator import evaluate
+
+    monkeypatch.setattr(evaluate, "COMPILE_AFTER", 0)
+    ref = reference[case.id]
+    ours = run_ours(case.job(), skip=frozenset(i for i, a in enumerate(ref) if "refused" in a))
+    check = EVENT_CHECKS.get(case.id)
+    if check is not None:
+        check(ours)
+    problems = [f"query {i} {q}: {d}" for i, (q, w, g) in enumerate(zip(case.queries, ref, ours, strict=True))
+                if (d := differences(w, g))]
+    assert not problems, "\n".join(problems)
