@@ -63,13 +63,15 @@ class PendingExposure:
     """One logged exposure, as its check saw it: `wire()` builds the event (at flush).
 
     The user's logged fields are copied into this object's own slots (`StatsigUser.log_fields`, without the
-    tuple): one object fewer per logged check for the collector, which sets the tail of checks that log
-    (issue 16). What the evaluation already holds (the tier it ran in, the dialect) is read from it at flush.
+    tuple), and so is what a gate or config exposure reads of its evaluation, which is then freed with its
+    check: fewer objects per logged check for the cyclic collector, whose collections set the tail of checks
+    that log (issue 16). A layer exposure keeps its evaluation (the layer's parameter callback holds it).
     """
 
-    __slots__ = ("app_version", "country", "custom", "custom_ids", "email", "evaluation", "init_time", "ip",
-                 "kind", "locale", "manual", "name", "now_ms", "parameter", "raw_environment", "reason",
-                 "sampling_meta", "user_agent", "user_id")
+    __slots__ = ("app_version", "country", "custom", "custom_ids", "email", "environment", "evaluation",
+                 "init_time", "ip", "kind", "locale", "manual", "name", "now_ms", "parameter", "raw_environment",
+                 "reason", "rule_id", "sampling_meta", "secondary_exposures", "snapshot", "user_agent", "user_id",
+                 "value", "version")
 
     def __init__(
         self,
@@ -87,7 +89,17 @@ class PendingExposure:
     ) -> None:
         self.kind = kind
         self.name = name
-        self.evaluation = evaluation  # not changed once its check returned
+        # the evaluation is not changed once its check returned: what the event reads of it is read now
+        self.snapshot = evaluation.snapshot
+        self.environment = evaluation.environment  # the tier the check ran in, when there is one
+        if kind == LAYER_EXPOSURE:
+            self.evaluation: Evaluation | None = evaluation
+        else:
+            self.evaluation = None
+            self.value = evaluation.value
+            self.rule_id = evaluation.rule_id
+            self.version = evaluation.version
+            self.secondary_exposures = evaluation.secondary_exposures
         # copied now (see StatsigUser.log_fields): a later change to the user must not reach this event
         self.user_id = user.user_id
         self.email = user.email
@@ -116,15 +128,15 @@ class PendingExposure:
                 self.custom, self.custom_ids, self.raw_environment)
 
     def wire(self) -> dict[str, Any]:
-        snapshot = self.evaluation.snapshot
-        # the tier the check ran in, when there is one; core logs a missing userID as ""
-        logged = logged_user_dict(self.user, self.evaluation.environment, snapshot.dialect.log_missing_user_id)
-        if self.kind == GATE_EXPOSURE:
-            event = gate_exposure(self.name, self.evaluation, logged, self.reason, self.now_ms)
-        elif self.kind == CONFIG_EXPOSURE:
-            event = config_exposure(self.name, self.evaluation, logged, self.reason, self.now_ms)
-        else:
+        snapshot = self.snapshot
+        # core logs a missing userID as ""
+        logged = logged_user_dict(self.user, self.environment, snapshot.dialect.log_missing_user_id)
+        if self.evaluation is not None:
             event = layer_exposure(self.name, self.parameter, self.evaluation, logged, self.reason, self.now_ms)
+        elif self.kind == GATE_EXPOSURE:
+            event = gate_exposure(self.name, self, logged, self.reason, self.now_ms)
+        else:
+            event = config_exposure(self.name, self, logged, self.reason, self.now_ms)
         if self.manual:
             event["metadata"]["isManualExposure"] = "true"
         if snapshot.dialect.exposure_times == "sync":
@@ -264,7 +276,7 @@ def sampling_decision(
 
 
 def gate_exposure(
-    name: str, evaluation: Evaluation, logged_user: Mapping[str, Any], reason: str, now_ms: int
+    name: str, evaluation: Evaluation | PendingExposure, logged_user: Mapping[str, Any], reason: str, now_ms: int
 ) -> dict[str, Any]:
     received = str(now_ms)
     version = evaluation.version
@@ -298,7 +310,7 @@ def gate_exposure(
 
 
 def config_exposure(
-    name: str, evaluation: Evaluation, logged_user: Mapping[str, Any], reason: str, now_ms: int
+    name: str, evaluation: Evaluation | PendingExposure, logged_user: Mapping[str, Any], reason: str, now_ms: int
 ) -> dict[str, Any]:
     metadata = {
         "config": name,

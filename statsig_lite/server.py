@@ -764,7 +764,7 @@ def _warm_up(snapshot: Snapshot, now_ms: int) -> None:
                 continue
             ev = Evaluation(snapshot, user, None, now_ms).run(spec)
             key = ex.dedupe_key(ex.GATE_EXPOSURE, spec.name, ev, ev.value, user)
-            ex.PendingExposure(ex.GATE_EXPOSURE, spec.name, ev, user, "", now_ms, dedupe_key=key).wire()
+            ex.PendingExposure(ex.GATE_EXPOSURE, spec.name, ev, user, "", now_ms, dedupe_key=key)
             warmed += 1
             if warmed == _WARM_UP_GATES:
                 break
