@@ -153,11 +153,18 @@ class PendingExposure:
 
 
 DROPPED = object()  # what core makes of an integer beyond a float: nothing (its key or element is left out)
+_PLAIN = frozenset({str, bool, float})
 
 
 def i64_or_float(value: Any) -> Any:
     """`value` with every integer beyond 64 bits as a float, as core logs a user's custom values; one beyond
     a float is left out (DROPPED when `value` itself is one)."""
+    if type(value) is dict:  # the common custom object: flat, nothing to change (a copy, as below)
+        for v in value.values():
+            if not (type(v) in _PLAIN or v is None or (type(v) is int and -(1 << 63) <= v < (1 << 63))):
+                break
+        else:
+            return dict(value)
     if isinstance(value, int) and not isinstance(value, bool):
         if -(1 << 63) <= value < (1 << 63):
             return value
