@@ -147,13 +147,11 @@ DECORATED_PATH = frozenset({
     "statsig_lite.store.parse_v1", "statsig_lite.store.parse_v2", "statsig_lite.store.snapshot",
     "statsig_lite.store.validate", "statsig_lite.user", "statsig_lite.version",
 })  # fmt: skip
-# Loaded by none of those steps (each has its own path: a regex condition, ID lists, the extension, a spec
-# evaluated 1,000 times, ...).
+# Loaded by none of those steps (each has its own path: a regex condition, ID lists, the extension, ...).
 NEVER_ON_THE_PATH = ("aws_lambda_powertools", "boto3", "botocore", "ua_parser", "ip3country", "regex",
                      "statsig_lite.evaluator.regex_bound", "statsig_lite.store.id_lists", "statsig_lite.background",
                      "statsig_lite.lambda_extension", "statsig_lite.interface_network",
-                     "statsig_lite.interface_data_store", "statsig_lite.evaluator.gcir",
-                     "statsig_lite.evaluator.codegen")
+                     "statsig_lite.interface_data_store", "statsig_lite.evaluator.gcir")
 
 
 def test_the_decorated_path_loads_exactly_the_pinned_modules(tmp_path: Path, statsig_api: Any) -> None:

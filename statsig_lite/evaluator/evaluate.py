@@ -42,9 +42,6 @@ if TYPE_CHECKING:
 Exposure = dict[str, str]
 _NO_CONDITION = object()  # no condition ended yet: not analytical
 _UNTOUCHED = object()
-# A spec is compiled to generated code (codegen.py) after this many evaluations: building it costs ~12 us and
-# ~3 kB per spec, for a few percent per check, which pays only on specs checked often.
-COMPILE_AFTER = 1000
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 # no secondary exposure yet: most evaluations never get one, and each list is one more object for the cyclic
 # collector to track (issue 16: p99). A tuple, so that appending to it fails loudly: see _expose.
@@ -239,23 +236,6 @@ class Evaluation:
     # --- specs and rules ----------------------------------------------------------------------------
 
     def _evaluate(self, spec: Spec) -> None:
-        fast = spec.fast
-        if type(fast) is int:  # evaluations so far: interpreted until the spec proves hot
-            if fast < COMPILE_AFTER:
-                spec.fast = fast + 1
-                self._interpret(spec)
-                return
-            from .codegen import compile_spec  # see codegen.py for what it costs and gains
-
-            spec.fast = fast = compile_spec(spec)
-        try:
-            fast(self)  # type: ignore[operator]
-        except self.snapshot.dialect.evaluation_errors as exc:
-            self._note_error_in(exc.__traceback__)
-            raise
-
-    def _interpret(self, spec: Spec) -> None:
-        """The reference form of a spec's evaluation, which codegen.py's generated functions reproduce."""
         rule: Rule | None = None
         try:
             for rule in spec.rules:
@@ -292,16 +272,6 @@ class Evaluation:
             if rule is not None:
                 self._note_error(rule)
             raise
-
-    def _note_error_in(self, tb: Any) -> None:
-        """_note_error for a generated spec: its failing rule is the first generated rule function in the
-        traceback (codegen binds it as `R`). Only on the error path."""
-        while tb is not None:
-            frame = tb.tb_frame
-            if frame.f_code.co_name == "rule" and frame.f_code.co_filename == "<statsig_lite codegen>":
-                self._note_error(frame.f_locals["R"])
-                return
-            tb = tb.tb_next
 
     def _note_error(self, rule: Rule) -> None:
         """Legacy's analytical flag (see _gate_condition) is set once a condition has read its value: a rule

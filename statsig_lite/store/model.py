@@ -170,7 +170,6 @@ class Spec:
         "enabled",
         "entity",
         "explicit_parameters",
-        "fast",
         "forward_all_exposures",
         "has_shared_params",
         "id_type",
@@ -233,8 +232,6 @@ class Spec:
         self.sets_forward_all = forward_all_exposures if sets_forward_all is None else sets_forward_all
         self.unsupported = unsupported  # uses a condition type or operator this SDK does not know
         self.reports_own_version = reports_own_version  # exposures carry this spec's version, not a delegate's
-        # evaluations so far (int), then the rules compiled to generated code (evaluator/codegen.py)
-        self.fast: int | Callable[[Any], None] = 0
 
 
 class CmabGroup:

@@ -454,22 +454,3 @@ def test_dedupe_window_does_not_stretch_when_the_clock_steps_back() -> None:
     assert deduper.first_time(key, start - 3_600_000)
     assert not deduper.first_time(key, start - 3_600_000 + 59_000)
     assert deduper.first_time(key, start - 3_600_000 + 60_000)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c.id.startswith(("E3-", "E4-", "L-dedupe"))],
-                         ids=lambda c: c.id)
-def test_generated_checks_answer_as_the_interpreter(case: Case, reference: dict[str, list[dict[str, Any]]],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same cases with every spec compiled at once (codegen.py): a generated rule that fails reports
-    itself as the interpreter's loop does."""
-    from statsig_lite.evaluator import evaluate
-
-    monkeypatch.setattr(evaluate, "COMPILE_AFTER", 0)
-    ref = reference[case.id]
-    ours = run_ours(case.job(), skip=frozenset(i for i, a in enumerate(ref) if "refused" in a))
-    check = EVENT_CHECKS.get(case.id)
-    if check is not None:
-        check(ours)
-    problems = [f"query {i} {q}: {d}" for i, (q, w, g) in enumerate(zip(case.queries, ref, ours, strict=True))
-                if (d := differences(w, g))]
-    assert not problems, "\n".join(problems)
