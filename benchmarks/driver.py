@@ -127,7 +127,10 @@ class Lite(Legacy):
         # at flush, as its Lambda decorator does at the end of an invocation); no ID-list fetch, like core
         # lambda_mode: no background thread, the configuration on Lambda (elsewhere a worker thread flushes
         # while the calls run, as the official SDKs' threads do)
-        options = self.options_cls(bootstrap_values=spec_text, api=f"{server}/v1/", id_lists=False, lambda_mode=True)
+        # max_buffered_bytes: room for the whole run's exposures (its default bound, sized for one invocation,
+        # would drop the oldest of the tens of thousands buffered here, and shutdown would deliver fewer)
+        options = self.options_cls(bootstrap_values=spec_text, api=f"{server}/v1/", id_lists=False, lambda_mode=True,
+                                   max_buffered_bytes=1 << 30)
         details = self.sdk.initialize(SECRET, options)
         return {"source": str(getattr(details, "source", "")), "init_success": getattr(details, "init_success", None)}
 
