@@ -801,6 +801,8 @@ def bucket_mask(members: Iterable[int]) -> tuple[int, frozenset[int]]:
 
 def _small_ints(values: list[object]) -> object:
     """`values` as an array of 2-byte ints when every one fits (texts, floats, larger ints: as they came)."""
+    if any(type(v) is bool for v in values):  # array("H") takes True as 1; its text is "true", never a bucket
+        return values
     try:
         return array("H", values)  # type: ignore[type-var]
     except (TypeError, OverflowError):

@@ -15,6 +15,7 @@ TARGETS = [
     list(range(0, 1000, 7)),
     ["5", "017", " 8", "9.0", 10.0, 11, True, None, "1e2", "٣"],  # texts that are / are not a bucket's digits
     [1000, -1, 2**70, 42],
+    [True, False, 2],  # booleans among ints: their text is "true"/"false", never bucket 1 or 0
     {"3": 1, "4": 2},  # core reads an object's keys
 ]
 
