@@ -48,6 +48,8 @@ class _Translation:
         self.out: list[str] = []
         self.multiline = False
         self.groups = [_Group(False)]
+        self.leading_flags = 0  # how many of `out`'s first items are known to be bare flag groups
+        self.atomic: bool | None = None  # whether the pattern commits to a choice (searched once)
 
     def run(self) -> str:
         p = self.p
@@ -102,7 +104,9 @@ class _Translation:
         if not set(flags) <= _RUST_FLAGS:
             raise _NoTranslation(f"flags {flags}")  # (?a), (?L): Python's own; core cannot compile them
         on, _, off = flags.partition("-")
-        if "R" in flags or "u" in off or ("U" in flags and _ATOMIC.search(self.p)):
+        if "U" in flags and self.atomic is None:
+            self.atomic = _ATOMIC.search(self.p) is not None
+        if "R" in flags or "u" in off or ("U" in flags and self.atomic):
             raise _NoTranslation(f"flags {flags}")  # CRLF lines, bytes: no `re` form
         # `U` (swap greed) never changes whether a match exists, only which one (unless atomic groups or
         # possessive repeats commit to a choice): str_matches asks only the first
@@ -117,12 +121,20 @@ class _Translation:
         if scoped:
             self.groups.append(_Group(self.multiline))
             self.out.append(text)
-        elif on and not off and all(x.startswith("(?") and x[2:-1].isalpha() for x in self.out):
+        elif on and not off and self._only_flags_so_far():
             self.out.append(f"(?{on})")  # flags that open the pattern stay global (`re` allows them there)
         elif on or off:  # the rest of this group, as its own scoped group
             self.groups[-1].scopes.append(text)
             self.out.append(text)
         self.multiline = multiline
+
+    def _only_flags_so_far(self) -> bool:
+        """Whether `out` holds bare flag groups only (each item is looked at once: many groups stay linear)."""
+        out, n = self.out, self.leading_flags
+        while n < len(out) and out[n].startswith("(?") and out[n][2:-1].isalpha():
+            n += 1
+        self.leading_flags = n
+        return n == len(out)
 
     def _close(self) -> None:
         if len(self.groups) == 1:

@@ -240,3 +240,16 @@ def test_dropping_dot_star_ends_never_changes_whether_re_finds_a_match(core: str
     except re.error:
         return
     assert compile_bounded(pattern).search(text) is expected
+
+
+@pytest.mark.parametrize("unit", ["(?i)", "(?U)", "(?m)", "(?-m)"])
+def test_rewriting_a_core_pattern_of_many_flag_groups_is_not_quadratic(unit: str) -> None:
+    from statsig_lite.evaluator.rust_regex import to_python
+
+    # 80 KB of flag groups (a payload may carry 64 MB): each group must not rescan the pattern or its output
+    started = time.perf_counter()
+    rewritten = to_python(unit * 20_000 + "a")
+    assert time.perf_counter() - started < 2.0
+    assert rewritten is not None
+    if "-" not in unit:  # bare flags opening the pattern stay global: the rewrite is flat
+        assert re.search(rewritten, "A" if unit == "(?i)" else "a")
