@@ -297,7 +297,7 @@ def _core_str_matches(target: object) -> Predicate:
         return _never
     try:
         search = compile_bounded(pattern).search  # bounded in time: see regex_bound
-    except re.error:
+    except (re.error, RecursionError):  # nested deeper than re can parse: no match, never a refused payload
         return _never
 
     def pred(value: object) -> bool:
@@ -631,7 +631,7 @@ def _legacy_str_matches(target: object) -> Predicate:
         return _never
     try:  # compiled once at load, bounded in time (regex_bound); a timeout is an evaluation error
         search = compile_bounded(str(target)).search
-    except re.error as exc:
+    except (re.error, RecursionError) as exc:  # a deep nesting: re.search raises it too, at every check
         error = exc
 
         def fails(value: object) -> bool:

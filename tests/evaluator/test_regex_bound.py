@@ -253,3 +253,30 @@ def test_rewriting_a_core_pattern_of_many_flag_groups_is_not_quadratic(unit: str
     assert rewritten is not None
     if "-" not in unit:  # bare flags opening the pattern stay global: the rewrite is flat
         assert re.search(rewritten, "A" if unit == "(?i)" else "a")
+
+
+def test_a_pattern_nested_deeper_than_re_can_parse_does_not_refuse_the_payload() -> None:
+    from statsig_lite.store.snapshot import load_snapshot
+
+    deep = "(" * 2000 + "a" + ")" * 2000  # re parses each group a level deeper (a recursion)
+    assert CORE["str_matches"](deep)("a") is False  # no match, as a pattern core cannot compile
+    with pytest.raises(RecursionError):  # the legacy SDK's re.search raises at every check
+        LEGACY["str_matches"](deep)("a")
+
+    def gate(pattern: str) -> dict[str, Any]:
+        cond = {"type": "user_field", "field": "email", "operator": "str_matches", "targetValue": pattern}
+        return {"type": "feature_gate", "salt": "s", "enabled": True, "defaultValue": False, "idType": "userID",
+                "entity": "feature_gate", "rules": [{"id": "r", "passPercentage": 100, "returnValue": True,
+                                                     "conditions": [cond]}]}
+
+    v1 = {"time": 5, "feature_gates": [{"name": "deep", **gate(deep)}, {"name": "plain", **gate("a")}],
+          "dynamic_configs": [], "layer_configs": []}
+    v2_gates = {"deep": gate(deep), "plain": gate("a")}
+    conditions = {}
+    for name, spec in v2_gates.items():  # v2 rules name their conditions by key
+        conditions[name] = spec["rules"][0]["conditions"][0]
+        spec["rules"][0]["conditions"] = [name]
+    v2 = {"time": 5, "response_format": "dcs-v2", "feature_gates": v2_gates, "dynamic_configs": {},
+          "layer_configs": {}, "condition_map": conditions}
+    for payload in (v1, v2):
+        assert set(load_snapshot(json.dumps(payload)).gates) == {"deep", "plain"}
