@@ -131,7 +131,7 @@ class _Translation:
     def _only_flags_so_far(self) -> bool:
         """Whether `out` holds bare flag groups only (each item is looked at once: many groups stay linear)."""
         out, n = self.out, self.leading_flags
-        while n < len(out) and out[n].startswith("(?") and out[n][2:-1].isalpha():
+        while n < len(out) and out[n].startswith("(?") and out[n].endswith(")") and out[n][2:-1].isalpha():
             n += 1
         self.leading_flags = n
         return n == len(out)

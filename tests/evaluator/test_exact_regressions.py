@@ -250,7 +250,7 @@ _RUST_PATTERNS = [
     r"^US$", r"\w+$", r"^$", r"^(a|)$", r"US\Z", r"US\z", r"(?m)^b$", r"a(?i)b", r"a(?i)b|c", r"(?-i)a",
     r"(?i)(?-i:a)B", r"(?U)a+b", r"(?<n>a)\k<n>", r"[[:alpha:]]+$", r"[[:^digit:]]", r"[^[:^digit:]]", r"\x{41}",
     r"\e", r"\h+$", r"\H", r"\s", r"^\S+$", r"a\Kb", r"\Gab", r"(?a)\d", r"\N{LATIN SMALL LETTER A}", r"\0",
-    r"\07", r"(?<=foo)bar", r"(a)\1", r"[]a]",
+    r"\07", r"(?<=foo)bar", r"(a)\1", r"[]a]", r"(?i:(?m)a$)",
 ]
 _RUST_VALUES = ["US", "US\n", "us", "1", "\u0663", "foobar", "ab", "aB", "aab", "", "\n", "a\nb", "b", "A", "\x1b",
                 "\x00", "\x07", "\x1c", "\u2003", "fF0"]
