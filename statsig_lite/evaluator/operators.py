@@ -637,7 +637,9 @@ def _legacy_str_matches(target: object) -> Predicate:
         def fails(value: object) -> bool:
             if value is None:
                 return False
-            raise error  # as the legacy SDK's re.search does at every check
+            # as the legacy SDK's re.search does at every check; a raise chains onto the error's traceback:
+            # cleared, it holds the last check's frames only, not every check's
+            raise error.with_traceback(None)
 
         return fails
 

@@ -280,3 +280,26 @@ def test_a_pattern_nested_deeper_than_re_can_parse_does_not_refuse_the_payload()
           "layer_configs": {}, "condition_map": conditions}
     for payload in (v1, v2):
         assert set(load_snapshot(json.dumps(payload)).gates) == {"deep", "plain"}
+
+
+def test_a_legacy_pattern_that_cannot_compile_keeps_no_check_alive() -> None:
+    import gc
+    import weakref
+
+    check = LEGACY["str_matches"]("(unclosed")
+
+    class Held:
+        pass
+
+    def one_check() -> weakref.ref[Held]:
+        held = Held()  # a local of the checking frame, as a user or an evaluation is
+        try:
+            check("a")
+        except re.error as exc:
+            assert held is not None and exc.__traceback__ is not None
+        return weakref.ref(held)
+
+    refs = [one_check() for _ in range(3)]
+    gc.collect()
+    # the error is raised again at every check: its traceback must not chain (and keep alive) every check's frames
+    assert [r() is None for r in refs[:-1]] == [True, True]
