@@ -692,7 +692,9 @@ class StatsigServer:
         if context is None or context[0] is not loaded:  # once per rules loaded, not per exposure
             context = self._log_context = (
                 loaded,
-                ex.sampling_applies(snapshot.sdk_configs, self._tier, snapshot.dialect.sampling_production_only),
+                # from the rules it is cached for (`ev` may be from the rules before a refresh on another thread)
+                ex.sampling_applies(loaded.snapshot.sdk_configs, self._tier,
+                                    loaded.snapshot.dialect.sampling_production_only),
                 reason_text(loaded.source, ""),
             )
         sampling_meta = None
