@@ -85,7 +85,6 @@ class PendingExposure:
         manual: bool = False,
         sampling_meta: dict[str, object] | None = None,
         init_time: int = 0,
-        dedupe_key: tuple[object, ...] | None = None,
     ) -> None:
         self.kind = kind
         self.name = name

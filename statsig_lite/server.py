@@ -709,7 +709,7 @@ class StatsigServer:
         pipeline.enqueue_exposure(
             ex.PendingExposure(
                 kind, name, ev, user, reason_text(loaded.source, ev.reason) if ev.reason else context[2],
-                now, parameter, manual, sampling_meta, loaded.init_time, key,
+                now, parameter, manual, sampling_meta, loaded.init_time,
             )
         )
         if self._worker is not None:
@@ -765,8 +765,8 @@ def _warm_up(snapshot: Snapshot, now_ms: int) -> None:
             if spec.entity != "feature_gate" or not spec.rules:  # the specs a check names, with rules
                 continue
             ev = Evaluation(snapshot, user, None, now_ms).run(spec)
-            key = ex.dedupe_key(ex.GATE_EXPOSURE, spec.name, ev, ev.value, user)
-            ex.PendingExposure(ex.GATE_EXPOSURE, spec.name, ev, user, "", now_ms, dedupe_key=key)
+            ex.dedupe_key(ex.GATE_EXPOSURE, spec.name, ev, ev.value, user)
+            ex.PendingExposure(ex.GATE_EXPOSURE, spec.name, ev, user, "", now_ms)
             warmed += 1
             if warmed == _WARM_UP_GATES:
                 break
