@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
-from ..store.model import Snapshot, Spec
-from .evaluate import Evaluation, GateOverrides, clean_exposures, lookup_override
+from ..store.model import GATE, MULTI_GATE, PUBLIC, VALUE, Snapshot, Spec
+from .evaluate import RECOGNIZED, Evaluation, GateOverrides, clean_exposures, lookup_override
 from .hashing import djb2, sha256_b64
 from .operators import core_text
 
@@ -20,6 +20,128 @@ Overrides = Mapping[str, Mapping[str | None, Any]]
 
 HASHERS: dict[str, Callable[[str], str]] = {"none": lambda name: name, "djb2": djb2, "sha256": sha256_b64}
 _MAX_TEXTS = 20_000  # entry texts kept per snapshot and hash: beyond that, entries are encoded every time
+
+
+_MEMO_DEPTH = 32  # nested gates reused only this far from the top: far from any recursion limit
+
+
+class NestedGates:
+    """One response's memo of nested gate results for its user: a gate that other specs name is evaluated
+    once per response, not once per reference (issue 16).
+
+    Both official SDKs evaluate a nested gate into the parent's context; what that writes besides the gate's
+    result and its secondary exposures (the sampling and analytical flags, the version) decides only how a
+    check's exposure is logged, which a response never reads. So the memo is set on GCIR evaluations only,
+    and replays the gate's result fields and the exposures it appended. It holds a gate only when no part of
+    its result depends on the context it is entered in (`_heights`): no unknown or unsupported condition
+    below it (they reset or end the shared result), no delegate, no cycle, and a bounded depth.
+    """
+
+    __slots__ = ("dedupe", "heights", "named", "results", "snapshot")
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.dedupe = snapshot.dialect.dedupe_exposures
+        heights: dict[Spec, int | None] | None = snapshot.derived.get("gcir-heights")
+        if heights is None:
+            heights = snapshot.derived["gcir-heights"] = {}
+        self.heights = heights
+        named: frozenset[Spec] | None = snapshot.derived.get("gcir-named")
+        if named is None:
+            named = snapshot.derived["gcir-named"] = _named_gates(snapshot)
+        self.named = named  # the gates some condition names: the only ones worth seeding
+        self.results: dict[Spec, tuple[Any, ...]] = {}
+
+    def evaluate(self, ev: Evaluation, spec: Spec) -> None:
+        """`ev._nested(spec)`, or its memoised result."""
+        height = self.heights.get(spec, -1)
+        if height == -1:
+            height = _height(self.snapshot, spec, self.heights, 0)
+        if height is None or ev.depth + 1 + height > _MEMO_DEPTH or ev.unsupported:
+            ev._nested(spec)
+            return
+        hit = self.results.get(spec)
+        if hit is not None:
+            (ev.value, ev.json_value, ev.rule_id, ev.id_type, ev.group_name, ev.is_experiment_group,
+             ev.deciding_rate, appended) = hit
+            if appended:
+                if isinstance(ev.secondary_exposures, list):
+                    ev.secondary_exposures.extend(appended)
+                else:  # none yet (the shared empty tuple)
+                    ev.secondary_exposures = list(appended)
+            return
+        before = ev.secondary_exposures
+        count = len(before)
+        ev._nested(spec)
+        after = ev.secondary_exposures
+        if after is before:
+            self._keep(spec, ev, tuple(after[count:]))
+        elif not before:  # the first exposure made the list
+            self._keep(spec, ev, tuple(after))
+
+    def seed(self, spec: Spec, ev: Evaluation) -> None:
+        """A gate's top-level evaluation, kept for its references to come. Its exposures are the ones a nested
+        evaluation appends unless the dialect cleaned them (legacy): then only a gate that appended none."""
+        if spec in self.results or ev.reason != RECOGNIZED or ev.rule_id == "error":
+            return
+        height = self.heights.get(spec, -1)
+        if height == -1:
+            height = _height(self.snapshot, spec, self.heights, 0)
+        if height is None:
+            return
+        exposures = ev.secondary_exposures
+        if not isinstance(exposures, list):
+            self._keep(spec, ev, ())
+        elif not self.dedupe:
+            self._keep(spec, ev, tuple(exposures))
+
+    def _keep(self, spec: Spec, ev: Evaluation, appended: tuple[dict[str, str], ...]) -> None:
+        self.results[spec] = (
+            ev.value, ev.json_value, ev.rule_id, ev.id_type, ev.group_name, ev.is_experiment_group,
+            ev.deciding_rate, appended,
+        )
+
+
+def _named_gates(snapshot: Snapshot) -> frozenset[Spec]:
+    names = {
+        name
+        for specs in (snapshot.gates, snapshot.configs, snapshot.layers)
+        for spec in specs.values()
+        for rule in spec.rules
+        for condition in rule.conditions
+        for name in ((condition.gate,) if condition.kind == GATE else condition.gates)
+    }
+    return frozenset(spec for name, spec in snapshot.gates.items() if name in names)
+
+
+def _height(snapshot: Snapshot, spec: Spec, heights: dict[Spec, int | None], depth: int) -> int | None:
+    """How deep `spec`'s nested gates go (0: none), or None when the memo must not hold it: a condition that
+    resets or ends the shared result, a delegate, a cycle, or deeper than _MEMO_DEPTH. Kept per snapshot."""
+    if spec in heights:
+        return heights[spec]
+    heights[spec] = None  # while its gates are worked out: a cycle back to it finds None
+    height = 0
+    if depth > _MEMO_DEPTH:
+        return None
+    for rule in spec.rules:
+        if rule.config_delegate is not None:
+            return None
+        for condition in rule.conditions:
+            kind = condition.kind
+            if kind in (VALUE, PUBLIC):
+                continue
+            if kind not in (GATE, MULTI_GATE):
+                return None
+            for name in (condition.gate,) if kind == GATE else condition.gates:
+                nested = snapshot.gates.get(name)
+                if nested is None:  # an unknown gate (core): False, nothing evaluated
+                    continue
+                below = _height(snapshot, nested, heights, depth + 1)
+                if below is None:
+                    return None
+                height = max(height, below + 1)
+    heights[spec] = height
+    return height
 
 
 def _app_for_key(snapshot: Snapshot, client_key: str, legacy: bool) -> str | None:
@@ -89,9 +211,16 @@ def client_initialize_response(
     if client_sdk_key is not None:
         app_id = _app_for_key(snapshot, client_sdk_key, legacy)
 
+    memo = None if nested_overrides else NestedGates(snapshot)
+
     def run(spec: Spec, top: Overrides | None = None, gate: bool = False) -> Evaluation:
-        if not top and nested_overrides is None:  # the common case: no local overrides at all
-            return Evaluation(snapshot, user, environment, now_ms, app_id).run(spec)
+        if not top and memo is not None:  # the common case: no local overrides at all
+            ev = Evaluation(snapshot, user, environment, now_ms, app_id)
+            ev.nested_gates = memo
+            ev.run(spec)
+            if gate and spec in memo.named:
+                memo.seed(spec, ev)
+            return ev
         if top and spec.name in top:
             value = lookup_override(top[spec.name], user)
             if value is not None:  # an overridden entry: rule "override", nothing evaluated
