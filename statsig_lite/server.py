@@ -706,12 +706,12 @@ class StatsigServer:
             )
             if not should_log:
                 return
-        pipeline.enqueue_exposure(
-            ex.PendingExposure(
-                kind, name, ev, user, reason_text(loaded.source, ev.reason) if ev.reason else context[2],
-                now, parameter, manual, sampling_meta, loaded.init_time,
-            )
-        )
+        reason = reason_text(loaded.source, ev.reason) if ev.reason else context[2]
+        if parameter or manual or sampling_meta or kind == ex.LAYER_EXPOSURE:
+            pipeline.enqueue_exposure(ex.NotedExposure(kind, name, ev, user, reason, now, loaded.init_time,
+                                                       parameter, manual, sampling_meta))
+        else:  # a check's exposure: the common case
+            pipeline.enqueue_exposure(ex.PendingExposure(kind, name, ev, user, reason, now, loaded.init_time))
         if self._worker is not None:
             self._worker.queued()
 
