@@ -327,6 +327,14 @@ class EventBuffer:
         self._fresh_bytes += len(event) if isinstance(event, bytes) else DEFERRED_EVENT_BYTES
         return len(self._fresh) + self._batch_events
 
+    def add_deferred(self, event: DeferredEvent, max_events: int, max_bytes: int) -> bool:
+        """`add` for a recorded event, on every check that logs; True when the buffer holds `max_events` or
+        `max_bytes` now."""
+        fresh = self._fresh
+        fresh.append(event)
+        size = self._fresh_bytes = self._fresh_bytes + DEFERRED_EVENT_BYTES
+        return len(fresh) + self._batch_events >= max_events or size + self._batch_bytes >= max_bytes
+
     def _set_batches(self, batches: list[Batch]) -> None:
         self._batches = batches
         self._batch_bytes = sum(b.size for b in batches)

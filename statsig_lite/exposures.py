@@ -33,7 +33,7 @@ class ExposureDeduper:
     __slots__ = ("_keys", "_max_keys", "_started_ms", "_ttl_ms")
 
     def __init__(self, ttl_ms: int = EXPOSURE_DEDUPE_TTL_MS, max_keys: int = EXPOSURE_DEDUPE_MAX_KEYS) -> None:
-        self._keys: set[tuple[object, ...]] = set()
+        self._keys: set[int] = set()
         self._ttl_ms = ttl_ms
         self._max_keys = max_keys
         self._started_ms = 0
@@ -47,13 +47,15 @@ class ExposureDeduper:
             self._started_ms = now_ms
         keys = self._keys
         try:
-            held = len(keys)
-            keys.add(key)  # one hash of the key, not two (`in`, then add)
-            if len(keys) == held:
-                return False
+            # the key's 64-bit hash is kept, not the key: an int the cyclic collector never tracks, freeing the
+            # tuple at once (issue 16: p99 is the collector's). Core keeps hashes too; two keys that collide
+            # (about 1 in 2**64 a pair) would log once.
+            hashed = hash(key)
         except TypeError:  # an unhashable ID value (a list, say): log it each time rather than fail the check
-            pass
-        return True
+            return True
+        held = len(keys)
+        keys.add(hashed)  # one lookup, not two (`in`, then add)
+        return len(keys) != held
 
     def reset(self) -> None:
         self._keys.clear()

@@ -269,9 +269,8 @@ class EventPipeline:
         """Buffer an exposure the client built: encoded with its batch at flush, not on the check's time."""
         if not self._enabled:
             return
-        buffer, policy = self._buffer, self._policy
-        held = buffer.add(event)  # _full() inline: this runs on every check that logs
-        if held >= policy.max_buffered_events or buffer.byte_size >= policy.max_buffered_bytes:
+        policy = self._policy
+        if self._buffer.add_deferred(event, policy.max_buffered_events, policy.max_buffered_bytes):
             self._guard("relieving a full buffer", self._carry, self._relieve_pressure)
 
     def _full(self) -> bool:
