@@ -54,6 +54,8 @@ class StatsigServer:
 
     def __init__(self, clock: Callable[[], float] = time.time, event_pipeline: EventPipeline | None = None) -> None:
         self._clock = clock
+        # what a check's evaluation reads the time from, when it needs it (exposures, time conditions)
+        self._clock_ms: Callable[[], int] = lambda: int(clock() * 1000)
         self._loaded: Loaded | None = None
         self._loader: RulesLoader | None = None
         self._options = StatsigOptions()
@@ -629,13 +631,12 @@ class StatsigServer:
         if type(user) is not StatsigUser and not isinstance(user, StatsigUser):
             raise StatsigValueError(f"expected a StatsigUser, got {type(user).__name__}")
         snapshot = loaded.snapshot
-        now = int(self._clock() * 1000)
         if self._tier is None and user._statsig_environment is None and snapshot.default_environment is None:
             environment = None  # the common case, without a call
         else:
             environment = self._environment(user, snapshot)
         if override_value is not None:
-            ev = Evaluation(snapshot, user, environment, now)  # the environment its exposure logs
+            ev = Evaluation(snapshot, user, environment, self._clock_ms)  # the environment its exposure logs
             ev.rule_id = "override"
             ev.reason = "LocalOverride"
             if gate:
@@ -645,9 +646,9 @@ class StatsigServer:
             return ev
         # evaluator.evaluate() inlined: this runs on every check
         if section == "experiments" and name in snapshot.cmabs:  # core's bandits answer get_experiment
-            return Evaluation(snapshot, user, environment, now).run_cmab(snapshot.cmabs[name])
+            return Evaluation(snapshot, user, environment, self._clock_ms).run_cmab(snapshot.cmabs[name])
         spec = (snapshot.gates if gate else snapshot.layers if section == "layers" else snapshot.configs).get(name)
-        ev = Evaluation(snapshot, user, environment, now, None, self._gate_overrides or None)
+        ev = Evaluation(snapshot, user, environment, self._clock_ms, None, self._gate_overrides or None)
         if self._lookups_off:
             ev.lookups_off = self._lookups_off
         ev.run(spec, spec is None and name in snapshot.unsupported)
