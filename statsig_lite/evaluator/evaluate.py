@@ -91,6 +91,7 @@ class Evaluation:
     target_app_id: str | None = None
     gate_overrides: GateOverrides | None = None
     secondary_exposures: list[Exposure] = _NO_EXPOSURES
+    nested_gates: Any = None  # GCIR only: the response's memo of nested gate results (gcir.NestedGates)
 
     _now: int | None = None
     _clock_ms: Callable[[], int] | None = None
@@ -425,7 +426,10 @@ class Evaluation:
             into.deciding_rate = None
             return False, ""
         try:
-            into._nested(spec)
+            if into.nested_gates is None:
+                into._nested(spec)
+            else:
+                into.nested_gates.evaluate(into, spec)
         except self.snapshot.dialect.evaluation_errors:  # the gate reports an error, the parent goes on
             into.rule_id = "error"
         return into.value, into.rule_id

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
-from ..store.model import Snapshot, Spec
-from .evaluate import Evaluation, GateOverrides, clean_exposures, lookup_override
+from ..store.model import GATE, MULTI_GATE, PUBLIC, VALUE, Snapshot, Spec
+from .evaluate import RECOGNIZED, Evaluation, GateOverrides, clean_exposures, lookup_override
 from .hashing import djb2, sha256_b64
 from .operators import core_text
 
@@ -20,6 +20,136 @@ Overrides = Mapping[str, Mapping[str | None, Any]]
 
 HASHERS: dict[str, Callable[[str], str]] = {"none": lambda name: name, "djb2": djb2, "sha256": sha256_b64}
 _MAX_TEXTS = 20_000  # entry texts kept per snapshot and hash: beyond that, entries are encoded every time
+
+
+_MEMO_DEPTH = 32  # nested gates reused only this far from the top: far from any recursion limit
+
+
+class NestedGates:
+    """One response's memo of nested gate results for its user: a gate that other specs name is evaluated
+    once per response, not once per reference (issue 16).
+
+    Both official SDKs evaluate a nested gate into the parent's context; what that writes besides the gate's
+    result and its secondary exposures (the sampling and analytical flags, the version) decides only how a
+    check's exposure is logged, which a response never reads. So the memo is set on GCIR evaluations only,
+    and replays the gate's result fields and the exposures it appended. It holds a gate only when no part of
+    its result depends on the context it is entered in: no unknown or unsupported condition below it (they
+    reset or end the shared result), no delegate, no cycle, a bounded depth (`_height`), and no gate below it
+    that ended in an error (the parent then reads whatever the shared result held: `errors`).
+    """
+
+    __slots__ = ("dedupe", "errors", "heights", "named", "results", "snapshot")
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.dedupe = snapshot.dialect.dedupe_exposures
+        heights: dict[Spec, int | None] | None = snapshot.derived.get("gcir-heights")
+        if heights is None:
+            heights = snapshot.derived["gcir-heights"] = {}
+        self.heights = heights
+        named: frozenset[Spec] | None = snapshot.derived.get("gcir-named")
+        if named is None:
+            named = snapshot.derived["gcir-named"] = _named_gates(snapshot)
+        self.named = named  # the gates some condition names: the only ones worth seeding
+        self.results: dict[Spec, tuple[Any, ...]] = {}
+        self.errors = 0  # nested gates that ended in an error so far
+
+    def evaluate(self, ev: Evaluation, spec: Spec) -> None:
+        """`ev._nested(spec)`, or its memoised result."""
+        hit = self.results.get(spec)
+        if hit is not None and ev.depth + hit[0] < _MEMO_DEPTH and not ev.unsupported:
+            (_, ev.value, ev.json_value, ev.rule_id, ev.id_type, ev.group_name, ev.is_experiment_group,
+             ev.deciding_rate, appended) = hit
+            if appended:
+                if isinstance(ev.secondary_exposures, list):
+                    ev.secondary_exposures.extend(appended)
+                else:  # none yet (the shared empty tuple)
+                    ev.secondary_exposures = list(appended)
+            return
+        height = self.heights.get(spec, -1)
+        if height == -1:
+            height = _height(self.snapshot, spec, self.heights, 0)
+        if height is None or ev.depth + height >= _MEMO_DEPTH or ev.unsupported:
+            ev._nested(spec)
+            return
+        before = ev.secondary_exposures
+        count, errors = len(before), self.errors
+        try:
+            ev._nested(spec)
+        except BaseException:
+            self.errors += 1
+            raise
+        if self.errors != errors:  # a gate below failed: what it reports is what the shared result held then
+            return
+        after = ev.secondary_exposures
+        if after is before:
+            self._keep(spec, ev, tuple(after[count:]))
+        elif not before:  # the first exposure made the list
+            self._keep(spec, ev, tuple(after))
+
+    def seed(self, spec: Spec, ev: Evaluation) -> None:
+        """A gate's top-level evaluation, kept for its references to come. Its exposures are the ones a nested
+        evaluation appends unless the dialect cleaned them (legacy): then only a gate that appended none."""
+        if spec in self.results or ev.reason != RECOGNIZED or ev.rule_id == "error":
+            return
+        height = self.heights.get(spec, -1)
+        if height == -1:
+            height = _height(self.snapshot, spec, self.heights, 0)
+        if height is None:
+            return
+        exposures = ev.secondary_exposures
+        if not isinstance(exposures, list):
+            self._keep(spec, ev, ())
+        elif not self.dedupe:
+            self._keep(spec, ev, tuple(exposures))
+
+    def _keep(self, spec: Spec, ev: Evaluation, appended: tuple[dict[str, str], ...]) -> None:
+        self.results[spec] = (
+            self.heights[spec], ev.value, ev.json_value, ev.rule_id, ev.id_type, ev.group_name, ev.is_experiment_group,
+            ev.deciding_rate, appended,
+        )
+
+
+def _named_gates(snapshot: Snapshot) -> frozenset[Spec]:
+    names = {
+        name
+        for specs in (snapshot.gates, snapshot.configs, snapshot.layers)
+        for spec in specs.values()
+        for rule in spec.rules
+        for condition in rule.conditions
+        for name in ((condition.gate,) if condition.kind == GATE else condition.gates)
+    }
+    return frozenset(spec for name, spec in snapshot.gates.items() if name in names)
+
+
+def _height(snapshot: Snapshot, spec: Spec, heights: dict[Spec, int | None], depth: int) -> int | None:
+    """How deep `spec`'s nested gates go (0: none), or None when the memo must not hold it: a condition that
+    resets or ends the shared result, a delegate, a cycle, or deeper than _MEMO_DEPTH. Kept per snapshot."""
+    if spec in heights:
+        return heights[spec]
+    heights[spec] = None  # while its gates are worked out: a cycle back to it finds None
+    height = 0
+    if depth > _MEMO_DEPTH:
+        return None
+    for rule in spec.rules:
+        if rule.config_delegate is not None:
+            return None
+        for condition in rule.conditions:
+            kind = condition.kind
+            if kind in (VALUE, PUBLIC):
+                continue
+            if kind not in (GATE, MULTI_GATE):
+                return None
+            for name in (condition.gate,) if kind == GATE else condition.gates:
+                nested = snapshot.gates.get(name)
+                if nested is None:  # an unknown gate (core): False, nothing evaluated
+                    continue
+                below = _height(snapshot, nested, heights, depth + 1)
+                if below is None:
+                    return None
+                height = max(height, below + 1)
+    heights[spec] = height
+    return height
 
 
 def _app_for_key(snapshot: Snapshot, client_key: str, legacy: bool) -> str | None:
@@ -89,9 +219,14 @@ def client_initialize_response(
     if client_sdk_key is not None:
         app_id = _app_for_key(snapshot, client_sdk_key, legacy)
 
+    memo = None if nested_overrides else NestedGates(snapshot)
+
+    def plain(spec: Spec) -> Evaluation:  # no override applies: the common case
+        ev = Evaluation(snapshot, user, environment, now_ms, app_id)
+        ev.nested_gates = memo
+        return ev.run(spec)
+
     def run(spec: Spec, top: Overrides | None = None, gate: bool = False) -> Evaluation:
-        if not top and nested_overrides is None:  # the common case: no local overrides at all
-            return Evaluation(snapshot, user, environment, now_ms, app_id).run(spec)
         if top and spec.name in top:
             value = lookup_override(top[spec.name], user)
             if value is not None:  # an overridden entry: rule "override", nothing evaluated
@@ -102,6 +237,8 @@ def client_initialize_response(
                 else:
                     ev.json_value = value
                 return ev
+        if memo is not None:
+            return plain(spec)
         return Evaluation(snapshot, user, environment, now_ms, app_id, nested_overrides).run(spec)
 
     def overridden(entry: dict[str, Any], ev: Evaluation) -> None:
@@ -234,7 +371,7 @@ def client_initialize_response(
             if texts is None:
                 out[hashed] = build(spec, ev, hashed)
                 continue
-            outcome = _outcome(key, spec, ev)
+            outcome = _outcome(spec, ev)
             text = texts.get(outcome) if outcome is not None else None
             if text is None:
                 text = f"{_quote(hashed)}:{json.dumps(build(spec, ev, hashed))}"
@@ -244,15 +381,27 @@ def client_initialize_response(
             if replay:
                 out[hashed] = {"value": ev.value}  # what the session replay fields read
 
+    def plain_gate(spec: Spec) -> Evaluation:  # kept for the gate's references to come
+        assert memo is not None
+        errors = memo.errors
+        ev = plain(spec)
+        if spec in named and memo.errors == errors:
+            memo.seed(spec, ev)
+        return ev
+
+    named = memo.named if memo is not None else frozenset()
     gates: dict[str, Any] = {}
-    section(gates, "feature_gates", snapshot.gates, gate_entry, lambda spec: run(spec, top_gates, gate=True))
+    section(gates, "feature_gates", snapshot.gates, gate_entry,
+            plain_gate if memo is not None and not top_gates else lambda spec: run(spec, top_gates, gate=True))
     configs: dict[str, Any] = {}
-    section(configs, "dynamic_configs", snapshot.configs, config_entry, lambda spec: run(spec, top_configs))
+    section(configs, "dynamic_configs", snapshot.configs, config_entry,
+            plain if memo is not None and not top_configs else lambda spec: run(spec, top_configs))
     # core lists its bandits with the experiments
     section(configs, "dynamic_configs", snapshot.cmabs, cmab_entry,
             lambda spec: Evaluation(snapshot, user, environment, now_ms, app_id, nested_overrides).run_cmab(spec))
     layers: dict[str, Any] = {}
-    section(layers, "layer_configs", snapshot.layers, layer_entry, lambda spec: run(spec, top_layers))
+    section(layers, "layer_configs", snapshot.layers, layer_entry,
+            plain if memo is not None and not top_layers else lambda spec: run(spec, top_layers))
 
     evaluated_keys: dict[str, Any] = {}
     if user.user_id is not None and (legacy or user.user_id):
@@ -304,21 +453,21 @@ def _listed(
     return listed
 
 
-def _outcome(section: str, spec: Spec, ev: Evaluation) -> tuple[object, ...] | None:
+def _outcome(spec: Spec, ev: Evaluation) -> tuple[object, ...] | None:
     """What decides a spec's entry besides the spec: the evaluation's results, its exposures and the rules'
     value object (held by the snapshot, so its id is stable). None when an entry is not to be memoised:
     a bandit's or an overridden one."""
     if spec.cmab is not None or ev.spec is None or ev.rule_id == "override":
         return None
+    exposures, undelegated = ev.secondary_exposures, ev.undelegated
     return (
-        section, spec.name, ev.value, ev.rule_id, id(ev.json_value), ev.group_name, ev.is_experiment_group,
-        ev.allocated_experiment, _exposures_key(ev.secondary_exposures),
-        None if ev.undelegated is None else _exposures_key(ev.undelegated),
+        spec, ev.value, ev.rule_id, id(ev.json_value), ev.group_name, ev.is_experiment_group, ev.allocated_experiment,
+        _exposures_key(exposures) if exposures else (), None if undelegated is None else _exposures_key(undelegated),
     )
 
 
 def _exposures_key(items: list[dict[str, str]]) -> tuple[object, ...]:
-    return tuple((e["gate"], e["gateValue"], e["ruleID"]) for e in items) if items else ()
+    return tuple([(e["gate"], e["gateValue"], e["ruleID"]) for e in items])
 
 
 def _session_replay(
