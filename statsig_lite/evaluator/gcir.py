@@ -89,7 +89,8 @@ class NestedGates:
 
     def seed(self, spec: Spec, ev: Evaluation) -> None:
         """A gate's top-level evaluation, kept for its references to come. Its exposures are the ones a nested
-        evaluation appends unless the dialect cleaned them (legacy): then only a gate that appended none."""
+        evaluation appends unless the dialect cleaned them (legacy): then only a gate that appended none, or
+        one whose gates below can record no segment and no repeat (cleaning such a list changes nothing)."""
         if spec in self.results or ev.reason != RECOGNIZED or ev.rule_id == "error":
             return
         height = self.heights.get(spec, -1)
@@ -100,7 +101,7 @@ class NestedGates:
         exposures = ev.secondary_exposures
         if not isinstance(exposures, list):
             self._keep(spec, ev, ())
-        elif not self.dedupe:
+        elif not self.dedupe or _recorded(self.snapshot, spec, self.snapshot.derived, 0) is not None:
             self._keep(spec, ev, tuple(exposures))
 
     def _keep(self, spec: Spec, ev: Evaluation, appended: tuple[dict[str, str], ...]) -> None:
@@ -120,6 +121,34 @@ def _named_gates(snapshot: Snapshot) -> frozenset[Spec]:
         for name in ((condition.gate,) if condition.kind == GATE else condition.gates)
     }
     return frozenset(spec for name, spec in snapshot.gates.items() if name in names)
+
+
+def _recorded(snapshot: Snapshot, spec: Spec, derived: dict[Any, Any], depth: int) -> frozenset[str] | None:
+    """The gate names a held gate's evaluation can record, each at most once (None: a segment or a name that
+    can be recorded twice). Kept per snapshot; a multi-gate condition records its own gates only."""
+    table: dict[Spec, frozenset[str] | None] = derived.setdefault("gcir-recorded", {})
+    if spec in table:
+        return table[spec]
+    names: set[str] = set()
+    result: frozenset[str] | None = None
+    for rule in spec.rules:
+        for condition in rule.conditions:
+            below: frozenset[str] | None = frozenset()
+            if condition.kind == GATE:
+                nested = snapshot.gates.get(condition.gate)
+                below = None if depth > _MEMO_DEPTH else (
+                    frozenset() if nested is None else _recorded(snapshot, nested, derived, depth + 1))
+                if below is not None:
+                    below = below | {condition.gate} if condition.gate not in below else None
+            elif condition.kind == MULTI_GATE:
+                below = frozenset(condition.gates) if len(set(condition.gates)) == len(condition.gates) else None
+            if below is None or not names.isdisjoint(below) or any(n.startswith("segment:") for n in below):
+                table[spec] = None
+                return None
+            names |= below
+    result = frozenset(names)
+    table[spec] = result
+    return result
 
 
 def _height(snapshot: Snapshot, spec: Spec, heights: dict[Spec, int | None], depth: int) -> int | None:
