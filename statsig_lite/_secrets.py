@@ -15,8 +15,6 @@ the secret itself is being fetched (its value is not known yet, so it cannot be 
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
     import logging
@@ -47,6 +45,8 @@ def redact(text: str) -> str:
 def protect(secret: str | None = None) -> None:
     """Register `secret` (if any) and make sure every library logger we know of carries the filter."""
     if secret and isinstance(secret, str) and secret not in _secrets:
+        from urllib.parse import quote  # at the first send, not at init: it loads ipaddress (~0.3 MiB)
+
         _secrets.add(secret)
         quoted = quote(secret, safe="")
         if quoted != secret:

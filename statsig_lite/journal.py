@@ -35,25 +35,28 @@ def process_owner(sandbox: str = "x") -> str:
 
 def _sandbox_id(directory: str | os.PathLike[str]) -> str:
     """This sandbox's id, kept in the journal directory (made by the first process that needs it)."""
-    from pathlib import Path
-
-    path = Path(directory) / ".sandbox"
+    path = os.path.join(directory, ".sandbox")  # os.path, not pathlib: see sinks.spill_dir
     try:
-        return path.read_text().strip() or "x"
+        return _read_text(path).strip() or "x"
     except FileNotFoundError:
         pass
     except OSError:
         return "x"
     token = new_id()[:8]
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(directory, exist_ok=True)
         with open(path, "x") as out:  # of two processes creating it, one wins; the other reads it
             out.write(token)
         return token
     except FileExistsError:
-        return path.read_text().strip() or "x"
+        return _read_text(path).strip() or "x"
     except OSError:
         return "x"
+
+
+def _read_text(path: str) -> str:
+    with open(path) as f:
+        return f.read()
 
 
 def _owner_dead(until_ms: int, owner: str, now_ms: int) -> bool:

@@ -147,7 +147,7 @@ class StatsigServer:
                 and not self._options.local_mode):  # a snapshot document carries its lists: no request
             id_list_count = self._sync_id_lists(loaded.snapshot)
         self._loaded = loaded
-        _warm_up(loaded.snapshot, self._now_ms())
+        _warm_up(loaded, self._clock)
         from .lifecycle import after_initialize
 
         after_initialize(self, loaded)
@@ -751,25 +751,42 @@ class StatsigServer:
             logger.error("statsig_lite: sdk_error_callback raised: %s", err)
 
 
-_WARM_UP_GATES = 4
+_WARM_UP_GATES = 8
+_WARM_UP_CHECKS = 16
 
 
-def _warm_up(snapshot: Snapshot, now_ms: int) -> None:
-    """Run the evaluator and the exposure bookkeeping once on a made-up user: pure calls, nothing logged or
-    recorded. CPython specialises code it has run, so the first real check after a cold start costs about
-    half as much (~50 us less); initialize pays about that once (issue 16)."""
+class _ScratchServer(StatsigServer):
+    """The warm-up's client: it shares the rules and says nothing (a problem is the real client's to report)."""
+
+    def _problem(self, reason: str, name: object, exc: BaseException | None) -> None:
+        return
+
+
+class _Discard:
+    """The warm-up's pipeline: an exposure goes through the buffer's code and is gone with it."""
+
+    __slots__ = ("enqueue_exposure",)
+
+    def __init__(self) -> None:
+        from .buffer import EventBuffer
+
+        self.enqueue_exposure = EventBuffer(b"{}").add
+
+
+def _warm_up(loaded: Loaded, clock: Callable[[], float]) -> None:
+    """Run the whole path of a check that logs (`check_gate`: evaluation, dedupe, exposure record, buffer) a few
+    times on a scratch client sharing the rules, made-up users and a discarded buffer: nothing of the real
+    client's is logged, recorded or changed. CPython specialises code it has run: the first real check after a
+    cold start costs about half as much (~25 us less than after evaluating alone); initialize pays ~0.3 ms."""
     try:
-        user = StatsigUser("statsig-lite-warm-up")
-        warmed = 0
-        for spec in snapshot.gates.values():
-            if spec.entity != "feature_gate" or not spec.rules:  # the specs a check names, with rules
-                continue
-            ev = Evaluation(snapshot, user, None, now_ms).run(spec)
-            ex.dedupe_key(ex.GATE_EXPOSURE, spec.name, ev, ev.value, user)
-            ex.PendingExposure(ex.GATE_EXPOSURE, spec.name, ev, user, "", now_ms)
-            warmed += 1
-            if warmed == _WARM_UP_GATES:
-                break
+        names = [name for name, spec in loaded.snapshot.gates.items()
+                 if spec.entity == "feature_gate" and spec.rules and not spec.unsupported][:_WARM_UP_GATES]
+        if not names:
+            return
+        scratch = _ScratchServer(clock, _Discard())  # type: ignore[arg-type]  # only enqueue_exposure is called
+        scratch._loaded = loaded
+        for i in range(_WARM_UP_CHECKS):
+            scratch.check_gate(StatsigUser(f"statsig-lite-warm-up-{i}"), names[i % len(names)])
     except Exception:  # a warm-up is never the reason initialize fails
         pass
 

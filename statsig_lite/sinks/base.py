@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import zlib
 from collections.abc import Callable, Sequence
 
 from .. import constants as c
@@ -308,6 +307,8 @@ class SpillRecord(Record):
 
 def _gunzip_bounded(data: bytes) -> bytes:
     """One gzip member, refusing truncation and anything that expands past MAX_RECORD_RAW_BYTES."""
+    import zlib  # where a record is read, not at init (see buffer.gzip_compress)
+
     unpacker = zlib.decompressobj(31)
     raw = unpacker.decompress(data, MAX_RECORD_RAW_BYTES + 1)
     if len(raw) > MAX_RECORD_RAW_BYTES or unpacker.unconsumed_tail:

@@ -13,7 +13,6 @@ import contextlib
 import os
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 from .._ids import new_id
 from ..errors import SpillError
@@ -42,7 +41,8 @@ class DirSpillStore:
     ) -> None:
         import time
 
-        self._dir = Path(directory)
+        self._dir = os.path.normpath(directory)  # os.path, not pathlib: pathlib (and the urllib.parse and
+        # ipaddress it imports, ~0.6 MiB) would load when the journal opens at init, not when first written
         self._fsync = fsync
         self._gzip_level = gzip_level
         self._claim_expired = claim_expired
@@ -53,12 +53,13 @@ class DirSpillStore:
         return f"file://{self._dir}"
 
     @property
-    def directory(self) -> Path:
+    def directory(self) -> str:
         return self._dir
 
-    def _write_file(self, path: Path, data: bytes) -> None:
-        tmp = path.parent / f"{_TMP_PREFIX}{new_id()}"
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def _write_file(self, path: str, data: bytes) -> None:
+        parent = os.path.dirname(path)
+        tmp = os.path.join(parent, f"{_TMP_PREFIX}{new_id()}")
+        os.makedirs(parent, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -68,11 +69,11 @@ class DirSpillStore:
                     os.fsync(out.fileno())
         except BaseException:
             with contextlib.suppress(OSError):
-                tmp.unlink()
+                os.unlink(tmp)
             raise
         os.replace(tmp, path)
         if self._fsync:
-            _sync_dir(path.parent)
+            _sync_dir(parent)
 
     def write(
         self, record: SpillRecord, *, deadline: Deadline | None = None, claim: tuple[str, int] | None = None
@@ -81,7 +82,7 @@ class DirSpillStore:
         try:
             if deadline is not None:
                 deadline.check(f"{self.description}: write {record.name}")
-            self._write_file(self._dir / name, record.to_bytes(self._gzip_level))
+            self._write_file(os.path.join(self._dir, name), record.to_bytes(self._gzip_level))
         except OSError as exc:
             raise SpillError(f"{self.description}: cannot write {record.name}: {exc}") from exc
         owner, until = claim if claim is not None else ("", 0)
@@ -91,7 +92,7 @@ class DirSpillStore:
     def quarantined(self) -> list[SpillRef]:
         """Records moved to the quarantine (for operators and tests)."""
         try:
-            names = [e.name for e in os.scandir(self._dir / _QUARANTINE) if e.is_file()]
+            names = [e.name for e in os.scandir(os.path.join(self._dir, _QUARANTINE)) if e.is_file()]
         except FileNotFoundError:
             return []
         return sorted((r for r in map(_parse, names) if r is not None), key=lambda r: r.created_at_ms)
@@ -109,7 +110,7 @@ class DirSpillStore:
 
     def read(self, ref: SpillRef, *, deadline: Deadline | None = None) -> SpillRecord | None:
         try:
-            data = (self._dir / ref.key).read_bytes()
+            data = _read_bytes(os.path.join(self._dir, ref.key))
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -118,7 +119,9 @@ class DirSpillStore:
 
     def delete(self, ref: SpillRef, *, deadline: Deadline | None = None) -> None:
         try:
-            (self._dir / ref.key).unlink(missing_ok=True)
+            os.unlink(os.path.join(self._dir, ref.key))
+        except FileNotFoundError:
+            pass
         except OSError as exc:
             raise SpillError(f"{self.description}: cannot delete {ref.key}: {exc}") from exc
 
@@ -140,7 +143,7 @@ class DirSpillStore:
             return None
         name = f"{ref.name}~{until_ms:013d}~{owner}"
         try:
-            os.rename(self._dir / ref.key, self._dir / name)
+            os.rename(os.path.join(self._dir, ref.key), os.path.join(self._dir, name))
         except FileNotFoundError:
             return None  # another process renamed it first
         except OSError as exc:
@@ -151,33 +154,33 @@ class DirSpillStore:
         if ref.key == ref.name:
             return
         try:
-            os.rename(self._dir / ref.key, self._dir / ref.name)
+            os.rename(os.path.join(self._dir, ref.key), os.path.join(self._dir, ref.name))
         except FileNotFoundError:
             return
         except OSError as exc:
             raise SpillError(f"{self.description}: cannot release {ref.key}: {exc}") from exc
 
     def quarantine(self, ref: SpillRef, reason: str, *, deadline: Deadline | None = None) -> None:
-        folder = self._dir / _QUARANTINE
+        folder = os.path.join(self._dir, _QUARANTINE)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{ref.name}.reason").write_text(reason + "\n", encoding="utf-8")
-            os.replace(self._dir / ref.key, folder / ref.name)
+            os.makedirs(folder, exist_ok=True)
+            _write_text(os.path.join(folder, f"{ref.name}.reason"), reason + "\n")
+            os.replace(os.path.join(self._dir, ref.key), os.path.join(folder, ref.name))
         except FileNotFoundError:
             return
         except OSError as exc:
             raise SpillError(f"{self.description}: cannot quarantine {ref.key}: {exc}") from exc
 
     def write_quarantined(self, record: SpillRecord, reason: str, *, deadline: Deadline | None = None) -> None:
-        folder = self._dir / _QUARANTINE
+        folder = os.path.join(self._dir, _QUARANTINE)
         try:
-            self._write_file(folder / record.name, record.to_bytes(self._gzip_level))
-            (folder / f"{record.name}.reason").write_text(reason + "\n", encoding="utf-8")
+            self._write_file(os.path.join(folder, record.name), record.to_bytes(self._gzip_level))
+            _write_text(os.path.join(folder, f"{record.name}.reason"), reason + "\n")
         except OSError as exc:
             raise SpillError(f"{self.description}: cannot quarantine {record.name}: {exc}") from exc
 
     def read_quarantined(self, ref: SpillRef) -> SpillRecord:
-        data = (self._dir / _QUARANTINE / ref.key).read_bytes()
+        data = _read_bytes(os.path.join(self._dir, _QUARANTINE, ref.key))
         return SpillRecord.from_bytes(data, where=f"{self.description}/{_QUARANTINE}/{ref.key}")
 
     def size(self) -> int:
@@ -202,7 +205,17 @@ def _parse(file_name: str) -> SpillRef | None:
     return SpillRef(key=file_name, created_at_ms=parsed[0], spill_id=parsed[1], claimed_until_ms=until, owner=owner)
 
 
-def _sync_dir(directory: Path) -> None:
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _sync_dir(directory: str) -> None:
     """Make the rename durable (best effort: not every file system lets a directory be synced)."""
     try:
         fd = os.open(directory, os.O_RDONLY)

@@ -8,7 +8,7 @@ which dialect it runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ..errors import SpecFormatError
 from ..evaluator import operators as ops
@@ -89,12 +89,17 @@ class Compiler:
 
     Error paths (``feature_gates.x.rules[0].conditions[1]``) are built only when a problem is found: the
     compile methods raise with the part of the path they know and their callers prefix theirs.
+
+    A payload read spec by spec (``snapshot.stream_snapshot``) compiles each spec before the rest is known:
+    with ``gate_names`` None a nested gate compiles as present and `settle_gates` corrects the ones that are
+    not; after `defer_conditions` a v2 rule holds a placeholder per condition key, filled from its
+    condition_map entry (`map_condition`) whether that comes before or after the rule.
     """
 
     def __init__(
         self,
         dialect: Dialect,
-        gate_names: frozenset[str],
+        gate_names: frozenset[str] | None,
         id_lists: Callable[[str], AbstractSet[str] | None],
         app_id: str | None,
         global_custom: Mapping[str, Any] | None,
@@ -107,9 +112,62 @@ class Compiler:
         self.app_id = app_id
         self.global_custom = global_custom
         self.condition_map = condition_map  # v2: rules name their conditions by key
-        self._compiled: dict[int, Condition] = {}  # by id() of the raw condition, alive while compiling
+        self._compiled: dict[int, Condition] = {}  # by id() of a condition_map entry, alive while compiling
         self.release = False  # the decoded tree is the load's alone: a condition is emptied once compiled
         self._getters: dict[tuple[str, str, str | None], Getter] = {}
+        self._placeholders: dict[str, Condition] | None = None  # v2 condition key -> its condition, to fill
+        self._filled: set[str] = set()
+        self._deferred: list[Rule] = []  # rules holding placeholders
+        self._deferred_specs: list[Spec] = []
+
+    def defer_conditions(self) -> None:
+        """A v2 payload read entry by entry: rules and condition_map entries come in any order."""
+        self.condition_map = {}
+        self._placeholders = {}
+
+    def map_condition(self, key: str, raw: object) -> None:
+        """One condition_map entry, compiled into the placeholder its key names (the entry may then be freed).
+        An entry no rule names is compiled too: one that cannot be is an error here, not in `load_snapshot`."""
+        _become(self._placeholder(key), self.condition(raw))
+        self._filled.add(key)
+
+    def _placeholder(self, key: str) -> Condition:
+        assert self._placeholders is not None
+        placeholder = self._placeholders.get(key)
+        if placeholder is None:
+            placeholder = self._placeholders[key] = Condition(kind=UNSUPPORTED)
+        return placeholder
+
+    def settle_conditions(self) -> None:
+        """After the last entry: a key with no entry is a missing condition; the rules (and the flags of the
+        specs) that hold placeholders are initialised again, as if their conditions had been there."""
+        for key, placeholder in (self._placeholders or {}).items():
+            if key not in self._filled:
+                _become(placeholder, self.condition(_MISSING_CONDITION, shared=True))
+        self._placeholders = None
+        self._filled.clear()
+        for rule in self._deferred:
+            rule.short_circuit = _short_circuit(rule.conditions)
+            rule.conditions_settled()
+        for spec in self._deferred_specs:
+            spec.unsupported = _any_unsupported(spec.rules)
+        self._deferred.clear()
+        self._deferred_specs.clear()
+
+    def settle_gates(self, gate_names: frozenset[str], specs: Iterable[Spec]) -> None:
+        """Every gate is known now: a nested gate that is not one becomes what `_gate` makes of an unknown
+        gate (compiled with ``gate_names`` None, they were all taken as present)."""
+        self.gate_names = gate_names
+        for spec in specs:
+            for rule in spec.rules:
+                for c in rule.conditions:
+                    if c.kind == GATE and c.gate not in gate_names:
+                        _become(c, self._named_gate(c.gate, c.negate, known=False))
+
+    @property
+    def reads_app_id(self) -> bool:
+        """Whether a compiled condition holds the payload's app_id (a `target_app` getter)."""
+        return any(key[0] == "target_app" for key in self._getters)
 
     def forget_gates_except(self, gate_names: frozenset[str]) -> None:
         """Recompile against fewer gates (the legacy SDK dropped some): cached conditions no longer hold."""
@@ -131,22 +189,20 @@ class Compiler:
         is_gate = kind == "feature_gate"
         # legacy: a disabled spec skips its rules; core evaluates them and only names the miss "disabled"
         rules = []
-        unsupported = False
+        deferred = len(self._deferred)
         for i, rule_raw in enumerate(rules_raw):
             try:
-                rule = self.rule(rule_raw, salt, is_gate)
+                rules.append(self.rule(rule_raw, salt, is_gate))
             except SpecFormatError as exc:
                 raise SpecFormatError(_join(f"{path}.rules[{i}]", exc.path), exc.problem) from None
-            if not unsupported and rule.checks is None:
-                unsupported = any(c.kind == UNSUPPORTED for c in rule.conditions)
-            rules.append(rule)
+        unsupported = _any_unsupported(rules)
         if self.legacy and not enabled:
             rules = []
         version = raw.get("version")
         id_type = raw.get("idType")
         target_apps = raw.get("targetAppIDs")
         explicit = raw.get("explicitParameters")
-        return Spec(
+        spec = Spec(
             name=name,
             type=kind,
             entity=_text(raw.get("entity", "")),
@@ -167,6 +223,9 @@ class Compiler:
             unsupported=unsupported,
             reports_own_version=not self.legacy,
         )
+        if len(self._deferred) > deferred:  # its rules hold placeholders: its flags are settled with them
+            self._deferred_specs.append(spec)
+        return spec
 
     def rule(self, raw: object, spec_salt: str, is_gate: bool) -> Rule:
         if type(raw) is not dict and not isinstance(raw, Mapping):
@@ -179,13 +238,20 @@ class Compiler:
             raise SpecFormatError("conditions", "not a list")
         conditions = []
         cmap = self.condition_map
+        pending = False
         for j, cond_raw in enumerate(conds_raw):
+            shared = False
             if cmap is not None and (type(cond_raw) is str or isinstance(cond_raw, str)):
+                if self._placeholders is not None:  # read entry by entry: see defer_conditions
+                    conditions.append(self._placeholder(cond_raw))
+                    pending = True
+                    continue
                 cond_raw = cmap.get(cond_raw, _MISSING_CONDITION)
+                shared = True
             elif cmap is not None and not isinstance(cond_raw, Mapping):
                 raise SpecFormatError(f"conditions[{j}]", "condition key is not a string")
             try:
-                compiled_condition = self.condition(cond_raw)
+                compiled_condition = self.condition(cond_raw, shared)
                 if j == 0 and compiled_condition.analytical in (ANALYTICAL_CONTEXT, ANALYTICAL_SEGMENT):
                     compiled_condition = _first_in_rule(compiled_condition)
                 conditions.append(compiled_condition)
@@ -201,10 +267,10 @@ class Compiler:
         rule_id_type = raw.get("idType", "userID")
         group_name = raw.get("groupName")
         compiled = tuple(conditions)
-        return Rule(
+        rule = Rule(
             id=rule_id,
             conditions=compiled,
-            short_circuit=not any(c.side_effects for c in compiled),
+            short_circuit=_short_circuit(compiled),
             pass_percentage=float(pct),
             hash_prefix=f"{spec_salt}.{rule_salt}.",
             id_type=rule_id_type if isinstance(rule_id_type, str) else None,
@@ -217,6 +283,9 @@ class Compiler:
             sampling_rate=sampling if isinstance(sampling, int) and not isinstance(sampling, bool) else None,
             finalizes_after_delegate=not self.legacy,
         )
+        if pending:
+            self._deferred.append(rule)
+        return rule
 
     def cmab(self, name: str, raw: Mapping[str, Any]) -> Spec | None:
         """A v2 payload's contextual bandit (core only), or None when it lacks what core requires."""
@@ -283,13 +352,16 @@ class Compiler:
 
     # --- conditions ---------------------------------------------------------------------------------
 
-    def condition(self, raw: object) -> Condition:
-        # v2 rules share condition objects through condition_map: compile each one once
-        cached = self._compiled.get(id(raw))
-        if cached is not None:
-            return cached
+    def condition(self, raw: object, shared: bool = False) -> Condition:
+        """``shared``: a condition_map entry (v2 rules share them: each compiles once). Others are the rule's
+        own, and may be freed once compiled (a streamed load): their id() is no key."""
+        if shared:
+            cached = self._compiled.get(id(raw))
+            if cached is not None:
+                return cached
         compiled = self._condition(raw)
-        self._compiled[id(raw)] = compiled
+        if shared:
+            self._compiled[id(raw)] = compiled
         if self.release and type(raw) is dict and raw is not _MISSING_CONDITION:
             raw.clear()
         return compiled
@@ -326,8 +398,10 @@ class Compiler:
             # exposures at the end of the evaluation fails on it (the result keeps its value, rule "error")
             return Condition(kind=UNKNOWN_GATE, gate=target, negate=negate, record=True)  # type: ignore[arg-type]
         name = target if isinstance(target, str) else ("" if target is None else str(target))
+        return self._named_gate(name, negate, self.gate_names is None or name in self.gate_names)
+
+    def _named_gate(self, name: str, negate: bool, known: bool) -> Condition:
         segment = name.startswith("segment:")
-        known = name in self.gate_names
         # The legacy SDK records segments too and drops them when it cleans the list at the end: an evaluation
         # that fails before that reports them. Core never records them (nor gates it does not know).
         if not known and self.legacy:
@@ -432,6 +506,22 @@ def _legacy_never_raises(ctype: str, op: str, target: object) -> bool:
     if op in _STRING_MATCH:  # iterates the target: fine unless it is not iterable
         return target is None or isinstance(target, (list, str, dict))
     return False  # numeric, version, time, array, regex and ID-list tests can raise on some value
+
+
+def _short_circuit(conditions: tuple[Condition, ...]) -> bool:
+    """No condition has side effects: a rule may stop at its first failed condition."""
+    return not any(c.side_effects for c in conditions)
+
+
+def _any_unsupported(rules: list[Rule] | tuple[Rule, ...]) -> bool:
+    """A spec uses a condition type or operator this SDK does not know (a rule of plain value checks cannot)."""
+    return any(rule.checks is None and any(c.kind == UNSUPPORTED for c in rule.conditions) for rule in rules)
+
+
+def _become(target: Condition, source: Condition) -> None:
+    """Make ``target`` (held by compiled rules) the same condition as ``source``."""
+    for name in Condition.__slots__:
+        setattr(target, name, getattr(source, name))
 
 
 def _first_in_rule(c: Condition) -> Condition:

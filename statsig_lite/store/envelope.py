@@ -16,7 +16,7 @@ from .._gc import PausedCollector
 from .._record import Record
 from ..errors import SpecFormatError
 from .model import IdList, Snapshot
-from .snapshot import decode_payload, load_snapshot
+from .snapshot import decode_payload, load_snapshot, stream_snapshot
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -30,6 +30,10 @@ def load_envelope(
     raw: bytes | str | Mapping[str, Any], *, global_custom: Mapping[str, Any] | None = None
 ) -> Snapshot:
     """Decode and compile a snapshot (our envelope or a raw payload), with the collector paused throughout."""
+    if not isinstance(raw, Mapping):
+        streamed = stream_snapshot(raw, global_custom=global_custom, refuse_key=ENVELOPE_KEY)
+        if streamed is not None:  # a raw payload's text, read spec by spec
+            return streamed
     with PausedCollector():
         dcs, id_lists = split_snapshot(raw)
         return load_snapshot(dcs, id_lists=id_lists, global_custom=global_custom)
@@ -50,6 +54,10 @@ def read_snapshot(
     raw: bytes | str | Mapping[str, Any], *, global_custom: Mapping[str, Any] | None = None
 ) -> ReadSnapshot:
     """`load_envelope`, plus whether the document carried its ID lists and allows a shrink."""
+    if not isinstance(raw, Mapping):
+        streamed = stream_snapshot(raw, global_custom=global_custom, refuse_key=ENVELOPE_KEY)
+        if streamed is not None:  # a raw payload's text, read spec by spec: no ID lists, no shrink allowed
+            return ReadSnapshot(streamed, False, False)
     with PausedCollector():
         document = decode_payload(raw)
         dcs, id_lists = split_snapshot(document)

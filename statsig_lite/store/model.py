@@ -146,6 +146,11 @@ class Rule:
         self.pass_threshold = pass_percentage * 100  # against the unit's hash % 10000
         self.by_user_id = id_type is None or id_type.lower() == "userid"
 
+    def conditions_settled(self) -> None:
+        """Its conditions were placeholders when it was built (compile.Compiler.defer_conditions) and are
+        final now: derive again what comes from them."""
+        self.checks = _value_checks(self.conditions)
+
 
 def _value_checks(conditions: tuple[Condition, ...]) -> tuple[tuple[Getter, Predicate], ...] | None:
     """(getter, predicate) pairs when every condition is a plain value test (public ones always pass and
