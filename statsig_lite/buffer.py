@@ -295,6 +295,7 @@ class EventBuffer:
         "_fresh",
         "_fresh_bytes",
         "_front",
+        "_in_flight",
         "_metadata_json",
         "unsendable",
     )
@@ -311,6 +312,9 @@ class EventBuffer:
         self._fresh_bytes = 0
         self._batch_bytes = 0
         self._batch_events = 0  # kept with the batches: len() runs on every recorded exposure (issue 16)
+        # ids of the batches a flush is delivering (from its cut to its end): the overflow leaves them, or a
+        # batch being sent would also be journaled, and sent again from there
+        self._in_flight: frozenset[str] = frozenset()
         self.unsendable = 0
 
     def __len__(self) -> int:
@@ -329,6 +333,14 @@ class EventBuffer:
         self._fresh.append(event)
         self._fresh_bytes += len(event) if isinstance(event, bytes) else DEFERRED_EVENT_BYTES
         return len(self._fresh) + self._batch_events
+
+    def add_deferred(self, event: DeferredEvent, max_events: int, max_bytes: int) -> bool:
+        """`add` for a recorded event, on every check that logs; True when the buffer holds `max_events` or
+        `max_bytes` now."""
+        fresh = self._fresh
+        fresh.append(event)
+        size = self._fresh_bytes = self._fresh_bytes + DEFERRED_EVENT_BYTES
+        return len(fresh) + self._batch_events >= max_events or size + self._batch_bytes >= max_bytes
 
     def _set_batches(self, batches: list[Batch]) -> None:
         self._batches = batches
@@ -371,8 +383,9 @@ class EventBuffer:
         count, self.unsendable = self.unsendable, 0
         return count
 
-    def batches(self, now_ms: int, *, max_events: int, max_body_bytes: int) -> list[Batch]:
-        """Cut the fresh events into batches and return every batch held, in delivery order."""
+    def batches(self, now_ms: int, *, max_events: int, max_body_bytes: int, in_flight: bool = False) -> list[Batch]:
+        """Cut the fresh events into batches and return every batch held, in delivery order. `in_flight`: the
+        caller delivers them now; `take_oldest` leaves them until `delivered()`."""
         if self._fresh:
             cut = cut_batches(
                 self._take_fresh(),
@@ -384,7 +397,13 @@ class EventBuffer:
             with self._front:
                 self._set_batches(self._batches + cut)
         with self._front:
+            if in_flight:
+                self._in_flight = frozenset(b.batch_id for b in self._batches)
             return list(self._batches)
+
+    def delivered(self) -> None:
+        """The delivery pass that cut its batches `in_flight` is over (sent, kept, spilled or journaled)."""
+        self._in_flight = frozenset()
 
     def add_oldest(self, event: bytes) -> None:
         """Put an encoded event back in front of the fresh ones (an overflow write that failed)."""
@@ -426,15 +445,17 @@ class EventBuffer:
         events: list[bytes] = []
         at = 0
         with self._front:
-            held = self._batches
-            while at < len(held) and (size < min_bytes or count < min_events):
-                batch = held[at]
-                at += 1
+            in_flight = self._in_flight
+            kept: list[Batch] = []
+            for batch in self._batches:
+                if batch.batch_id in in_flight or (size >= min_bytes and count >= min_events):
+                    kept.append(batch)
+                    continue
                 taken.append(batch)
                 size += batch.size
                 count += len(batch)
-            if at:
-                self._set_batches(held[at:])
+            if taken:
+                self._set_batches(kept)
             at = 0
             fresh = self._fresh
             while at < len(fresh) and (size < min_bytes or count < min_events):

@@ -269,9 +269,8 @@ class EventPipeline:
         """Buffer an exposure the client built: encoded with its batch at flush, not on the check's time."""
         if not self._enabled:
             return
-        buffer, policy = self._buffer, self._policy
-        held = buffer.add(event)  # _full() inline: this runs on every check that logs
-        if held >= policy.max_buffered_events or buffer.byte_size >= policy.max_buffered_bytes:
+        policy = self._policy
+        if self._buffer.add_deferred(event, policy.max_buffered_events, policy.max_buffered_bytes):
             self._guard("relieving a full buffer", self._carry, self._relieve_pressure)
 
     def _full(self) -> bool:
@@ -350,14 +349,21 @@ class EventPipeline:
     def _claim_until_ms(self, deadline: Deadline) -> int:
         return self._now_ms() + int((max(0.0, deadline.left()) + self._policy.claim_slack_s) * 1000)
 
-    def _cut(self) -> list[Batch]:
+    def _cut(self, in_flight: bool = False) -> list[Batch]:
         batches = self._buffer.batches(
-            self._now_ms(), max_events=self._policy.batch_size, max_body_bytes=self._policy.max_body_bytes
+            self._now_ms(), max_events=self._policy.batch_size, max_body_bytes=self._policy.max_body_bytes,
+            in_flight=in_flight,
         )
         return batches
 
     def _flush(self, deadline: Deadline, tally: _Tally, replay: bool) -> None:
-        batches = self._cut()
+        try:
+            self._deliver_held(deadline, tally, replay)
+        finally:
+            self._buffer.delivered()
+
+    def _deliver_held(self, deadline: Deadline, tally: _Tally, replay: bool) -> None:
+        batches = self._cut(in_flight=True)
         tally.dropped += self._buffer.take_unsendable()  # recorded events that could not be encoded
         state = _Pass(deadline)
         if batches and self._sink is not None:

@@ -54,6 +54,8 @@ class StatsigServer:
 
     def __init__(self, clock: Callable[[], float] = time.time, event_pipeline: EventPipeline | None = None) -> None:
         self._clock = clock
+        # what a check's evaluation reads the time from, when it needs it (exposures, time conditions)
+        self._clock_ms: Callable[[], int] = lambda: int(clock() * 1000)
         self._loaded: Loaded | None = None
         self._loader: RulesLoader | None = None
         self._options = StatsigOptions()
@@ -629,13 +631,12 @@ class StatsigServer:
         if type(user) is not StatsigUser and not isinstance(user, StatsigUser):
             raise StatsigValueError(f"expected a StatsigUser, got {type(user).__name__}")
         snapshot = loaded.snapshot
-        now = int(self._clock() * 1000)
         if self._tier is None and user._statsig_environment is None and snapshot.default_environment is None:
             environment = None  # the common case, without a call
         else:
             environment = self._environment(user, snapshot)
         if override_value is not None:
-            ev = Evaluation(snapshot, user, environment, now)  # the environment its exposure logs
+            ev = Evaluation(snapshot, user, environment, self._clock_ms)  # the environment its exposure logs
             ev.rule_id = "override"
             ev.reason = "LocalOverride"
             if gate:
@@ -645,9 +646,9 @@ class StatsigServer:
             return ev
         # evaluator.evaluate() inlined: this runs on every check
         if section == "experiments" and name in snapshot.cmabs:  # core's bandits answer get_experiment
-            return Evaluation(snapshot, user, environment, now).run_cmab(snapshot.cmabs[name])
+            return Evaluation(snapshot, user, environment, self._clock_ms).run_cmab(snapshot.cmabs[name])
         spec = (snapshot.gates if gate else snapshot.layers if section == "layers" else snapshot.configs).get(name)
-        ev = Evaluation(snapshot, user, environment, now, None, self._gate_overrides or None)
+        ev = Evaluation(snapshot, user, environment, self._clock_ms, None, self._gate_overrides or None)
         if self._lookups_off:
             ev.lookups_off = self._lookups_off
         ev.run(spec, spec is None and name in snapshot.unsupported)
@@ -679,13 +680,11 @@ class StatsigServer:
             now, value = self._now_ms(), parameter  # a layer logs when a parameter is read, not when evaluated
         else:
             now, value = ev.now_ms, ev.value
-        snapshot = ev.snapshot
         # the legacy SDK dedupes manual exposures too (a v1 payload's exposures are the legacy SDK's)
-        key = None
-        if not manual or snapshot.dialect.name == "legacy":
-            key = ex.dedupe_key(kind, name, ev, value, user)
-            if not self._deduper.first_time(key, now):
-                return
+        if (not manual or ev.snapshot.dialect.name == "legacy") and not self._deduper.first_time(
+            ex.dedupe_key(kind, name, ev, value, user), now
+        ):
+            return
         loaded = self._loaded
         assert loaded is not None
         context = self._log_context
@@ -697,23 +696,31 @@ class StatsigServer:
                                     loaded.snapshot.dialect.sampling_production_only),
                 reason_text(loaded.source, ""),
             )
+        if context[1] or parameter or manual or ev.reason:
+            if not self._record(pipeline, kind, name, ev, user, parameter, manual, api, now, loaded, context[1]):
+                return
+        else:  # a check's exposure, unsampled: the common case
+            pipeline.enqueue_exposure(ex.PendingExposure(kind, name, ev, user, context[2], now, loaded.init_time))
+        if self._worker is not None:
+            self._worker.queued()
+
+    def _record(self, pipeline: EventPipeline, kind: str, name: str, ev: Evaluation, user: StatsigUser,
+                parameter: str, manual: bool, api: str, now: int, loaded: Loaded, sampled: bool) -> bool:
+        """_log's general case: sampling, a layer's parameter, a manual exposure, an evaluation's own reason.
+        False when sampling drops it."""
         sampling_meta = None
-        if context[1]:
+        if sampled:
             set_key, seen = ex.sampling_set_key(kind, name, ev, api), self._sampling_seen
             should_log, sampling_meta = ex.sampling_decision(
-                ev, snapshot.sdk_configs, self._tier, lambda: seen.first_time(set_key, now),
+                ev, ev.snapshot.sdk_configs, self._tier, lambda: seen.first_time(set_key, now),
                 ex.sampling_key(kind, name, ev, user, parameter),
             )
             if not should_log:
-                return
-        pipeline.enqueue_exposure(
-            ex.PendingExposure(
-                kind, name, ev, user, reason_text(loaded.source, ev.reason) if ev.reason else context[2],
-                now, parameter, manual, sampling_meta, loaded.init_time,
-            )
-        )
-        if self._worker is not None:
-            self._worker.queued()
+                return False
+        reason = reason_text(loaded.source, ev.reason)
+        pipeline.enqueue_exposure(ex.NotedExposure(kind, name, ev, user, reason, now, loaded.init_time, parameter,
+                                                   manual, sampling_meta))
+        return True
 
     def _layer_logger(self, user: StatsigUser, ev: Evaluation) -> Callable[[Layer, str], None]:
         def log_parameter(layer: Layer, parameter: str) -> None:

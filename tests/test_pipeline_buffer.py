@@ -266,3 +266,43 @@ def test_a_removal_scanning_the_batches_while_the_overflow_takes_the_oldest_skip
     got = {json.loads(e)["value"] for t, events in taken for b in t for e in b.events}
     got |= {json.loads(e)["value"] for b in buffer.held() for e in b.events}
     assert got == {0, 1, 4, 5}, got  # [2,3] was sent; the rest is taken or still held
+
+
+def test_the_overflow_leaves_the_batches_a_flush_is_delivering() -> None:
+    """A flush cuts its batches in flight; an overflow meanwhile (another thread, a full buffer) takes fresh
+    events, never those batches: it would journal a batch being sent, and the journal would send it again
+    (a duplicate under the same batch id). Once the pass is over they are the oldest again."""
+    from statsig_lite.buffer import EventBuffer
+
+    buffer = EventBuffer(META)
+    for i in range(4):
+        buffer.add(encode_json({"eventName": "e", "value": i}))
+    cut = buffer.batches(0, max_events=2, max_body_bytes=1 << 20, in_flight=True)  # [0,1] [2,3], being sent
+    for i in range(4, 6):
+        buffer.add(encode_json({"eventName": "e", "value": i}))
+    taken, events = buffer.take_oldest(0, 3)
+    assert taken == [] and [json.loads(e)["value"] for e in events] == [4, 5]
+    assert buffer.held() == cut
+    buffer.delivered()
+    taken, events = buffer.take_oldest(0, 1)
+    assert taken == [cut[0]] and events == []
+
+
+def test_a_flush_marks_its_batches_in_flight_and_ends_the_mark() -> None:
+    from statsig_lite.buffer import EventBuffer
+
+    seen: list[frozenset[str]] = []
+    pipeline = build_pipeline(StatsigOptions(), secret_key="secret-k", session_id="s")
+    buffer: EventBuffer = pipeline._buffer
+
+    class Sink:
+        def send(self, batch: Any, **kwargs: Any) -> Any:
+            seen.append(buffer._in_flight)
+            raise RuntimeError("down")
+
+    for i in range(3):
+        pipeline.enqueue({"eventName": "e", "value": i})
+    pipeline._sink = Sink()  # type: ignore[assignment]
+    pipeline.flush(0.5)
+    assert seen and all(seen), seen  # every send saw its batch in flight
+    assert buffer._in_flight == frozenset()

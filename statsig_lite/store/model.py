@@ -34,11 +34,13 @@ class EvalInput(Protocol):
     """What a value getter may read (the evaluator's context)."""
 
     user: Any
-    now_ms: int
     target_app_id: str | None
     environment: Mapping[str, Any] | None
     lookups_off: int  # LOOKUP_UA | LOOKUP_COUNTRY: options disable_ua_parser / disable_country_lookup
     lookup_missed: str  # the details source a disabled lookup reports ("UAParserNotLoaded", ...)
+
+    @property
+    def now_ms(self) -> int: ...
 
 
 Getter = Callable[[EvalInput], object]

@@ -213,7 +213,10 @@ CASES.append(Case(
 # core's dedupe key: user ID, stable ID, and the ID values as a multiset (not which ID type holds them)
 _ID_PAIRS = [({"stableID": "x"}, {"stableid": "x"}), ({"stableID": "x"}, {"companyID": "x"}),
              ({"a": "1", "b": "2"}, {"a": "2", "b": "1"}), ({"a": ""}, {"b": ""}), ({"a": "x", "b": "x"}, {"a": "x"}),
-             ({"stableID": "x"}, {"StableID": "x"}), ({}, {"a": ""})]
+             ({"stableID": "x"}, {"StableID": "x"}), ({}, {"a": ""}),
+             # two IDs take a path of their own (no sort): order, a repeat, the stable ID among them
+             ({"a": "b", "b": "a"}, {"b": "b", "a": "a"}),
+             ({"a": "y", "b": "x"}, {"a": "x", "b": "x"}), ({"stableID": "s", "a": "t"}, {"stableID": "t", "a": "s"})]
 for _i, (_first, _second) in enumerate(_ID_PAIRS):
     CASES.append(Case(f"V-dedupe-custom-ids-{_i}", "v2", payload([gate("g", [rule("r", [cond("public")])])]),
                       [{"kind": "gate", "name": "g", "user": {"userID": "u", "customIDs": ids}}
