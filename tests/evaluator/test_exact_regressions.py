@@ -236,6 +236,16 @@ for _i, (_first, _second) in enumerate(_HASH_ALIKE):
         CASES.append(Case(f"dedupe-hash-alike-user-ids-v1-{_i}", "v1", _ONE_GATE,
                           [{"kind": "gate", "name": "g", "user": {"userID": v}} for v in (_first, _second)], []))
 
+# a layer parameter named "" is a parameter: its exposure is a layer exposure (it once took the plain check's
+# record, which has no layer evaluation, and went out as a config exposure)
+for _fmt in ("v1", "v2"):
+    CASES.append(Case(
+        f"layer-empty-parameter-name-{_fmt}", _fmt,
+        payload(layers=[config("l", [rule("lr", [cond("public")], value={"": "empty", "p": 1})], entity="layer")]),
+        [{"kind": "layer", "name": "l", "user": {"userID": "u"}, "param": p} for p in ("", "p")], [],
+    ))
+
+
 # legacy: the exposure dedupe key holds the version; after a nested gate's error one config answers with
 # the gate's version (the gate finished first) or none (it failed): two exposures for one user and rule
 CASES.append(Case(
@@ -408,12 +418,19 @@ def _check_logged(counts: list[int]) -> Callable[[list[dict[str, Any]]], None]:
     return check
 
 
+def _check_layer_exposures(answers: list[dict[str, Any]]) -> None:
+    assert [[(e["eventName"], e["metadata"].get("parameterName")) for e in a["events"]] for a in answers] == [
+        [("statsig::layer_exposure", "")], [("statsig::layer_exposure", "p")]], answers
+
+
 for _i, _logged in enumerate([[1, 0], [1, 1], [1, 0], [1, 0], [1, 1], [1, 1], [1, 1]]):
     EVENT_CHECKS[f"V-dedupe-custom-ids-{_i}"] = _check_logged(_logged)
 for _i in range(len(_HASH_ALIKE)):
     EVENT_CHECKS[f"dedupe-hash-alike-ids-v1-{_i}"] = _check_logged([1, 1])
     if _HASH_ALIKE[_i][0] != "":
         EVENT_CHECKS[f"dedupe-hash-alike-user-ids-v1-{_i}"] = _check_logged([1, 1])
+for _fmt in ("v1", "v2"):
+    EVENT_CHECKS[f"layer-empty-parameter-name-{_fmt}"] = _check_layer_exposures
 EVENT_CHECKS["V-huge-integers-in-arrays"] = _check_pa_hash
 for _fmt in ("v1", "v2"):
     EVENT_CHECKS[f"E1-analytical-{_fmt}"] = _check_e1
