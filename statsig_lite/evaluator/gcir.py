@@ -89,7 +89,8 @@ class NestedGates:
 
     def seed(self, spec: Spec, ev: Evaluation) -> None:
         """A gate's top-level evaluation, kept for its references to come. Its exposures are the ones a nested
-        evaluation appends unless the dialect cleaned them (legacy): then only a gate that appended none."""
+        evaluation appends unless the dialect cleaned them (legacy): then only a gate that appended none, or
+        one whose gates below can record no segment and no repeat (cleaning such a list changes nothing)."""
         if spec in self.results or ev.reason != RECOGNIZED or ev.rule_id == "error":
             return
         height = self.heights.get(spec, -1)
@@ -100,7 +101,7 @@ class NestedGates:
         exposures = ev.secondary_exposures
         if not isinstance(exposures, list):
             self._keep(spec, ev, ())
-        elif not self.dedupe:
+        elif not self.dedupe or _recorded(self.snapshot, spec, self.snapshot.derived, 0) is not None:
             self._keep(spec, ev, tuple(exposures))
 
     def _keep(self, spec: Spec, ev: Evaluation, appended: tuple[dict[str, str], ...]) -> None:
@@ -120,6 +121,34 @@ def _named_gates(snapshot: Snapshot) -> frozenset[Spec]:
         for name in ((condition.gate,) if condition.kind == GATE else condition.gates)
     }
     return frozenset(spec for name, spec in snapshot.gates.items() if name in names)
+
+
+def _recorded(snapshot: Snapshot, spec: Spec, derived: dict[Any, Any], depth: int) -> frozenset[str] | None:
+    """The gate names a held gate's evaluation can record, each at most once (None: a segment or a name that
+    can be recorded twice). Kept per snapshot; a multi-gate condition records its own gates only."""
+    table: dict[Spec, frozenset[str] | None] = derived.setdefault("gcir-recorded", {})
+    if spec in table:
+        return table[spec]
+    names: set[str] = set()
+    result: frozenset[str] | None = None
+    for rule in spec.rules:
+        for condition in rule.conditions:
+            below: frozenset[str] | None = frozenset()
+            if condition.kind == GATE:
+                nested = snapshot.gates.get(condition.gate)
+                below = None if depth > _MEMO_DEPTH else (
+                    frozenset() if nested is None else _recorded(snapshot, nested, derived, depth + 1))
+                if below is not None:
+                    below = below | {condition.gate} if condition.gate not in below else None
+            elif condition.kind == MULTI_GATE:
+                below = frozenset(condition.gates) if len(set(condition.gates)) == len(condition.gates) else None
+            if below is None or not names.isdisjoint(below) or any(n.startswith("segment:") for n in below):
+                table[spec] = None
+                return None
+            names |= below
+    result = frozenset(names)
+    table[spec] = result
+    return result
 
 
 def _height(snapshot: Snapshot, spec: Spec, heights: dict[Spec, int | None], depth: int) -> int | None:
@@ -271,6 +300,28 @@ def client_initialize_response(
             del entry["id_type"]
         return entry
 
+    def gate_text(spec: Spec, ev: Evaluation, hashed: str) -> str:
+        """gate_entry as json.dumps writes it, written directly (a gate's entry is small and the most common:
+        cheaper than memoising it by its outcome); an overridden gate goes through gate_entry."""
+        value, rule_id, name = ev.value, ev.rule_id, _quote(hashed)
+        items = ev.secondary_exposures
+        value_text = "true" if value is True else "false" if value is False else json.dumps(value)
+        return (
+            f'{name}:{{"name": {name}, "value": {value_text}, '
+            f'"rule_id": {_quote(rule_id) if type(rule_id) is str else json.dumps(rule_id)}, '
+            f'"id_type": {_quote(spec.id_type)}, "secondary_exposures": {exposures_text(items) if items else "[]"}}}'
+        )
+
+    def exposures_text(items: list[dict[str, str]]) -> str:
+        assert exposure_texts is not None
+        key = _exposures_key(items)
+        text = exposure_texts.get(key)
+        if text is None:
+            text = json.dumps(exposures(items))
+            if len(exposure_texts) < _MAX_TEXTS:
+                exposure_texts[key] = text
+        return text
+
     def config_entry(spec: Spec, ev: Evaluation, hashed: str) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "name": hashed,
@@ -345,12 +396,18 @@ def client_initialize_response(
         overridden(entry, ev)
         return entry
 
-    # as text: each section's entries as '"name":{...}' texts, memoised by what decides them (_outcome)
+    # as text: each section's entries as '"name":{...}' texts, memoised per snapshot and hash by what decides them
+    # besides the spec: the evaluation's results, its exposures and the rules' value object (held by the snapshot,
+    # so its id is stable); a bandit's or an overridden entry is not memoised
     texts: dict[object, str] | None = None
+    exposure_texts: dict[object, str] | None = None
     if as_text:
         texts = snapshot.derived.get(("gcir", algo))
         if texts is None:
             texts = snapshot.derived[("gcir", algo)] = {}
+        exposure_texts = snapshot.derived.get(("gcir-exposures", algo))
+        if exposure_texts is None:
+            exposure_texts = snapshot.derived[("gcir-exposures", algo)] = {}
     sections: dict[str, list[str]] = {"feature_gates": [], "dynamic_configs": [], "layer_configs": []}
     # legacy layers: the experiment a layer delegates to is evaluated again, as for the configs section
     evaluated: dict[str, Evaluation] = {}
@@ -358,21 +415,41 @@ def client_initialize_response(
 
     def section(
         out: dict[str, Any], key: str, specs: Mapping[str, Spec], build: Callable[[Spec, Evaluation, str], Any],
-        evaluate: Callable[[Spec], Evaluation],
+        evaluate: Callable[[Spec], Evaluation], bandits: bool = False,
     ) -> None:
         listed = sections[key]
         replay = key == "feature_gates" and snapshot.session_replay_info is not None
+        kept = evaluated if keep and not bandits and key == "dynamic_configs" else None
+        gates = key == "feature_gates"
+        fresh_delegate = key == "layer_configs" and dialect.gcir_fresh_delegate
         for name, spec, hashed in _listed(snapshot, specs, algo, hash_name):
             if app_id is not None and (spec.target_app_ids is None or app_id not in spec.target_app_ids):
                 continue
             ev = evaluate(spec)
-            if keep and spec.cmab is None and key == "dynamic_configs":
-                evaluated[name] = ev
+            if kept is not None:
+                kept[name] = ev
             if texts is None:
                 out[hashed] = build(spec, ev, hashed)
                 continue
-            outcome = _outcome(spec, ev)
-            text = texts.get(outcome) if outcome is not None else None
+            text = None
+            if gates and ev.spec is not None:
+                listed.append(gate_text(spec, ev, hashed))
+                if replay:
+                    out[hashed] = {"value": ev.value}
+                continue
+            if bandits or ev.spec is None or ev.rule_id == "override":  # not memoised
+                outcome: tuple[object, ...] | None = None
+            else:
+                exposures, undelegated = ev.secondary_exposures, ev.undelegated
+                outcome = (
+                    spec, ev.value, ev.rule_id, id(ev.json_value), ev.group_name, ev.is_experiment_group,
+                    ev.allocated_experiment, _exposures_key(exposures) if exposures else (),
+                    None if undelegated is None else _exposures_key(undelegated),
+                )
+                if fresh_delegate and ev.allocated_experiment is not None:  # legacy: what layer_entry reads of it
+                    fresh = evaluated.get(ev.allocated_experiment)
+                    outcome = None if fresh is None else (*outcome, fresh.is_experiment_group, fresh.group_name)
+                text = texts.get(outcome) if outcome is not None else None
             if text is None:
                 text = f"{_quote(hashed)}:{json.dumps(build(spec, ev, hashed))}"
                 if outcome is not None and len(texts) < _MAX_TEXTS:
@@ -398,7 +475,8 @@ def client_initialize_response(
             plain if memo is not None and not top_configs else lambda spec: run(spec, top_configs))
     # core lists its bandits with the experiments
     section(configs, "dynamic_configs", snapshot.cmabs, cmab_entry,
-            lambda spec: Evaluation(snapshot, user, environment, now_ms, app_id, nested_overrides).run_cmab(spec))
+            lambda spec: Evaluation(snapshot, user, environment, now_ms, app_id, nested_overrides).run_cmab(spec),
+            bandits=True)
     layers: dict[str, Any] = {}
     section(layers, "layer_configs", snapshot.layers, layer_entry,
             plain if memo is not None and not top_layers else lambda spec: run(spec, top_layers))
@@ -451,19 +529,6 @@ def _listed(
             (name, spec, hash_name(name)) for name, spec in specs.items() if spec.entity not in ("segment", "holdout")
         ]
     return listed
-
-
-def _outcome(spec: Spec, ev: Evaluation) -> tuple[object, ...] | None:
-    """What decides a spec's entry besides the spec: the evaluation's results, its exposures and the rules'
-    value object (held by the snapshot, so its id is stable). None when an entry is not to be memoised:
-    a bandit's or an overridden one."""
-    if spec.cmab is not None or ev.spec is None or ev.rule_id == "override":
-        return None
-    exposures, undelegated = ev.secondary_exposures, ev.undelegated
-    return (
-        spec, ev.value, ev.rule_id, id(ev.json_value), ev.group_name, ev.is_experiment_group, ev.allocated_experiment,
-        _exposures_key(exposures) if exposures else (), None if undelegated is None else _exposures_key(undelegated),
-    )
 
 
 def _exposures_key(items: list[dict[str, str]]) -> tuple[object, ...]:

@@ -91,18 +91,24 @@ def _count_nested(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
 
 def _named_often() -> dict[str, Any]:
-    """`leaf` (no nested gate) and `mid` (names leaf) each named by several specs; `wild` names an unknown gate
-    (legacy: it resets the shared result), `loop_a`/`loop_b` name each other."""
+    """`leaf` (no nested gate), `mid` (names leaf) and `in_segment` (names a segment) each named by several
+    specs; `wild` names an unknown gate (legacy: it resets the shared result), `loop_a`/`loop_b` name each
+    other."""
     plan = cond("user_field", "any", ["pro"], "plan")
     gates = [
         gate("leaf", [rule("leaf_rule", [plan], pct=50)]),
         gate("mid", [rule("mid_rule", [cond("pass_gate", None, "leaf"), plan])]),
+        gate("segment:pros", [rule("seg_rule", [plan])], entity="segment"),
+        gate("in_segment", [rule("in_rule", [cond("pass_gate", None, "segment:pros")])]),
+        # legacy: fails after in_segment (a gate named by a list), so its exposures are reported uncleaned
+        gate("fails_late", [rule("late", [cond("pass_gate", None, "in_segment"), cond("pass_gate", None, ["x"])])]),
         gate("wild", [rule("wild_rule", [cond("pass_gate", None, "not_in_payload")])]),
         gate("loop_a", [rule("a_rule", [cond("pass_gate", None, "loop_b")])]),
         gate("loop_b", [rule("b_rule", [cond("fail_gate", None, "loop_a")])]),
     ]
     for i in range(4):
         gates.append(gate(f"user{i}", [rule(f"u{i}", [cond("pass_gate", None, "mid"), cond("fail_gate", None, "leaf"),
+                                                     cond("pass_gate", None, "in_segment"),
                                                      cond("pass_gate", None, "wild")])]))
     configs = [config(f"config{i}", [rule(f"c{i}", [cond("pass_gate", None, "wild"), cond("pass_gate", None, "mid")],
                                           value={"v": i})]) for i in range(3)]
@@ -113,20 +119,27 @@ def _named_often() -> dict[str, Any]:
 def test_a_gate_named_by_many_specs_is_evaluated_once_per_response(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
     server = _server(_named_often(), fmt)
     users = [StatsigUser(user_id=f"u{i}", custom={"plan": "pro" if i % 2 else "free"}) for i in range(8)]
+    _same_with_and_without(server, users)
     counts = _count_nested(monkeypatch)
     for user in users:
         counts.clear()
         assert server.get_client_initialize_response_json(user) is not None
         # leaf: its top-level evaluation serves every reference (it appends no exposure, so in both dialects)
         assert counts["leaf"] == 0
-        # mid appends leaf's exposure: the core keeps its top-level evaluation, legacy cleans that list, so
-        # there mid is evaluated once nested, then reused
-        assert counts["mid"] == (0 if fmt == "v2" else 1)
+        # mid appends leaf's exposure, which legacy's cleaning at the top leaves as it is: kept from the top too
+        assert counts["mid"] == 0
+        # in_segment appends the segment's exposure, which legacy's cleaning drops (the core records none): in
+        # legacy it is evaluated once nested, then reused
+        assert counts["in_segment"] == (1 if fmt == "v1" else 0)
         # not held: a gate below which a condition resets the shared result (legacy) is evaluated each time
         # it is named, and so is a cycle
         assert counts["wild"] == (7 if fmt == "v1" else 0)
         assert counts["loop_a"] >= 2 and counts["loop_b"] >= 2
-    _same_with_and_without(server, users)
+        if fmt == "v1":  # a failed evaluation reports its exposures uncleaned, the segment's included
+            response = server.get_client_initialize_response(user, hash="none")
+            assert response is not None
+            fails_late = response["feature_gates"]["fails_late"]
+            assert [e["gate"] for e in fails_late["secondary_exposures"]] == ["segment:pros", "in_segment"]
 
 
 @pytest.mark.parametrize("fmt", ["v1", "v2"])

@@ -79,3 +79,28 @@ def test_text_with_overrides_and_app_ids() -> None:
                 text = server.get_client_initialize_response_json(user, include_local_overrides=include, **kwargs)
                 assert text is not None and json.loads(text) == expected, (include, kwargs)
     assert gate
+
+
+@pytest.mark.parametrize("fmt", ["v1", "v2"])
+def test_text_is_the_dict_as_json_on_random_payloads(fmt: str) -> None:
+    """The differential's random payloads (nested gates, segments, holdouts, unknown gates, errors, layers)."""
+    from tests.differential.generate import random_job
+    from tests.differential.harness import payload_for
+
+    compared = 0
+    for seed in range(80):
+        v1, calls, tier = random_job(seed, users=6)
+        server = StatsigServer(clock=lambda: 1_700_000_100.0, event_pipeline=_NoEvents())  # type: ignore[arg-type]
+        text = json.dumps(payload_for(v1, fmt))
+        assert server.initialize("secret-gcir", StatsigOptions(bootstrap_values=text, tier=tier)).init_success
+        users = {json.dumps(c["user"], sort_keys=True): c["user"] for c in calls}
+        for raw in users.values():
+            user = StatsigUser.from_dict(raw)
+            for algo in ("djb2", "sha256", "none"):
+                expected = server.get_client_initialize_response(user, hash=algo)
+                got = server.get_client_initialize_response_json(user, hash=algo)
+                assert (got is None) == (expected is None), (seed, raw)
+                if got is not None:
+                    assert json.loads(got) == expected, (seed, raw)
+                    compared += 1
+    assert compared > 80 * 6 * 3 * 0.9
