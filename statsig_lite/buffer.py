@@ -401,6 +401,16 @@ class EventBuffer:
                 self._in_flight = frozenset(b.batch_id for b in self._batches)
             return list(self._batches)
 
+    def in_flight_size(self) -> tuple[int, int]:
+        """Bytes and events of the held batches a flush is delivering: no overflow can free them (the flush
+        holds them until its pass ends), so they do not count against the bound the overflow keeps."""
+        in_flight = self._in_flight
+        if not in_flight:
+            return 0, 0
+        with self._front:
+            flying = [b for b in self._batches if b.batch_id in in_flight]
+        return sum(b.size for b in flying), sum(len(b) for b in flying)
+
     def delivered(self) -> None:
         """The delivery pass that cut its batches `in_flight` is over (sent, kept, spilled or journaled)."""
         self._in_flight = frozenset()
@@ -477,13 +487,18 @@ class EventBuffer:
         return taken, events
 
     def drop_oldest(self, count: int) -> int:
-        """Drop about ``count`` of the oldest events (whole batches); return how many were dropped."""
+        """Drop about ``count`` of the oldest events (whole batches); return how many were dropped. Batches in
+        flight stay: the flush holds them (no memory is freed) and delivers them (they were not lost)."""
         dropped = 0
         with self._front:
-            batches = list(self._batches)
-            while dropped < count and batches:
-                dropped += len(batches.pop(0))
-            self._set_batches(batches)
+            in_flight = self._in_flight
+            kept: list[Batch] = []
+            for batch in self._batches:
+                if dropped < count and batch.batch_id not in in_flight:
+                    dropped += len(batch)
+                else:
+                    kept.append(batch)
+            self._set_batches(kept)
             if dropped < count and self._fresh:
                 take = min(count - dropped, len(self._fresh))
                 del self._fresh[:take]

@@ -696,9 +696,15 @@ class EventPipeline:
     def _relieve_pressure(self) -> None:
         """Past a bound: the oldest events go to the local journal, or are dropped loudly. No network."""
         carry, buffer, policy = self._carry, self._buffer, self._policy
-        over = buffer.byte_size - policy.max_buffered_bytes
+        # a flush's batches in flight are the flush's until its pass ends: the overflow neither moves nor drops
+        # them, and the bound is kept on the rest (else each check would journal or drop its own event while a
+        # slow flush holds a full buffer)
+        flying_bytes, flying_events = buffer.in_flight_size()
+        over = buffer.byte_size - flying_bytes - policy.max_buffered_bytes
         bytes_to_free = over + c.OVERFLOW_CHUNK_BYTES if over >= 0 else 0
-        events_to_free = max(0, len(buffer) - policy.max_buffered_events + 1)
+        events_to_free = max(0, len(buffer) - flying_events - policy.max_buffered_events + 1)
+        if not bytes_to_free and not events_to_free:
+            return
         journal = self._journal
         if journal is not None and journal.has_room(bytes_to_free):
             # a chunk at a time (not one event per enqueue): a quarter of the event bound, at most a batch

@@ -676,7 +676,8 @@ class StatsigServer:
         if pipeline is None or self._quiet:
             return
         value: object
-        if kind == ex.LAYER_EXPOSURE:
+        layer = kind == ex.LAYER_EXPOSURE
+        if layer:
             now, value = self._now_ms(), parameter  # a layer logs when a parameter is read, not when evaluated
         else:
             now, value = ev.now_ms, ev.value
@@ -696,7 +697,9 @@ class StatsigServer:
                                     loaded.snapshot.dialect.sampling_production_only),
                 reason_text(loaded.source, ""),
             )
-        if context[1] or parameter or manual or ev.reason:
+        # a layer's exposure is the general case even for a parameter named "" (PendingExposure has no layer
+        # evaluation: it would go out as a config exposure)
+        if context[1] or layer or manual or ev.reason:
             if not self._record(pipeline, kind, name, ev, user, parameter, manual, api, now, loaded, context[1]):
                 return
         else:  # a check's exposure, unsampled: the common case

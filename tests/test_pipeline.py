@@ -309,6 +309,72 @@ def test_full_buffer_with_nowhere_to_go_drops_the_oldest_loudly(
     assert pipeline.flush(0.1).dropped == 51
 
 
+def _fill_during_a_slow_flush(api: FakeStatsigAPI, pipeline: EventPipeline, events: list[dict[str, Any]],
+                              in_flight: int) -> list[Any]:
+    """Flush `in_flight` events on another thread (the background one) against a slow Statsig, and enqueue the
+    rest while it sends them; then flush again with Statsig back. The two FlushResults."""
+    import threading
+
+    api.inject("log_event", delay(0.2), times=None)
+    enqueue_all(pipeline, events[:in_flight])
+    results: list[Any] = []
+    flush = threading.Thread(target=lambda: results.append(pipeline.flush(10.0)))
+    flush.start()
+    api.wait_for_requests("log_event", 1)  # sending the first batch
+    enqueue_all(pipeline, events[in_flight:])
+    flush.join(10)
+    api.clear_faults()
+    results.append(pipeline.flush(5.0))
+    return results
+
+
+def test_batches_in_flight_are_not_dropped_nor_counted_against_the_bound_by_a_full_buffer(
+    statsig_api: FakeStatsigAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Outside Lambda (no journal by default) checks may fill the buffer while the background thread sends it.
+    The batches in flight are the flush's: dropping them freed no memory (the flush holds them) and lost
+    nothing (they were delivered, or put back), yet they were counted dropped, with an ERROR. They stay out
+    of the overflow's count and reach: the bound is kept on the rest (past it, the oldest of the rest are
+    dropped), and every event is delivered or dropped, and counted, once."""
+    for made, in_flight in ((350, 299), (700, 299)):  # the rest within the bound, then past it
+        statsig_api.clear_requests()
+        caplog.clear()
+        pipeline = make_pipeline(statsig_api, max_events=300, batch_size=100)
+        events = make_events(made)
+        results = _fill_during_a_slow_flush(statsig_api, pipeline, events, in_flight)  # 100, 100, 99 in flight
+        sent, dropped = sum(r.sent for r in results), sum(r.dropped for r in results)
+        logged = sum(r.__dict__["events"] for r in caplog.records if "dropped the oldest" in r.getMessage())
+        got = [seq_of(e) for e in delivered(statsig_api)]
+        assert (sent + dropped + results[-1].kept, logged, len(got), len(set(got))) == (made, dropped, sent, sent)
+        assert set(range(in_flight)) <= set(got)  # what was in flight arrives
+        assert dropped == max(0, made - in_flight - 299), (made, dropped)  # the rest is held to the bound
+
+
+def test_a_full_buffer_journals_a_chunk_not_each_event_while_its_batches_are_in_flight(
+    statsig_api: FakeStatsigAPI, tmp_path: Path
+) -> None:
+    """With a journal: the overflow leaves the batches in flight (9a60aad). Counting them against the bound, each
+    event enqueued meanwhile wrote a journal file of its own (51 writes for 51 events here, each with a
+    warning), on the check's thread. Past the bound without them, it journals a chunk."""
+    journal = Journal(tmp_path / "journal")
+    pipeline = make_pipeline(statsig_api, max_events=300, batch_size=100, journal=journal)
+    events = make_events(700)
+    writes: list[int] = []
+    write = journal.store.write
+
+    def counted(record: Any, **kwargs: Any) -> Any:  # the real write, each one's size noted
+        writes.append(record.event_count)
+        return write(record, **kwargs)
+
+    journal.store.write = counted  # type: ignore[method-assign]
+    results = _fill_during_a_slow_flush(statsig_api, pipeline, events, 299)
+    overflow = [n for n in writes if n < 299]  # not the write-ahead of the flushes' batches
+    assert overflow and min(overflow) >= 75, writes  # a chunk: a quarter of max_events at least
+    assert sum(r.dropped for r in results) == 0
+    assert_all_delivered_once(statsig_api, events)
+    assert journal.store.list() == []
+
+
 def test_shutdown_spills_whatever_is_left(statsig_api: FakeStatsigAPI, tmp_path: Path) -> None:
     statsig_api.inject("log_event", delay(5), times=None)
     store = DirSpillStore(tmp_path)

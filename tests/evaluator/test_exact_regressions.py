@@ -222,6 +222,29 @@ for _i, (_first, _second) in enumerate(_ID_PAIRS):
                       [{"kind": "gate", "name": "g", "user": {"userID": "u", "customIDs": ids}}
                        for ids in (_first, _second)], []))
 
+# the deduper keeps a key's hash, not the key: IDs that Python hashes alike (hash(-1) == hash(-2), '' and 0 and
+# False hash 0, 2**61 wraps to 1) or finds equal (1, 1.0, True) are different IDs to both official SDKs. They
+# stay apart because a user's IDs are text by the time a key is made (StatsigUser converts them). v2: see
+# test_ids_python_hashes_alike_are_two_exposures_in_core_too (core logs such an ID as given, we log its text)
+_HASH_ALIKE = [(-1, -2), ("", 0), ("", False), (1, True), (1, 1.0), (2**61, 1), (0.5, 2**60)]
+_ONE_GATE = payload([gate("g", [rule("r", [cond("public")])])])
+for _i, (_first, _second) in enumerate(_HASH_ALIKE):
+    CASES.append(Case(f"dedupe-hash-alike-ids-v1-{_i}", "v1", _ONE_GATE,
+                      [{"kind": "gate", "name": "g", "user": {"userID": "u", "customIDs": {"a": v}}}
+                       for v in (_first, _second)], []))
+    if _first != "":  # the legacy SDK takes any user ID but "" (without custom IDs)
+        CASES.append(Case(f"dedupe-hash-alike-user-ids-v1-{_i}", "v1", _ONE_GATE,
+                          [{"kind": "gate", "name": "g", "user": {"userID": v}} for v in (_first, _second)], []))
+
+# a layer parameter named "" is a parameter: its exposure is a layer exposure (it once took the plain check's
+# record, which has no layer evaluation, and went out as a config exposure)
+for _fmt in ("v1", "v2"):
+    CASES.append(Case(
+        f"layer-empty-parameter-name-{_fmt}", _fmt,
+        payload(layers=[config("l", [rule("lr", [cond("public")], value={"": "empty", "p": 1})], entity="layer")]),
+        [{"kind": "layer", "name": "l", "user": {"userID": "u"}, "param": p} for p in ("", "p")], [],
+    ))
+
 
 # legacy: the exposure dedupe key holds the version; after a nested gate's error one config answers with
 # the gate's version (the gate finished first) or none (it failed): two exposures for one user and rule
@@ -395,8 +418,19 @@ def _check_logged(counts: list[int]) -> Callable[[list[dict[str, Any]]], None]:
     return check
 
 
+def _check_layer_exposures(answers: list[dict[str, Any]]) -> None:
+    assert [[(e["eventName"], e["metadata"].get("parameterName")) for e in a["events"]] for a in answers] == [
+        [("statsig::layer_exposure", "")], [("statsig::layer_exposure", "p")]], answers
+
+
 for _i, _logged in enumerate([[1, 0], [1, 1], [1, 0], [1, 0], [1, 1], [1, 1], [1, 1]]):
     EVENT_CHECKS[f"V-dedupe-custom-ids-{_i}"] = _check_logged(_logged)
+for _i in range(len(_HASH_ALIKE)):
+    EVENT_CHECKS[f"dedupe-hash-alike-ids-v1-{_i}"] = _check_logged([1, 1])
+    if _HASH_ALIKE[_i][0] != "":
+        EVENT_CHECKS[f"dedupe-hash-alike-user-ids-v1-{_i}"] = _check_logged([1, 1])
+for _fmt in ("v1", "v2"):
+    EVENT_CHECKS[f"layer-empty-parameter-name-{_fmt}"] = _check_layer_exposures
 EVENT_CHECKS["V-huge-integers-in-arrays"] = _check_pa_hash
 for _fmt in ("v1", "v2"):
     EVENT_CHECKS[f"E1-analytical-{_fmt}"] = _check_e1
@@ -457,3 +491,15 @@ def test_dedupe_window_does_not_stretch_when_the_clock_steps_back() -> None:
     assert deduper.first_time(key, start - 3_600_000)
     assert not deduper.first_time(key, start - 3_600_000 + 59_000)
     assert deduper.first_time(key, start - 3_600_000 + 60_000)
+
+
+def test_ids_python_hashes_alike_are_two_exposures_in_core_too() -> None:
+    """The v2 half of the dedupe-hash-alike cases: counted only, as core logs a non-string custom ID as given
+    (an int stays an int) where statsig_lite logs the text StatsigUser made of it."""
+    jobs = [{"payload": payload_for(_ONE_GATE, "v2"),
+             "queries": [{"kind": "gate", "name": "g", "user": {"userID": "u", "customIDs": {"a": v}}} for v in pair]}
+            for pair in _HASH_ALIKE]
+    for job, ref in zip(jobs, run_reference("v2", jobs), strict=True):
+        ours = run_ours(job)
+        assert [len(a["events"]) for a in ref["answers"]] == [1, 1], (job["queries"], ref)
+        assert [len(a["events"]) for a in ours] == [1, 1], (job["queries"], ours)
