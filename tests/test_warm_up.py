@@ -58,15 +58,16 @@ def test_initialize_leaves_nothing_of_the_warm_up_behind(caplog: pytest.LogCaptu
 
 
 def test_the_warm_up_reaches_the_exposure_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    from statsig_lite.pipeline import EventPipeline
+
     recorded: list[Any] = []
-    original = server_module._Discard.__init__
+    original = EventPipeline.enqueue_exposure
 
-    def spy(self: Any) -> None:
-        original(self)
-        add = self.enqueue_exposure
-        self.enqueue_exposure = lambda event: (recorded.append(event.name), add(event))[1]
+    def spy(self: EventPipeline, event: Any) -> None:  # only the scratch client has an EventPipeline here
+        recorded.append(event.name)
+        original(self, event)
 
-    monkeypatch.setattr(server_module._Discard, "__init__", spy)
+    monkeypatch.setattr(EventPipeline, "enqueue_exposure", spy)
     _server()
     assert len(recorded) == server_module._WARM_UP_CHECKS
     assert "odd" not in recorded  # a spec with an unsupported condition is not warmed (it would log a problem)

@@ -187,38 +187,43 @@ def _stream(
 
 
 _BATCH = 16  # entries decoded, checked for nesting in one call, then compiled and dropped
+_BLANK = " \t\n\r"  # json's whitespace ("" is in it too: the end of the text goes through `_space`)
 
 
 def _read_batch(text: str, i: int, keyed: bool, closer: str) -> tuple[list[tuple[str, Any]], int, bool]:
     """Up to `_BATCH` entries of a section from ``text[i:]``: (key, value) for an object (``keyed``), ("", value)
     for a list; the index after them; whether the section goes on. Their nesting is checked here, under the
-    payload and the section."""
+    payload and the section. (Whitespace is skipped only where there is some: payloads come compact.)"""
     space = _space
     batch: list[tuple[str, Any]] = []
     key = ""
-    while len(batch) < _BATCH:
+    more = True
+    while more and len(batch) < _BATCH:
         if keyed:
             if text[i : i + 1] != '"':
                 raise _NotStreamed
             key, i = _scanstring(text, i + 1)
-            i = space(text, i).end()
             if text[i : i + 1] != ":":
-                raise _NotStreamed
-            i = space(text, i + 1).end()
+                i = space(text, i).end()
+                if text[i : i + 1] != ":":
+                    raise _NotStreamed
+            i += 1
+            if text[i : i + 1] in _BLANK:
+                i = space(text, i).end()
         value, i = _scan(text, i)
         batch.append((key, value))
-        i = space(text, i).end()
         separator = text[i : i + 1]
-        i = space(text, i + 1).end()
-        if separator != ",":
-            if separator != closer:
-                raise _NotStreamed
-            break
-    else:
-        check_nesting([value for _, value in batch], MAX_NESTING - 1)
-        return batch, i, True
+        if separator in _BLANK:
+            i = space(text, i).end()
+            separator = text[i : i + 1]
+        i += 1
+        more = separator == ","
+        if not more and separator != closer:
+            raise _NotStreamed
+        if text[i : i + 1] in _BLANK:
+            i = space(text, i).end()
     check_nesting([value for _, value in batch], MAX_NESTING - 1)
-    return batch, i, False
+    return batch, i, more
 
 
 def _read_condition_map(text: str, i: int, compiler: Compiler) -> int:

@@ -135,3 +135,20 @@ def test_core_numbers_beyond_f64_are_not_numbers_and_not_errors() -> None:
     assert (evaluate(snapshot, "gates", "child", user, None, 0).rule_id) == "default"
     parent_result = evaluate(snapshot, "gates", "parent", user, None, 0)
     assert (parent_result.value, parent_result.rule_id, parent_result.reason) == (True, "r_parent", "")
+
+
+def test_the_texts_specs_and_rules_repeat_are_one_object_each() -> None:
+    from tests.differential.harness import to_v2
+    from tests.differential.specs import cond, config, gate, payload, rule
+
+    def group(name: str) -> list[dict[str, Any]]:
+        return [rule(f"{name}-r", [cond("public")], groupName="Control", idType="stableID")]
+
+    v1 = payload([gate("a", group("a")), gate("b", group("b"))], [config("c", group("c"))], [], {})
+    for text in (json.dumps(v1), json.dumps(to_v2(v1))):
+        for snapshot in (load_snapshot(text), load_snapshot(json.loads(text))):
+            a, b, c = snapshot.gates["a"], snapshot.gates["b"], snapshot.configs["c"]
+            assert a.type is b.type and a.entity is b.entity and a.id_type is b.id_type is c.id_type
+            rules = [a.rules[0], b.rules[0], c.rules[0]]
+            assert rules[0].group_name == "Control" and all(r.group_name is rules[0].group_name for r in rules)
+            assert rules[0].id_type == "stableID" and all(r.id_type is rules[0].id_type for r in rules)
