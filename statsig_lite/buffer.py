@@ -426,10 +426,13 @@ class EventBuffer:
         with self._front:
             return list(self._batches)
 
-    def set_batches(self, batches: Sequence[Batch]) -> None:
-        """What is left of the cut batches after a delivery pass (split, sent, quarantined)."""
+    def set_batches(self, batches: Sequence[Batch], in_flight: bool = False) -> None:
+        """What is left of the cut batches after a delivery pass (split, sent, quarantined). `in_flight`: the
+        pass goes on with them (a split batch's halves have ids of their own)."""
         with self._front:
             self._set_batches(list(batches))
+            if in_flight:
+                self._in_flight = frozenset(b.batch_id for b in self._batches)
 
     def remove(self, done: Iterable[Batch]) -> None:
         """Forget batches that were delivered, spilled or quarantined."""

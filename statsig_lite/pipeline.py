@@ -374,7 +374,7 @@ class EventPipeline:
             tally.sent += sum(len(b) for b in result.sent)
             if result.refused:
                 tally.quarantined += self._quarantine(result.refused, None, deadline, tally)
-            self._buffer.set_batches(result.kept)
+            self._buffer.set_batches(result.kept, in_flight=True)  # spilled or journaled next, in this pass
             state.deadline = deadline
             self._settle(deadline, tally)
         if state.auth_error is None and not state.stopped and not state.streak and (replay or self._journal_dirty):

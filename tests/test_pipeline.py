@@ -350,6 +350,39 @@ def test_batches_in_flight_are_not_dropped_nor_counted_against_the_bound_by_a_fu
         assert dropped == max(0, made - in_flight - 299), (made, dropped)  # the rest is held to the bound
 
 
+def test_the_halves_of_a_batch_split_in_flight_stay_the_flush_s_until_its_pass_ends(
+    statsig_api: FakeStatsigAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch split during a pass (413 here; a refusal's bisection, a poisoned batch) comes back to the buffer as
+    halves with ids of their own, and the pass spills them. An overflow meanwhile (another thread's check,
+    here during the spill write) dropped those halves: counted dropped with an ERROR, though they were
+    spilled, and replayed, the same events."""
+    statsig_api.inject("log_event", 413, times=1)
+    statsig_api.inject("log_event", 503, times=None)  # the halves are not sent: Statsig is down
+    store = DirSpillStore(tmp_path / "spill", fsync=False)
+    pipeline = make_pipeline(statsig_api, store, max_events=300, batch_size=100)
+    events = make_events(400)
+    enqueue_all(pipeline, events[:100])
+    write = store.write
+
+    def write_then_fill(record: Any, **kwargs: Any) -> Any:  # the checks of another thread, during the write
+        ref = write(record, **kwargs)
+        if kwargs.get("claim") is None and len(pipeline) <= 100:  # the halves' spill record, not the write-ahead
+            enqueue_all(pipeline, events[100:])  # past the bound with the halves: the oldest 100 must go
+        return ref
+
+    store.write = write_then_fill  # type: ignore[method-assign]
+    results = [pipeline.flush(2.0)]
+    store.write = write  # type: ignore[method-assign]
+    statsig_api.clear_faults()
+    results.append(pipeline.flush(5.0))
+    dropped, spilled = sum(r.dropped for r in results), results[0].spilled
+    logged = sum(r.__dict__["events"] for r in caplog.records if "dropped the oldest" in r.getMessage())
+    got = [seq_of(e) for e in delivered(statsig_api)]
+    assert (spilled, logged) == (100, dropped)
+    assert len(got) + dropped == 400 and len(set(got)) == len(got), (len(got), dropped)
+
+
 def test_a_full_buffer_journals_a_chunk_not_each_event_while_its_batches_are_in_flight(
     statsig_api: FakeStatsigAPI, tmp_path: Path
 ) -> None:
