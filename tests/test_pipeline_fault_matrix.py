@@ -140,6 +140,14 @@ def test_no_event_is_lost_or_delivered_twice(
     # dir: a later invocation of the same container; S3, DynamoDB: a cold start in another container.
     replayer = pipeline.flush if store_kind == "dir" else _pipeline(statsig_api, store).replay_spilled
     after = replayer(10.0)
+    if store_kind != "dir" and store.list():
+        # a write-ahead record whose claim the first container could not release in its budget (a slow store
+        # on a loaded machine) waits for that claim to expire, or for the container itself: its next invocation
+        left = store.list()
+        assert all(ref.owner == pipeline._owner for ref in left), left
+        again = pipeline.replay_spilled(10.0)
+        after.replayed += again.replayed
+        after.kept += again.kept
     assert after.kept == 0 and store.list() == []
 
     by_id = accepted_by_batch_id(statsig_api)
