@@ -16,7 +16,7 @@ from .._gc import PausedCollector
 from .._record import Record
 from ..errors import SpecFormatError
 from .model import IdList, Snapshot
-from .snapshot import decode_payload, load_snapshot, stream_snapshot
+from .snapshot import decode_payload, load_snapshot, stream_document, stream_snapshot
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 ENVELOPE_KEY = "statsig_lite_snapshot"
 ENVELOPE_VERSION = 1
+_MARK = f'"{ENVELOPE_KEY}"'
+_MARK_BYTES = _MARK.encode()
 
 
 def load_envelope(
@@ -31,9 +33,9 @@ def load_envelope(
 ) -> Snapshot:
     """Decode and compile a snapshot (our envelope or a raw payload), with the collector paused throughout."""
     if not isinstance(raw, Mapping):
-        streamed = stream_snapshot(raw, global_custom=global_custom, refuse_key=ENVELOPE_KEY)
-        if streamed is not None:  # a raw payload's text, read spec by spec
-            return streamed
+        read = _streamed(raw, global_custom)
+        if read is not None:
+            return read.snapshot
     with PausedCollector():
         dcs, id_lists = split_snapshot(raw)
         return load_snapshot(dcs, id_lists=id_lists, global_custom=global_custom)
@@ -55,9 +57,9 @@ def read_snapshot(
 ) -> ReadSnapshot:
     """`load_envelope`, plus whether the document carried its ID lists and allows a shrink."""
     if not isinstance(raw, Mapping):
-        streamed = stream_snapshot(raw, global_custom=global_custom, refuse_key=ENVELOPE_KEY)
-        if streamed is not None:  # a raw payload's text, read spec by spec: no ID lists, no shrink allowed
-            return ReadSnapshot(streamed, False, False)
+        read = _streamed(raw, global_custom)
+        if read is not None:
+            return read
     with PausedCollector():
         document = decode_payload(raw)
         dcs, id_lists = split_snapshot(document)
@@ -66,6 +68,27 @@ def read_snapshot(
         snapshot = load_snapshot(dcs, id_lists=id_lists, global_custom=global_custom, decode_again=again)
         envelope = is_envelope(document)
         return ReadSnapshot(snapshot, envelope, envelope and document.get("allow_shrink") is True)
+
+
+def _streamed(raw: bytes | str, global_custom: Mapping[str, Any] | None) -> ReadSnapshot | None:
+    """The text read spec by spec (`snapshot.stream_document`): a raw payload, or our envelope with its payload
+    under "dcs" (its other fields checked as `split_snapshot` does); None where the whole tree must decide."""
+    marked = _MARK_BYTES in raw if isinstance(raw, bytes) else _MARK in raw  # else the nested read would not do
+    if not marked:
+        streamed = stream_snapshot(raw, global_custom=global_custom, refuse_key=ENVELOPE_KEY)
+        return None if streamed is None else ReadSnapshot(streamed, False, False)
+    read = stream_document(raw, global_custom=global_custom, nested="dcs")
+    if read is None:
+        return None
+    snapshot, outer = read
+    try:
+        _, lists = split_snapshot({**outer, "dcs": {}})  # the envelope's own checks, and its ID lists
+    except SpecFormatError:
+        return None
+    if not is_envelope(outer):
+        return None
+    snapshot.id_lists.replace(lists)  # read at evaluation time: the rules compiled before the lists came
+    return ReadSnapshot(snapshot, True, outer.get("allow_shrink") is True)
 
 
 def is_envelope(document: Mapping[str, Any]) -> bool:

@@ -100,6 +100,21 @@ def stream_snapshot(
     """`load_snapshot` of a payload's text, read spec by spec (see the module docstring), or None where the
     whole tree must decide: any error (the whole tree words it), a top-level ``refuse_key`` (our envelope),
     a repeated key, a legacy spec the SDK drops, a target_app condition before the payload's app_id."""
+    read = stream_document(payload, id_lists=id_lists, global_custom=global_custom, refuse_key=refuse_key)
+    return None if read is None else read[0]
+
+
+def stream_document(
+    payload: bytes | str,
+    *,
+    id_lists: Mapping[str, IdList] | None = None,
+    global_custom: Mapping[str, Any] | None = None,
+    refuse_key: str | None = None,
+    nested: str | None = None,
+) -> tuple[Snapshot, dict[str, Any]] | None:
+    """`stream_snapshot`, also of a payload nested in a document under the top-level key ``nested`` (our
+    envelope's "dcs"): (snapshot, the document's other top-level values decoded), or None as there. Without
+    ``nested`` the values are empty."""
     if len(payload) > MAX_SNAPSHOT_BYTES:
         return None
     try:
@@ -107,7 +122,16 @@ def stream_snapshot(
             # bytes as json.loads decodes them
             text = payload if isinstance(payload, str) else payload.decode(json.detect_encoding(payload),
                                                                            "surrogatepass")
-            return _stream(text, id_lists, global_custom, refuse_key)
+            holder = IdListHolder(id_lists)
+            i = _space(text, 0).end()
+            if nested is None:
+                snapshot, i = _stream(text, i, holder, global_custom, refuse_key)
+                outer: dict[str, Any] = {}
+            else:
+                snapshot, outer, i = _stream_nested(text, i, nested, holder, global_custom)
+            if _space(text, i).end() != len(text):
+                raise _NotStreamed  # trailing text
+            return snapshot, outer
     except Exception:  # not an answer: the caller loads the whole tree, which answers or raises as it always did
         return None
 
@@ -116,21 +140,54 @@ class _NotStreamed(Exception):
     """The text has a shape only the whole tree answers exactly."""
 
 
+def _stream_nested(
+    text: str, i: int, nested: str, holder: IdListHolder, global_custom: Mapping[str, Any] | None
+) -> tuple[Snapshot, dict[str, Any], int]:
+    """The object at ``text[i:]`` with the payload under its key ``nested`` read by `_stream`: (snapshot, its
+    other values, the index after it)."""
+    space = _space
+    outer: dict[str, Any] = {}
+    snapshot: Snapshot | None = None
+    if text[i : i + 1] != "{":
+        raise _NotStreamed
+    i = space(text, i + 1).end()
+    more = text[i : i + 1] != "}"
+    i = i if more else i + 1
+    while more:
+        if text[i : i + 1] != '"':
+            raise _NotStreamed
+        key, i = _scanstring(text, i + 1)
+        i = space(text, i).end()
+        if text[i : i + 1] != ":" or key in outer or (key == nested and snapshot is not None):
+            raise _NotStreamed  # json.loads keeps a repeated key's last value
+        i = space(text, i + 1).end()
+        if key == nested:
+            snapshot, i = _stream(text, i, holder, global_custom, None)
+        else:
+            outer[key], i = _scan(text, i)
+        i = space(text, i).end()
+        more = text[i : i + 1] == ","
+        if not more and text[i : i + 1] != "}":
+            raise _NotStreamed
+        i = space(text, i + 1).end()
+    if snapshot is None:
+        raise _NotStreamed
+    return snapshot, outer, i
+
+
 def _stream(
-    text: str, id_lists: Mapping[str, IdList] | None, global_custom: Mapping[str, Any] | None, refuse_key: str | None
-) -> Snapshot:
-    """One pass over the top-level object: sections entry by entry (each compiled, then dropped), every
+    text: str, i: int, holder: IdListHolder, global_custom: Mapping[str, Any] | None, refuse_key: str | None
+) -> tuple[Snapshot, int]:
+    """One pass over the payload object at ``text[i:]``: sections entry by entry (each compiled, then dropped), every
     other value decoded whole. What a spec cannot know yet (the gate names, v2's condition_map) is settled
     at the end (`Compiler.settle_gates`, `settle_conditions`); the payload checks run on the other values
-    with each section standing in as an empty one."""
+    with each section standing in as an empty one. Returns the snapshot and the index after the object."""
     space = _space
     data: dict[str, Any] = {}
     sections: dict[str, dict[str, Spec]] = {"gates": {}, "configs": {}, "layers": {}}
     gate_names: list[str] = []
     fmt = ""
     compiler: Compiler | None = None
-    holder = IdListHolder(id_lists)
-    i = space(text, 0).end()
     if text[i : i + 1] != "{":
         raise _NotStreamed
     i = space(text, i + 1).end()
@@ -167,8 +224,8 @@ def _stream(
         if not more and text[i : i + 1] != "}":
             raise _NotStreamed
         i = space(text, i + 1).end()
-    if i != len(text) or compiler is None or (fmt == "v2" and "condition_map" not in data):
-        raise _NotStreamed  # trailing text, or no section to read spec by spec
+    if compiler is None or (fmt == "v2" and "condition_map" not in data):
+        raise _NotStreamed  # no section to read spec by spec
     if data.get("has_updates") is False and not any(s in data for s in parse_v1.SECTIONS):
         raise _NotStreamed
     if detect_format(data) != fmt:
@@ -183,7 +240,7 @@ def _stream(
         if compiler.reads_app_id:
             raise _NotStreamed  # its target_app getters were made before the app_id was read
         compiler.app_id = app_id
-    return _snapshot(data, compiler.dialect, lcut, parser, compiler, sections, frozenset(), holder)
+    return _snapshot(data, compiler.dialect, lcut, parser, compiler, sections, frozenset(), holder), i
 
 
 _BATCH = 16  # entries decoded, checked for nesting in one call, then compiled and dropped

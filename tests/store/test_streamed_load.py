@@ -216,3 +216,38 @@ def test_a_nested_gate_is_known_only_if_the_payload_has_it_wherever_it_comes(fmt
     other = json.dumps(_nested("nope" if target == "later" else "later") if fmt == "v1"
                        else to_v2(_nested("nope" if target == "later" else "later")))
     assert same(streamed, whole(other)) is not None
+
+
+def _envelope(allow_shrink: bool = False, version: int = 1, fmt: str = "v1") -> str:
+    seg = gate("segment:vips", [rule("s", [cond("unit_id", "in_segment_list", "vips")])], entity="segment")
+    uses = gate("uses_segment", [rule("u", [cond("pass_gate", None, "segment:vips")])])
+    dcs = payload([seg, uses, *_spec_list(3)], [], [], {})
+    text = encode_snapshot(dcs if fmt == "v1" else to_v2(dcs), {"vips": IdList("vips", frozenset({"aBcDeFgH"}))}, 7,
+                           allow_shrink=allow_shrink).decode()
+    return text.replace('"statsig_lite_snapshot":1', f'"statsig_lite_snapshot":{version}')
+
+
+@pytest.mark.parametrize("fmt", ["v1", "v2"])
+@pytest.mark.parametrize("allow_shrink", [False, True])
+def test_our_envelope_is_read_spec_by_spec_with_its_id_lists(fmt: str, allow_shrink: bool) -> None:
+    from statsig_lite.store.snapshot import stream_document
+
+    text = _envelope(allow_shrink, fmt=fmt)
+    assert stream_document(text, nested="dcs") is not None
+    expected = read_snapshot(json.loads(text))
+    for raw in (text, text.encode()):
+        got = read_snapshot(raw)
+        assert (got.has_id_lists, got.allow_shrink) == (True, allow_shrink) == (expected.has_id_lists,
+                                                                                 expected.allow_shrink)
+        assert same(got.snapshot, expected.snapshot) is None
+        assert got.snapshot.id_lists.ids("vips") == frozenset({"aBcDeFgH"})
+        assert same(load_envelope(raw), expected.snapshot) is None
+
+
+def test_an_envelope_of_another_version_is_refused_as_before() -> None:
+    text = _envelope(version=2)
+    with pytest.raises(SpecFormatError) as from_tree:
+        read_snapshot(json.loads(text))
+    with pytest.raises(SpecFormatError) as from_text:
+        read_snapshot(text)
+    assert str(from_text.value) == str(from_tree.value)
