@@ -284,8 +284,9 @@ def run(sdk: str, job_path: str, result: dict[str, Any]) -> None:
     result["rss_after_init_kib"] = rss_kib()
 
     first_user = adapter.user(job["first_check"]["user"])
+    first_call = adapter.calls()[("gate", True)]  # built outside the timed window: the check alone is timed
     t0 = time.perf_counter()
-    adapter.calls()[("gate", True)](first_user, job["first_check"]["gate"], "")
+    first_call(first_user, job["first_check"]["gate"], "")
     result["first_check_s"] = time.perf_counter() - t0
     time.sleep(0.5)  # let background loading that follows init settle (the core loads its country table)
     result["rss_settled_kib"] = rss_kib()
@@ -344,17 +345,19 @@ def run(sdk: str, job_path: str, result: dict[str, Any]) -> None:
         for algo in ("djb2", "sha256"):
             call_ns, text_ns, sizes = [], [], []
             for u in users[: data["gcir_users"]]:
+                if hasattr(adapter, "gcir_text"):
+                    # an SDK that builds the text itself: that call, timed alone and first for this user (after
+                    # the dict call it would find that user's rule hashes memoised)
+                    t0 = time.perf_counter_ns()
+                    text = adapter.gcir_text(u, algo)
+                    text_ns.append(time.perf_counter_ns() - t0)
                 t0 = time.perf_counter_ns()
                 response = adapter.gcir(u, algo)
                 t1 = time.perf_counter_ns()
-                text = response if isinstance(response, str) else json.dumps(response)
-                t2 = time.perf_counter_ns()
+                if not hasattr(adapter, "gcir_text"):
+                    text = response if isinstance(response, str) else json.dumps(response)
+                    text_ns.append(time.perf_counter_ns() - t0)
                 call_ns.append(t1 - t0)
-                if hasattr(adapter, "gcir_text"):  # an SDK that builds the text itself: that call, timed alone
-                    t0 = time.perf_counter_ns()
-                    text = adapter.gcir_text(u, algo)
-                    t2 = time.perf_counter_ns()
-                text_ns.append(t2 - t0)
                 sizes.append(len(text))
             out[algo] = {"call": summarize(call_ns), "json_text": summarize(text_ns),
                          "returns": type(response).__name__, "bytes": sorted(sizes)[len(sizes) // 2]}

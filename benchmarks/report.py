@@ -433,7 +433,8 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         "with exposure logging off, and has a hard-coded `sdk_exception` URL that no option changes; only "
         "the network namespace guarantees it cannot leave the machine. It loads its country lookup table in a "
         "background task after `initialize` returns, so its *RSS after init* excludes that; the row measured "
-        "0.5 s after the first check includes it.",
+        "0.5 s after the first check includes it. The first check is timed alone (the driver's call table is "
+        "built before the clock starts).",
         "- statsig_lite makes no request until `shutdown` flushes the buffered exposures (the core posts from "
         "a background thread while the calls run). `id_lists=False` skips its ID-list fetch at init, as the "
         "core does by default; the specs use no ID lists. Its *shutdown* row is therefore the whole delivery "
@@ -461,8 +462,8 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         "data for every SDK plus each SDK's user objects), so *RSS at end* and *peak* include them.",
         "- get_client_initialize_response: median over a fixed set of users; *JSON text* adds `json.dumps` for "
         "SDKs that return a dict (the core returns a JSON string), since a server sends text to the client; "
-        "for statsig_lite it is its own text call, `get_client_initialize_response_json` (timed alone, after "
-        "the dict call for the same user), which memoises each entry's JSON per snapshot and hash: the first "
+        "for statsig_lite it is its own text call, `get_client_initialize_response_json` (timed alone, before "
+        "the dict call for the same user, so nothing of that user is memoised yet), which memoises each entry's JSON per snapshot and hash: the first "
         "users of a run encode, later users with the same outcomes look their entries up.",
         "- Digest: computed on the first run of each SDK; mismatches are reported, not fatal.",
         "",
