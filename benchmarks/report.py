@@ -463,7 +463,8 @@ def render(meta: dict[str, Any], results: dict[str, dict[str, Runs]]) -> str:
         "- get_client_initialize_response: median over a fixed set of users; *JSON text* adds `json.dumps` for "
         "SDKs that return a dict (the core returns a JSON string), since a server sends text to the client; "
         "for statsig_lite it is its own text call, `get_client_initialize_response_json` (timed alone, before "
-        "the dict call for the same user, so nothing of that user is memoised yet), which memoises each entry's JSON per snapshot and hash: the first "
+        "the dict call for the same user, so nothing of that user is memoised yet), which memoises each "
+        "entry's JSON per snapshot and hash: the first "
         "users of a run encode, later users with the same outcomes look their entries up.",
         "- Digest: computed on the first run of each SDK; mismatches are reported, not fatal.",
         "",
