@@ -22,12 +22,10 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from typing import Any
 
 import specgen
+from inprocess import core_user, lite_user, start_sdks
 from loopback import LoopbackServer
-
-SECRET = "secret-benchmark-key"
 
 
 def summarize(samples: list[int]) -> tuple[float, float]:
@@ -46,40 +44,14 @@ def main() -> None:
     texts = {"v1": specgen.dumps(v1), "v2": specgen.dumps(specgen.to_v2(v1))}
     users_raw = specgen.generate_users(2000, 101)[:n_users]
 
-    import statsig_python_core as core
-
-    from statsig_lite import HashingAlgorithm, StatsigOptions, StatsigServer, StatsigUser
+    from statsig_lite import HashingAlgorithm
     from statsig_lite.evaluator.hashing import eval_hash
 
     with LoopbackServer() as server:
         server.set_specs(texts["v1"], texts["v2"], v1["time"])
-        lites: dict[str, Any] = {}
-        for fmt in ("v1", "v2"):
-            s = StatsigServer()
-            s.initialize(SECRET, StatsigOptions(bootstrap_values=texts[fmt], api=f"{server.url}/v1/", id_lists=False,
-                                                lambda_mode=True))
-            lites[fmt] = s
-
-        class Store(core.DataStore):  # type: ignore[misc]
-            def get(self, key: str) -> Any:
-                return core.DataStoreResponse(result=texts["v2"], time=None)
-
-        c = core.Statsig(SECRET, core.StatsigOptions(
-            specs_url=f"{server.url}/v2/download_config_specs", log_event_url=f"{server.url}/v1/log_event",
-            id_lists_url=f"{server.url}/v1/get_id_lists", data_store=Store(), specs_sync_interval_ms=3_600_000,
-            output_log_level="error"))
-        c.initialize().wait()
-
-        lu = [StatsigUser(user_id=u.get("userID"), email=u.get("email"), ip=u.get("ip"),
-                          user_agent=u.get("userAgent"), country=u.get("country"), locale=u.get("locale"),
-                          app_version=u.get("appVersion"), custom=u.get("custom"),
-                          private_attributes=u.get("privateAttributes"), custom_ids=u.get("customIDs"),
-                          _statsig_environment=u.get("statsigEnvironment")) for u in users_raw]
-        cu = [core.StatsigUser(user_id=u.get("userID"), email=u.get("email"), ip=u.get("ip"),
-                               country=u.get("country"), locale=u.get("locale"), app_version=u.get("appVersion"),
-                               user_agent=u.get("userAgent"), custom=u.get("custom"),
-                               custom_ids=u.get("customIDs"), private_attributes=u.get("privateAttributes"),
-                               statsig_environment=u.get("statsigEnvironment")) for u in users_raw]
+        lites, c = start_sdks(texts, server.url)
+        lu = [lite_user(u) for u in users_raw]
+        cu = [core_user(u) for u in users_raw]
         hashing = {"djb2": HashingAlgorithm.DJB2, "sha256": HashingAlgorithm.SHA256}
         l1, l2 = lites["v1"], lites["v2"]
         fns = {
