@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 import specgen
-from inprocess import core_user, lite_user, start_sdks
+from inprocess import core_user, lite_user, ratio_columns, start_sdks, stop_sdks
 from loopback import LoopbackServer
 
 
@@ -105,13 +105,10 @@ def main() -> None:
             for log in (False, True):
                 cm, cp = summarize(samples[("core", kind, log)])
                 row = f"{kind:10} log={'on ' if log else 'off'}  core {cm:6.2f}/{cp:6.2f}"
-                for label in ("lite-v1", "lite-v2"):
-                    m, p = summarize(samples[(label, kind, log)])
-                    row += f" | {label} {m:6.2f}/{p:6.2f} ({m / cm:.2f}x/{p / cp:.2f}x)"
+                lite_runs = {k: summarize(samples[(k, kind, log)]) for k in ("lite-v1", "lite-v2")}
+                row += ratio_columns((cm, cp), lite_runs, 2)
                 print(row, flush=True)
-        for s in lites.values():
-            s.shutdown(timeout=0.01)
-        c.shutdown().wait()
+        stop_sdks(lites, c)
 
 
 if __name__ == "__main__":

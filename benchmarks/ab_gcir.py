@@ -24,7 +24,7 @@ import sys
 import time
 
 import specgen
-from inprocess import core_user, lite_user, start_sdks
+from inprocess import core_user, lite_user, ratio_columns, start_sdks, stop_sdks
 from loopback import LoopbackServer
 
 
@@ -84,13 +84,9 @@ def main() -> None:
         for a in algos:
             cm, cp = summarize(samples[("core", a)])
             row = f"{a:7} core {cm:7.3f}/{cp:7.3f}"
-            for label in ("lite-v1", "lite-v2"):
-                m, p = summarize(samples[(label, a)])
-                row += f" | {label} {m:7.3f}/{p:7.3f} ({m / cm:.2f}x/{p / cp:.2f}x)"
+            row += ratio_columns((cm, cp), {k: summarize(samples[(k, a)]) for k in ("lite-v1", "lite-v2")}, 3)
             print(row, flush=True)
-        for s in lites.values():
-            s.shutdown(timeout=0.01)
-        c.shutdown().wait()
+        stop_sdks(lites, c)
 
 
 if __name__ == "__main__":

@@ -51,3 +51,16 @@ def core_user(u: dict[str, Any]) -> Any:
                             custom=u.get("custom"), custom_ids=u.get("customIDs"),
                             private_attributes=u.get("privateAttributes"),
                             statsig_environment=u.get("statsigEnvironment"))
+
+
+def ratio_columns(core: tuple[float, float], lites: dict[str, tuple[float, float]], digits: int) -> str:
+    """` | lite-v1 m/p (m/cm x/p/cp x)` for each lite run: medians and p99 with their ratios to the core's."""
+    cm, cp = core
+    return "".join(f" | {label} {m:.{digits}f}/{p:.{digits}f} ({m / cm:.2f}x/{p / cp:.2f}x)"
+                   for label, (m, p) in lites.items())
+
+
+def stop_sdks(lites: dict[str, Any], core: Any) -> None:
+    for s in lites.values():
+        s.shutdown(timeout=0.01)
+    core.shutdown().wait()
