@@ -68,16 +68,9 @@ _ODD = -2  # a size that says: the next item is the object itself (a copy of a m
 def _odd_maps(custom: Any, ids: Any) -> tuple[object, ...]:
     """The rare shapes (a Mapping that is not a dict, a custom value that is no mapping): copied, or kept as
     given, one item each."""
-    out: list[object] = []
-    for value in (custom, ids):
-        if value is None:
-            out.append(-1)
-        else:
-            out.append(_ODD)
-    for value in (custom, ids):
-        if value is not None:
-            out.append(dict(value) if type(value) is dict or isinstance(value, Mapping) else value)
-    return tuple(out)
+    sizes = tuple(-1 if value is None else _ODD for value in (custom, ids))
+    return sizes + tuple(dict(value) if isinstance(value, Mapping) else value for value in (custom, ids)
+                         if value is not None)
 
 
 def _unflatten(maps: tuple[Any, ...]) -> tuple[Any, Any]:
@@ -103,7 +96,7 @@ class PendingExposure:
     tuple), and so is what a gate or config exposure reads of its evaluation, which is then freed with its
     check: fewer objects per logged check for the cyclic collector, whose collections set the tail of checks
     that log (issue 16). What only some exposures carry (a layer's evaluation and parameter, a manual flag,
-    sampling metadata) is in `NotedExposure`: a check's exposure writes 21 slots, not 25.
+    sampling metadata) is in `NotedExposure`: a check's exposure writes 20 slots, not 25.
     """
 
     __slots__ = ("app_version", "country", "email", "environment", "init_time", "ip", "kind", "locale", "maps",
@@ -159,14 +152,6 @@ class PendingExposure:
         self.reason = reason
         self.now_ms = now_ms
         self.init_time = init_time  # when the rules in use were first loaded (the legacy SDK's initTime)
-
-    @property
-    def custom(self) -> Any:
-        return _unflatten(self.maps)[0]
-
-    @property
-    def custom_ids(self) -> Any:
-        return _unflatten(self.maps)[1]
 
     @property
     def user(self) -> LogFields:

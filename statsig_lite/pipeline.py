@@ -349,12 +349,12 @@ class EventPipeline:
     def _claim_until_ms(self, deadline: Deadline) -> int:
         return self._now_ms() + int((max(0.0, deadline.left()) + self._policy.claim_slack_s) * 1000)
 
-    def _cut(self, in_flight: bool = False) -> list[Batch]:
-        batches = self._buffer.batches(
+    def _cut(self) -> list[Batch]:
+        """The batches of a delivery pass, in flight until it ends (`_flush`)."""
+        return self._buffer.batches(
             self._now_ms(), max_events=self._policy.batch_size, max_body_bytes=self._policy.max_body_bytes,
-            in_flight=in_flight,
+            in_flight=True,
         )
-        return batches
 
     def _flush(self, deadline: Deadline, tally: _Tally, replay: bool) -> None:
         try:
@@ -363,7 +363,7 @@ class EventPipeline:
             self._buffer.delivered()
 
     def _deliver_held(self, deadline: Deadline, tally: _Tally, replay: bool) -> None:
-        batches = self._cut(in_flight=True)
+        batches = self._cut()
         tally.dropped += self._buffer.take_unsendable()  # recorded events that could not be encoded
         state = _Pass(deadline)
         if batches and self._sink is not None:

@@ -140,36 +140,53 @@ class _NotStreamed(Exception):
     """The text has a shape only the whole tree answers exactly."""
 
 
+def _object_start(text: str, i: int) -> tuple[bool, int]:
+    """The object opening at ``text[i:]``: whether it has members, and the index of the first one (or the
+    index after it, when it is empty)."""
+    if text[i : i + 1] != "{":
+        raise _NotStreamed
+    i = _space(text, i + 1).end()
+    more = text[i : i + 1] != "}"
+    return more, i if more else i + 1
+
+
+def _member_key(text: str, i: int) -> tuple[str, int]:
+    """A member's key at ``text[i:]`` and the index of its value."""
+    if text[i : i + 1] != '"':
+        raise _NotStreamed
+    key, i = _scanstring(text, i + 1)
+    i = _space(text, i).end()
+    if text[i : i + 1] != ":":
+        raise _NotStreamed
+    return key, _space(text, i + 1).end()
+
+
+def _member_end(text: str, i: int) -> tuple[bool, int]:
+    """After a member's value: whether another member follows, and the index of it (or after the object)."""
+    i = _space(text, i).end()
+    more = text[i : i + 1] == ","
+    if not more and text[i : i + 1] != "}":
+        raise _NotStreamed
+    return more, _space(text, i + 1).end()
+
+
 def _stream_nested(
     text: str, i: int, nested: str, holder: IdListHolder, global_custom: Mapping[str, Any] | None
 ) -> tuple[Snapshot, dict[str, Any], int]:
     """The object at ``text[i:]`` with the payload under its key ``nested`` read by `_stream`: (snapshot, its
     other values, the index after it)."""
-    space = _space
     outer: dict[str, Any] = {}
     snapshot: Snapshot | None = None
-    if text[i : i + 1] != "{":
-        raise _NotStreamed
-    i = space(text, i + 1).end()
-    more = text[i : i + 1] != "}"
-    i = i if more else i + 1
+    more, i = _object_start(text, i)
     while more:
-        if text[i : i + 1] != '"':
-            raise _NotStreamed
-        key, i = _scanstring(text, i + 1)
-        i = space(text, i).end()
-        if text[i : i + 1] != ":" or key in outer or (key == nested and snapshot is not None):
+        key, i = _member_key(text, i)
+        if key in outer or (key == nested and snapshot is not None):
             raise _NotStreamed  # json.loads keeps a repeated key's last value
-        i = space(text, i + 1).end()
         if key == nested:
             snapshot, i = _stream(text, i, holder, global_custom, None)
         else:
             outer[key], i = _scan(text, i)
-        i = space(text, i).end()
-        more = text[i : i + 1] == ","
-        if not more and text[i : i + 1] != "}":
-            raise _NotStreamed
-        i = space(text, i + 1).end()
+        more, i = _member_end(text, i)
     if snapshot is None:
         raise _NotStreamed
     return snapshot, outer, i
@@ -188,19 +205,11 @@ def _stream(
     gate_names: list[str] = []
     fmt = ""
     compiler: Compiler | None = None
-    if text[i : i + 1] != "{":
-        raise _NotStreamed
-    i = space(text, i + 1).end()
-    more = text[i : i + 1] != "}"
-    i = i if more else i + 1
+    more, i = _object_start(text, i)
     while more:
-        if text[i : i + 1] != '"':
-            raise _NotStreamed
-        key, i = _scanstring(text, i + 1)
-        i = space(text, i).end()
-        if text[i : i + 1] != ":" or key in data or key == refuse_key:
+        key, i = _member_key(text, i)
+        if key in data or key == refuse_key:
             raise _NotStreamed  # json.loads keeps a repeated key's last value
-        i = space(text, i + 1).end()
         opener = text[i : i + 1]
         if (key in _SECTION_KIND and opener in ("[", "{")) or (key == "condition_map" and opener == "{"):
             if fmt != ("v1" if opener == "[" else "v2"):
@@ -219,11 +228,7 @@ def _stream(
                 i = _read_section(text, i, key, fmt, compiler, sections, gate_names)
         else:
             data[key], i = _scan(text, i)
-        i = space(text, i).end()
-        more = text[i : i + 1] == ","
-        if not more and text[i : i + 1] != "}":
-            raise _NotStreamed
-        i = space(text, i + 1).end()
+        more, i = _member_end(text, i)
     if compiler is None or (fmt == "v2" and "condition_map" not in data):
         raise _NotStreamed  # no section to read spec by spec
     if data.get("has_updates") is False and not any(s in data for s in parse_v1.SECTIONS):
