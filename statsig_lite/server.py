@@ -698,13 +698,13 @@ class StatsigServer:
                                     loaded.snapshot.dialect.sampling_production_only),
                 reason_text(loaded.source, ""),
             )
-        # a layer's exposure is the general case even for a parameter named "" (PendingExposure has no layer
+        # a layer's exposure is the general case even for a parameter named "" (a check record has no layer
         # evaluation: it would go out as a config exposure)
         if context[1] or layer or manual or ev.reason:
             if not self._record(pipeline, kind, name, ev, user, parameter, manual, api, now, loaded, context[1]):
                 return
         else:  # a check's exposure, unsampled: the common case
-            pipeline.enqueue_exposure(ex.PendingExposure(kind, name, ev, user, context[2], now, loaded.init_time))
+            pipeline.enqueue_exposure(ex.check_record(kind, name, ev, user, context[2], now, loaded.init_time))
         if self._worker is not None:
             self._worker.queued()
 
