@@ -31,7 +31,7 @@ from ..store.model import (
     Snapshot,
     Spec,
 )
-from .hashing import eval_hash
+from .hashing import eval_hash, salted_hash
 from .operators import OperatorError, core_number, core_text
 from .user_fields import unit_id
 
@@ -105,6 +105,8 @@ class Evaluation:
         target_app_id: str | None = None,
         gate_overrides: GateOverrides | None = None,
     ) -> None:
+        # server._evaluate builds its evaluations without calling this (object.__new__, then the same fields):
+        # keep the two alike
         self.snapshot = snapshot
         self.user = user
         # the time, or the caller's clock to read it from when first needed: a check that logs nothing and has
@@ -379,7 +381,7 @@ class Evaluation:
         unit = self.user.user_id if rule.by_user_id else unit_id(self.user, rule.id_type)
         if type(unit) is not str:
             unit = "" if unit is None else str(unit)
-        return eval_hash(rule.hash_prefix + unit) % 10000 < threshold
+        return salted_hash(rule.hash_prefix, unit) % 10000 < threshold
 
     # --- conditions ---------------------------------------------------------------------------------
 
