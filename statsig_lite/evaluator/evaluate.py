@@ -284,10 +284,25 @@ class Evaluation:
                     continue
                 if rule.config_delegate is not None and self._delegate(spec, rule):
                     return
+                # the rule decides
                 threshold = rule.pass_threshold
-                self._finish(spec, rule, threshold == 10000.0 or (threshold != 0.0 and self._passes_percentage(rule)))
+                if threshold == 10000.0 or (threshold != 0.0 and self._passes_percentage(rule)):
+                    value, json_value = rule.gate_on_pass, rule.return_value
+                else:
+                    value, json_value = spec.default_gate, spec.default_value
+                self.id_type = spec.id_type
+                if spec.writes_version:
+                    self.version = spec.version
+                if spec.sets_forward_all:
+                    self.forward_all_exposures = spec.forward_all_exposures
+                self.value = value
+                self.json_value = json_value
+                self.rule_id = rule.id
+                self.group_name = rule.group_name
+                self.is_experiment_group = rule.is_experiment_group
+                self.sampling_rate = self.deciding_rate = rule.sampling_rate
                 return
-            self._finish(spec, None, False)
+            self._no_match(spec)
         except self.snapshot.dialect.evaluation_errors:
             if rule is not None:
                 self._note_error(rule)
@@ -332,30 +347,19 @@ class Evaluation:
             self.forward_all_exposures = spec.forward_all_exposures
         return True
 
-    def _finish(self, spec: Spec, rule: Rule | None, did_pass: bool) -> None:
+    def _no_match(self, spec: Spec) -> None:
+        """No rule matched: the spec's default (a matched rule's result is written in _evaluate)."""
         self.id_type = spec.id_type
         if spec.writes_version:
             self.version = spec.version
         if spec.sets_forward_all:
             self.forward_all_exposures = spec.forward_all_exposures
-        if rule is None:
-            self.deciding_rate = None
-            self.value = spec.default_gate
-            self.json_value = spec.default_value
-            self.rule_id = spec.no_match_rule_id
-            self.group_name = None
-            self.is_experiment_group = False
-            return
-        if did_pass:
-            self.value = rule.gate_on_pass
-            self.json_value = rule.return_value
-        else:
-            self.value = spec.default_gate
-            self.json_value = spec.default_value
-        self.rule_id = rule.id
-        self.group_name = rule.group_name
-        self.is_experiment_group = rule.is_experiment_group
-        self.sampling_rate = self.deciding_rate = rule.sampling_rate
+        self.deciding_rate = None
+        self.value = spec.default_gate
+        self.json_value = spec.default_value
+        self.rule_id = spec.no_match_rule_id
+        self.group_name = None
+        self.is_experiment_group = False
 
     def _rule_matches(self, rule: Rule) -> bool:
         check = self._condition

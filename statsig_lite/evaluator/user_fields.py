@@ -89,25 +89,47 @@ def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | No
 
         return get_legacy
 
-    def get_core(ctx: EvalInput) -> object:
+    two_keys = folded != field  # most field names are lower case: one key to look up
+
+    def rest(user: Any) -> object:
+        """The custom object gave None: the global custom, the private attributes, an alias."""
+        value = _lookup(global_custom, field, folded) if global_custom else None
+        if value is None:
+            value = _lookup(user.private_attributes, field, lower)
+            if value is None and trailing:
+                value = getattr(user, trailing)
+        return value
+
+    def get_custom(ctx: EvalInput) -> object:
         user = ctx.user
-        if attr:
-            value = getattr(user, attr)
-            if value and type(value) is str:
-                return value
         custom = user.custom
         if type(custom) is dict:  # _lookup inline: the common case
             value = custom.get(field, _MISSING)
-            if value is _MISSING:
-                value = custom.get(folded)
+            if value is _MISSING:  # a key present with null stops the search, as in the official SDKs
+                value = custom.get(folded) if two_keys else None
         else:
             value = _lookup(custom, field, folded)
-        if value is None and global_custom:
-            value = _lookup(global_custom, field, folded)
-        if value is None:
-            value = _lookup(user.private_attributes, field, lower)
-        if value is None and trailing:
-            value = getattr(user, trailing)
+        if value is None and (global_custom or trailing or user.private_attributes is not None):
+            return rest(user)
+        return value
+
+    if not attr:
+        return get_custom
+
+    def get_core(ctx: EvalInput) -> object:
+        user = ctx.user
+        value = getattr(user, attr)
+        if value and type(value) is str:
+            return value
+        custom = user.custom  # get_custom inline
+        if type(custom) is dict:
+            value = custom.get(field, _MISSING)
+            if value is _MISSING:
+                value = custom.get(folded) if two_keys else None
+        else:
+            value = _lookup(custom, field, folded)
+        if value is None and (global_custom or trailing or user.private_attributes is not None):
+            return rest(user)
         return value
 
     return get_core
