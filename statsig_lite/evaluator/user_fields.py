@@ -64,32 +64,57 @@ def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | No
     folded = field.casefold() if legacy else lower
     attr = _TOP_LEVEL.get(lower) or (_LEGACY_ALIASES.get(lower) if legacy else None)
     trailing = None if legacy else _CORE_TRAILING_ALIASES.get(lower)
+    two_keys = folded != field  # most field names are lower case: one key to look up
 
     if legacy:
         # The legacy SDK treats "" like a missing value only to look further: a mapping without the key
         # leaves it "", which is a value (it matches [""], not null, and fails a date parse).
 
-        def get_legacy(ctx: EvalInput) -> object:
-            user = ctx.user
-            value = getattr(user, attr) if attr else None
-            if value is None or value == "":
+        def legacy_rest(user: Any, value: object) -> object:
+            """The user's own fields gave None or "": the global custom, then the private attributes."""
+            if global_custom:
+                value = _legacy_lookup(global_custom, field, folded, value)
+                if not (value is None or value == ""):
+                    return value
+            return _legacy_lookup(user.private_attributes, field, lower, value)
+
+        if not attr:
+
+            def get_legacy_custom(ctx: EvalInput) -> object:
+                user = ctx.user
                 custom = user.custom
                 if type(custom) is dict:  # _legacy_lookup inline: the common case
                     if field in custom:
                         value = custom[field]
-                    elif folded in custom:
+                    elif two_keys and folded in custom:
+                        value = custom[folded]
+                    else:
+                        value = None
+                else:
+                    value = _legacy_lookup(custom, field, folded, None)
+                if (value is None or value == "") and (global_custom or user.private_attributes is not None):
+                    return legacy_rest(user, value)
+                return value
+
+            return get_legacy_custom
+
+        def get_legacy(ctx: EvalInput) -> object:
+            user = ctx.user
+            value = getattr(user, attr)
+            if value is None or value == "":
+                custom = user.custom
+                if type(custom) is dict:
+                    if field in custom:
+                        value = custom[field]
+                    elif two_keys and folded in custom:
                         value = custom[folded]
                 else:
                     value = _legacy_lookup(custom, field, folded, value)
-            if (value is None or value == "") and global_custom:
-                value = _legacy_lookup(global_custom, field, folded, value)
-            if value is None or value == "":
-                value = _legacy_lookup(user.private_attributes, field, lower, value)
+                if (value is None or value == "") and (global_custom or user.private_attributes is not None):
+                    return legacy_rest(user, value)
             return value
 
         return get_legacy
-
-    two_keys = folded != field  # most field names are lower case: one key to look up
 
     def rest(user: Any) -> object:
         """The custom object gave None: the global custom, the private attributes, an alias."""
