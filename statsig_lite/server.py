@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 _MAX_LOGGED_PROBLEMS = 1000
+_new_object = object.__new__
 _REASONS = {
     "": EvaluationReason.none,
     "Unrecognized": EvaluationReason.unrecognized,
@@ -323,7 +324,7 @@ class StatsigServer:
 
     def _feature_gate(self, user: StatsigUser, gate: str, log_exposure: bool) -> FeatureGate:
         try:
-            override = self._override(self._gate_overrides, gate, user)
+            override = self._override(self._gate_overrides, gate, user) if self._gate_overrides else None
             ev = self._evaluate("gates", gate, user, override_value=override, gate=True)
             if ev is None:
                 details = self._details(EvaluationReason.none, DataSource.UNINITIALIZED)
@@ -366,7 +367,7 @@ class StatsigServer:
 
     def _layer(self, user: StatsigUser, layer: str, log_exposure: bool) -> Layer:
         try:
-            override = self._override(self._layer_overrides, layer, user)
+            override = self._override(self._layer_overrides, layer, user) if self._layer_overrides else None
             ev = self._evaluate("layers", layer, user, override_value=override)
             if ev is None:
                 return Layer(layer, "", {}, evaluation_details=self._details(EvaluationReason.none,
@@ -383,7 +384,7 @@ class StatsigServer:
 
     def _config(self, user: StatsigUser, name: str, log_exposure: bool, api: str) -> DynamicConfig:
         try:
-            override = self._override(self._config_overrides, name, user)
+            override = self._override(self._config_overrides, name, user) if self._config_overrides else None
             section = "experiments" if api == "experiment" else "configs"  # bandits answer experiments only
             ev = self._evaluate(section, name, user, override_value=override)
             if ev is None:
@@ -649,7 +650,16 @@ class StatsigServer:
         if section == "experiments" and name in snapshot.cmabs:  # core's bandits answer get_experiment
             return Evaluation(snapshot, user, environment, self._clock_ms).run_cmab(snapshot.cmabs[name])
         spec = (snapshot.gates if gate else snapshot.layers if section == "layers" else snapshot.configs).get(name)
-        ev = Evaluation(snapshot, user, environment, self._clock_ms, None, self._gate_overrides or None)
+        # Evaluation(snapshot, user, environment, self._clock_ms, None, self._gate_overrides or None) inlined: a
+        # class with an __init__ is built through type_call and a second interpreter frame (~0.1 us a check)
+        ev = _new_object(Evaluation)
+        ev.snapshot = snapshot
+        ev.user = user
+        ev._clock_ms = self._clock_ms
+        if environment is not None:
+            ev.environment = environment
+        if self._gate_overrides:
+            ev.gate_overrides = self._gate_overrides
         if self._lookups_off:
             ev.lookups_off = self._lookups_off
         ev.run(spec, spec is None and name in snapshot.unsupported)
@@ -666,9 +676,11 @@ class StatsigServer:
 
     def _eval_details(self, ev: Evaluation) -> EvaluationDetails:
         reason = EvaluationReason.local_override if ev.reason == "LocalOverride" else _REASONS[ev.reason]
-        if ev.lookup_missed:  # disable_ua_parser / disable_country_lookup met a condition that needed it
-            return self._details(reason, DataSource(ev.lookup_missed))
-        return self._details(reason)
+        loaded = self._loaded
+        if ev.lookup_missed or loaded is None:  # disable_ua_parser / disable_country_lookup met a condition that
+            return self._details(reason, DataSource(ev.lookup_missed) if ev.lookup_missed else None)  # needed it
+        # _details(reason) inlined: every get_config/get_experiment/get_layer builds one
+        return EvaluationDetails(loaded.snapshot.time, loaded.init_time, loaded.source, reason, self._clock_ms())
 
     def _log(self, kind: str, name: str, ev: Evaluation, user: StatsigUser, parameter: str = "",
              manual: bool = False, api: str = "") -> None:

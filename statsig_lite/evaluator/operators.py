@@ -255,15 +255,40 @@ def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
                 return frozenset(str(k) for k in target)  # core looks the lower-cased value up in the raw keys
             return frozenset()  # core: no array, no match
 
-        def pred(value: object) -> bool:
+        # one closure per (case, negation): the hot path of most rules, a string value, tests nothing else
+        if case_sensitive:
+
+            def pred(value: object) -> bool:
+                nonlocal keys
+                if keys is None:
+                    keys = build()
+                if type(value) is str:
+                    return (value in keys) != negate
+                return ((core_text(value) or "") in keys) != negate
+
+            return pred
+
+        if negate:
+
+            def pred_none(value: object) -> bool:
+                nonlocal keys
+                if keys is None:
+                    keys = build()
+                if type(value) is str:
+                    return value.lower() not in keys
+                return (core_text(value) or "").lower() not in keys
+
+            return pred_none
+
+        def pred_any(value: object) -> bool:
             nonlocal keys
             if keys is None:
                 keys = build()
-            v = value if type(value) is str else (core_text(value) or "")
-            found = (v if case_sensitive else v.lower()) in keys
-            return found != negate
+            if type(value) is str:
+                return value.lower() in keys
+            return (core_text(value) or "").lower() in keys
 
-        return pred
+        return pred_any
 
     return factory
 
