@@ -69,7 +69,7 @@ class StatsigServer:
         self._owns_pipeline = event_pipeline is None  # built from the options at initialize
         self._deduper = ex.ExposureDeduper()
         # (rules it was computed for, whether sampling applies, the reason text of a plain evaluation)
-        self._log_context: tuple[Loaded, bool, str] | None = None
+        self._log_context: tuple[Loaded, bool, str, int] | None = None
         self._sampling_seen = ex.ExposureDeduper()
         self._gate_overrides: dict[str, dict[str | None, bool]] = {}
         self._config_overrides: dict[str, dict[str | None, Any]] = {}
@@ -688,9 +688,29 @@ class StatsigServer:
         pipeline = self._pipeline
         if pipeline is None or self._quiet:
             return
+        # a layer's exposure is the general case even for a parameter named "" (a check record has no layer
+        # evaluation: it would go out as a config exposure)
+        if kind == ex.LAYER_EXPOSURE or manual or ev.reason:
+            self._log_noted(pipeline, kind, name, ev, user, parameter, manual, api)
+            return
+        now = ev.now_ms
+        if not self._deduper.first_time(ex.dedupe_key(kind, name, ev, ev.value, user), now):
+            return
+        context = self._log_context
+        if context is None or context[0] is not self._loaded:  # once per rules loaded, not per exposure
+            context = self._new_log_context()
+        if not context[1]:  # a check's exposure, unsampled: the common case
+            pipeline.enqueue_exposure(ex.check_record(kind, name, ev, user, context[2], now, context[3]))
+        elif not self._record(pipeline, kind, name, ev, user, "", False, api, now, context[0], True):
+            return
+        if self._worker is not None:
+            self._worker.queued()
+
+    def _log_noted(self, pipeline: EventPipeline, kind: str, name: str, ev: Evaluation, user: StatsigUser,
+                   parameter: str, manual: bool, api: str) -> None:
+        """_log's general case: a layer's parameter, a manual exposure, an evaluation's own reason."""
         value: object
-        layer = kind == ex.LAYER_EXPOSURE
-        if layer:
+        if kind == ex.LAYER_EXPOSURE:
             now, value = self._now_ms(), parameter  # a layer logs when a parameter is read, not when evaluated
         else:
             now, value = ev.now_ms, ev.value
@@ -699,26 +719,27 @@ class StatsigServer:
             ex.dedupe_key(kind, name, ev, value, user), now
         ):
             return
+        context = self._log_context
+        if context is None or context[0] is not self._loaded:
+            context = self._new_log_context()
+        recorded = self._record(pipeline, kind, name, ev, user, parameter, manual, api, now, context[0], context[1])
+        if recorded and self._worker is not None:
+            self._worker.queued()
+
+    def _new_log_context(self) -> tuple[Loaded, bool, str, int]:
+        """What every exposure logged from the rules in use shares: (those rules, whether sampling applies,
+        the reason text, their init time)."""
         loaded = self._loaded
         assert loaded is not None
-        context = self._log_context
-        if context is None or context[0] is not loaded:  # once per rules loaded, not per exposure
-            context = self._log_context = (
-                loaded,
-                # from the rules it is cached for (`ev` may be from the rules before a refresh on another thread)
-                ex.sampling_applies(loaded.snapshot.sdk_configs, self._tier,
-                                    loaded.snapshot.dialect.sampling_production_only),
-                reason_text(loaded.source, ""),
-            )
-        # a layer's exposure is the general case even for a parameter named "" (PendingExposure has no layer
-        # evaluation: it would go out as a config exposure)
-        if context[1] or layer or manual or ev.reason:
-            if not self._record(pipeline, kind, name, ev, user, parameter, manual, api, now, loaded, context[1]):
-                return
-        else:  # a check's exposure, unsampled: the common case
-            pipeline.enqueue_exposure(ex.PendingExposure(kind, name, ev, user, context[2], now, loaded.init_time))
-        if self._worker is not None:
-            self._worker.queued()
+        # from the rules it is cached for (`ev` may be from the rules before a refresh on another thread)
+        snapshot = loaded.snapshot
+        context = self._log_context = (
+            loaded,
+            ex.sampling_applies(snapshot.sdk_configs, self._tier, snapshot.dialect.sampling_production_only),
+            reason_text(loaded.source, ""),
+            loaded.init_time,
+        )
+        return context
 
     def _record(self, pipeline: EventPipeline, kind: str, name: str, ev: Evaluation, user: StatsigUser,
                 parameter: str, manual: bool, api: str, now: int, loaded: Loaded, sampled: bool) -> bool:
