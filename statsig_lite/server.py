@@ -325,7 +325,7 @@ class StatsigServer:
     def _feature_gate(self, user: StatsigUser, gate: str, log_exposure: bool) -> FeatureGate:
         try:
             override = self._override(self._gate_overrides, gate, user) if self._gate_overrides else None
-            ev = self._evaluate("gates", gate, user, override_value=override, gate=True)
+            ev = self._evaluate("gates", gate, user, override, True)
             if ev is None:
                 details = self._details(EvaluationReason.none, DataSource.UNINITIALIZED)
                 return FeatureGate(False, gate, "", "", None, details)
@@ -368,7 +368,7 @@ class StatsigServer:
     def _layer(self, user: StatsigUser, layer: str, log_exposure: bool) -> Layer:
         try:
             override = self._override(self._layer_overrides, layer, user) if self._layer_overrides else None
-            ev = self._evaluate("layers", layer, user, override_value=override)
+            ev = self._evaluate("layers", layer, user, override)
             if ev is None:
                 return Layer(layer, "", {}, evaluation_details=self._details(EvaluationReason.none,
                                                                               DataSource.UNINITIALIZED))
@@ -386,7 +386,7 @@ class StatsigServer:
         try:
             override = self._override(self._config_overrides, name, user) if self._config_overrides else None
             section = "experiments" if api == "experiment" else "configs"  # bandits answer experiments only
-            ev = self._evaluate(section, name, user, override_value=override)
+            ev = self._evaluate(section, name, user, override)
             if ev is None:
                 return DynamicConfig({}, name, "", None, None,
                                      self._details(EvaluationReason.none, DataSource.UNINITIALIZED))

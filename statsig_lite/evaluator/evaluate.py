@@ -259,8 +259,12 @@ class Evaluation:
         rule: Rule | None = None
         try:
             for rule in spec.rules:
-                checks = rule.checks
-                if checks is None:
+                test = rule.single_test
+                if test is not None:  # one value test, the most common rule: no loop over pairs
+                    passed = test(rule.single_get(self))  # type: ignore[misc]
+                    self.ctx_rate = rule.sampling_rate
+                    self.value = passed
+                elif (checks := rule.checks) is None:
                     self.prev_rate = self.ctx_rate
                     self.ctx_rate = rule.sampling_rate
                     passed = self._rule_matches(rule)
@@ -286,7 +290,16 @@ class Evaluation:
                     return
                 # the rule decides
                 threshold = rule.pass_threshold
-                if threshold == 10000.0 or (threshold != 0.0 and self._passes_percentage(rule)):
+                if threshold == 10000.0:
+                    passes = True
+                elif threshold == 0.0:
+                    passes = False
+                else:  # the unit's hash against a pass percentage strictly between 0 and 100
+                    unit = self.user.user_id if rule.by_user_id else unit_id(self.user, rule.id_type)
+                    if type(unit) is not str:
+                        unit = "" if unit is None else str(unit)
+                    passes = salted_hash(rule.hash_prefix, unit) % 10000 < threshold
+                if passes:
                     value, json_value = rule.gate_on_pass, rule.return_value
                 else:
                     value, json_value = spec.default_gate, spec.default_value
@@ -378,14 +391,6 @@ class Evaluation:
                     return False
                 matched = False  # keep going: later nested gates still add their exposures
         return matched
-
-    def _passes_percentage(self, rule: Rule) -> bool:
-        """The unit's hash against a pass percentage strictly between 0 and 100."""
-        threshold = rule.pass_threshold
-        unit = self.user.user_id if rule.by_user_id else unit_id(self.user, rule.id_type)
-        if type(unit) is not str:
-            unit = "" if unit is None else str(unit)
-        return salted_hash(rule.hash_prefix, unit) % 10000 < threshold
 
     # --- conditions ---------------------------------------------------------------------------------
 

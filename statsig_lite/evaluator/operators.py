@@ -48,6 +48,8 @@ def core_text(value: object) -> str | None:
     (no exponent, no ".0"), arrays as their compact JSON text; None for null and objects."""
     if type(value) is str or isinstance(value, str):
         return value
+    if value is None:  # a missing field: the most common value after a string
+        return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -178,6 +180,23 @@ def _core_numeric(cmp: Callable[[float, float], bool]) -> Factory:
             v = _core_number(value)
             return v is not None and cmp(v, t)
 
+        # the hot case written out: an int within 2**53 is its f64 exactly, so it compares as itself
+        if cmp is operator.lt:
+
+            def lt(value: object) -> bool:
+                if type(value) is int and -_F64_EXACT <= value <= _F64_EXACT:
+                    return value < t
+                return pred(value)
+
+            return lt
+        if cmp is operator.gt:
+
+            def gt(value: object) -> bool:
+                if type(value) is int and -_F64_EXACT <= value <= _F64_EXACT:
+                    return value > t
+                return pred(value)
+
+            return gt
         return pred
 
     return factory
@@ -864,7 +883,7 @@ def core_bucket_any(target: object, negate: bool) -> Predicate:
         if mask is None:
             mask = build()
         if type(value) is int and 0 <= value < BUCKETS:
-            return bool((mask >> value) & 1) != negate
+            return ((mask >> value) & 1) != negate  # 0 or 1 against a bool: a bool
         return negate  # never: bucket getters give ints 0..999 only
 
     return pred

@@ -126,3 +126,50 @@ def test_specialised_core_membership_answers_as_the_general_form(op: str) -> Non
         pred = ops.CORE[op](target)
         for value in values:
             assert pred(value) == reference_core_membership(target, value, case_sensitive, negate), (target, value)
+
+
+def reference_legacy_membership(target: object, value: object, case_sensitive: bool, negate: bool) -> bool:
+    if not isinstance(target, list):
+        return negate
+    if value is None:
+        return negate
+    keys = frozenset(str(t) if case_sensitive else str(t).casefold() for t in target)
+    v = str(value)
+    return ((v if case_sensitive else v.casefold()) in keys) != negate
+
+
+MEMBER_VALUES: list[object] = [None, "", "us", "US", "de", "De", "ß", "SS", "ss", 1, 2, 2.0, True, ["us"],
+                               {"us": 1}, "None", "null", "True"]
+
+
+@pytest.mark.parametrize("op", ["any", "none", "any_case_sensitive", "none_case_sensitive"])
+def test_specialised_legacy_membership_answers_as_the_general_form(op: str) -> None:
+    case_sensitive, negate = op.endswith("case_sensitive"), op.startswith("none")
+    targets: list[object] = [["us", "DE", 1, 2.0, None, True, "SS"], {"us": 1}, "us", None, []]
+    for target in targets:
+        pred = ops.LEGACY[op](target)
+        for value in MEMBER_VALUES:
+            assert pred(value) == reference_legacy_membership(target, value, case_sensitive, negate), (target, value)
+
+
+@pytest.mark.parametrize("op", ["gt", "gte", "lt", "lte"])
+def test_specialised_core_numbers_answer_as_f64_comparisons(op: str) -> None:
+    import operator
+
+    cmp = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}[op]
+    big = 1 << 53
+    values: list[object] = [0, 1, -1, 17, 18, 18.0, 17.5, big, big + 1, -big, -big - 1, 1 << 64, 1 << 1100,
+                            True, False, None, "18", " 18", "1e3", "x", float("nan"), float("inf")]
+    for target in [18, 18.5, -3, big, float(big + 2), "18", 1 << 64]:
+        pred = ops.CORE[op](target)
+        t = float(target)  # type: ignore[arg-type]
+        for value in values:
+            if type(value) in (int, float):
+                try:
+                    expected = cmp(float(value), t)  # type: ignore[arg-type]
+                except OverflowError:  # beyond f64: core reads no number
+                    expected = False
+            else:
+                number = ops.core_number(value)
+                expected = number is not None and cmp(number, t)
+            assert pred(value) == expected, (target, value)
