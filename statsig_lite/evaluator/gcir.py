@@ -17,6 +17,8 @@ from .hashing import djb2, sha256_b64
 from .operators import core_text
 
 Overrides = Mapping[str, Mapping[str | None, Any]]
+# a settled spec's entry by (spec, deciding rule's index, passed): its text, value, nested-gate seed, group
+Settled = dict[tuple[Spec, int, bool], tuple[str, bool, Any, tuple[bool, str | None]]]
 
 HASHERS: dict[str, Callable[[str], str]] = {"none": lambda name: name, "djb2": djb2, "sha256": sha256_b64}
 _MAX_TEXTS = 20_000  # entry texts kept per snapshot and hash: beyond that, entries are encoded every time
@@ -385,10 +387,13 @@ def client_initialize_response(
         if delegate is not None:
             entry["allocated_experiment_name"] = hash_name(delegate.name)
             if dialect.gcir_fresh_delegate:  # legacy: the experiment's group from an evaluation of its own
-                fresh = evaluated.get(delegate.name) or run(delegate)
-                entry["is_user_in_experiment"] = fresh.is_experiment_group
-                if fresh.group_name is not None:
-                    entry["group_name"] = fresh.group_name
+                fresh = evaluated.get(delegate.name)
+                if fresh is None:
+                    again = run(delegate)
+                    fresh = (again.is_experiment_group, again.group_name)
+                entry["is_user_in_experiment"] = fresh[0]
+                if fresh[1] is not None:
+                    entry["group_name"] = fresh[1]
             else:
                 entry["is_user_in_experiment"] = ev.is_experiment_group
             entry["is_experiment_active"] = delegate.is_active
@@ -410,32 +415,62 @@ def client_initialize_response(
             exposure_texts = snapshot.derived[("gcir-exposures", algo)] = {}
     sections: dict[str, list[str]] = {"feature_gates": [], "dynamic_configs": [], "layer_configs": []}
     # legacy layers: the experiment a layer delegates to is evaluated again, as for the configs section
-    evaluated: dict[str, Evaluation] = {}
+    evaluated: dict[str, tuple[bool, str | None]] = {}  # (is_experiment_group, group_name)
+    # specs of value tests only: their rule and pass decide the entry, memoised per snapshot and hash (_decide)
+    quick = memo is not None and texts is not None
+    quick_texts: Settled = {}
+    results: dict[Spec, tuple[Any, ...]] = {}
+    ctx = Evaluation(snapshot, user, environment, now_ms, app_id)  # what the getters of _decide read
+    if quick:
+        assert memo is not None
+        results = memo.results
+        quick_texts = snapshot.derived.get(("gcir-settled", algo)) or snapshot.derived.setdefault(
+            ("gcir-settled", algo), {})
     keep = dialect.gcir_fresh_delegate and not (top_configs and include_local_overrides)
 
     def section(
         out: dict[str, Any], key: str, specs: Mapping[str, Spec], build: Callable[[Spec, Evaluation, str], Any],
-        evaluate: Callable[[Spec], Evaluation], bandits: bool = False,
+        evaluate: Callable[[Spec], Evaluation], bandits: bool = False, quick: bool = False,
     ) -> None:
         listed = sections[key]
         replay = key == "feature_gates" and snapshot.session_replay_info is not None
         kept = evaluated if keep and not bandits and key == "dynamic_configs" else None
         gates = key == "feature_gates"
         fresh_delegate = key == "layer_configs" and dialect.gcir_fresh_delegate
-        for name, spec, hashed in _listed(snapshot, specs, algo, hash_name):
+        settled = quick_texts if (quick and not bandits) else None
+        for name, spec, hashed, plain_tests in _listed(snapshot, specs, algo, hash_name):
             if app_id is not None and (spec.target_app_ids is None or app_id not in spec.target_app_ids):
                 continue
+            decided: tuple[Spec, int, bool] | None = None
+            if settled is not None and plain_tests:
+                try:
+                    decided = (spec, *_decide(ctx, spec))
+                except Exception:  # what a test raises is the full evaluation's to report, as it would
+                    decided = None
+                else:
+                    hit = settled.get(decided)
+                    if hit is not None:
+                        listed.append(hit[0])
+                        if replay:
+                            out[hashed] = {"value": hit[1]}
+                        if hit[2] is not None:
+                            results.setdefault(spec, hit[2])
+                        if kept is not None:
+                            kept[name] = hit[3]
+                        continue
             ev = evaluate(spec)
             if kept is not None:
-                kept[name] = ev
+                kept[name] = (ev.is_experiment_group, ev.group_name)
             if texts is None:
                 out[hashed] = build(spec, ev, hashed)
                 continue
             text = None
             if gates and ev.spec is not None:
-                listed.append(gate_text(spec, ev, hashed))
+                listed.append(text := gate_text(spec, ev, hashed))
                 if replay:
                     out[hashed] = {"value": ev.value}
+                if decided is not None:
+                    _settle(settled, decided, text, ev, results.get(spec))
                 continue
             if bandits or ev.spec is None or ev.rule_id == "override":  # not memoised
                 outcome: tuple[object, ...] | None = None
@@ -447,8 +482,8 @@ def client_initialize_response(
                     None if undelegated is None else _exposures_key(undelegated),
                 )
                 if fresh_delegate and ev.allocated_experiment is not None:  # legacy: what layer_entry reads of it
-                    fresh = evaluated.get(ev.allocated_experiment)
-                    outcome = None if fresh is None else (*outcome, fresh.is_experiment_group, fresh.group_name)
+                    group = evaluated.get(ev.allocated_experiment)
+                    outcome = None if group is None else (*outcome, *group)
                 text = texts.get(outcome) if outcome is not None else None
             if text is None:
                 text = f"{_quote(hashed)}:{json.dumps(build(spec, ev, hashed))}"
@@ -457,6 +492,8 @@ def client_initialize_response(
             listed.append(text)
             if replay:
                 out[hashed] = {"value": ev.value}  # what the session replay fields read
+            if decided is not None:
+                _settle(settled, decided, text, ev, results.get(spec))
 
     def plain_gate(spec: Spec) -> Evaluation:  # kept for the gate's references to come
         assert memo is not None
@@ -469,10 +506,12 @@ def client_initialize_response(
     named = memo.named if memo is not None else frozenset()
     gates: dict[str, Any] = {}
     section(gates, "feature_gates", snapshot.gates, gate_entry,
-            plain_gate if memo is not None and not top_gates else lambda spec: run(spec, top_gates, gate=True))
+            plain_gate if memo is not None and not top_gates else lambda spec: run(spec, top_gates, gate=True),
+            quick=quick and not top_gates)
     configs: dict[str, Any] = {}
     section(configs, "dynamic_configs", snapshot.configs, config_entry,
-            plain if memo is not None and not top_configs else lambda spec: run(spec, top_configs))
+            plain if memo is not None and not top_configs else lambda spec: run(spec, top_configs),
+            quick=quick and not top_configs)
     # core lists its bandits with the experiments
     section(configs, "dynamic_configs", snapshot.cmabs, cmab_entry,
             lambda spec: Evaluation(snapshot, user, environment, now_ms, app_id, nested_overrides).run_cmab(spec),
@@ -519,16 +558,58 @@ def client_initialize_response(
 
 def _listed(
     snapshot: Snapshot, specs: Mapping[str, Spec], algo: str, hash_name: Callable[[str], str]
-) -> list[tuple[str, Spec, str]]:
-    """A section's specs the response lists (not segments or holdouts) with their hashed names: worked out at
-    the first response for a snapshot and hash, then reused (djb2 in Python is ~1 us a character)."""
+) -> list[tuple[str, Spec, str, bool]]:
+    """A section's specs the response lists (not segments or holdouts) with their hashed names and whether
+    _decide can settle them: worked out at the first response for a snapshot and hash, then reused (djb2 in
+    Python is ~1 us a character)."""
     key = ("gcir-names", id(specs), algo)
-    listed: list[tuple[str, Spec, str]] | None = snapshot.derived.get(key)
+    listed: list[tuple[str, Spec, str, bool]] | None = snapshot.derived.get(key)
     if listed is None:
         listed = snapshot.derived[key] = [
-            (name, spec, hash_name(name)) for name, spec in specs.items() if spec.entity not in ("segment", "holdout")
+            (name, spec, hash_name(name), _plain_tests(spec))
+            for name, spec in specs.items() if spec.entity not in ("segment", "holdout")
         ]
     return listed
+
+
+def _plain_tests(spec: Spec) -> bool:
+    """Every rule is value tests only, with no delegate: the rule that decides and whether the unit passes
+    its percentage are all that differs between two users' evaluations (see _decide)."""
+    return spec.cmab is None and all(rule.checks is not None and rule.config_delegate is None for rule in spec.rules)
+
+
+def _decide(ctx: Evaluation, spec: Spec) -> tuple[int, bool]:
+    """Which rule of a `_plain_tests` spec decides for ctx's user (-1: none) and whether the unit passes it:
+    Evaluation._evaluate's loop without its result fields. _finish writes every result field from the spec,
+    that rule and that pass alone, so an entry built once for them is the entry for every user they decide;
+    whatever a test raises is left to the full evaluation (tests and getters are pure)."""
+    for index, rule in enumerate(spec.rules):
+        passed = True
+        if rule.short_circuit:
+            for get, test in rule.checks:  # type: ignore[union-attr]
+                if not test(get(ctx)):
+                    passed = False
+                    break
+        else:
+            for get, test in rule.checks:  # type: ignore[union-attr]
+                if not test(get(ctx)):
+                    passed = False
+        if passed:
+            threshold = rule.pass_threshold
+            return index, threshold == 10000.0 or (threshold != 0.0 and ctx._passes_percentage(rule))
+    return -1, False
+
+
+def _settle(
+    settled: Settled | None,
+    decided: tuple[Spec, int, bool], text: str, ev: Evaluation, seed: tuple[Any, ...] | None,
+) -> None:
+    """Keep what a settled spec's full evaluation gave: its entry text, value, nested-gate seed and group (an
+    evaluation that ended in an error or recorded an exposure is not what _decide assumed: kept no further)."""
+    if ev.reason != RECOGNIZED or ev.rule_id == "error" or ev.secondary_exposures or ev.spec is None:
+        return
+    if settled is not None and len(settled) < _MAX_TEXTS:
+        settled[decided] = (text, ev.value, seed, (ev.is_experiment_group, ev.group_name))
 
 
 def _exposures_key(items: list[dict[str, str]]) -> tuple[object, ...]:
