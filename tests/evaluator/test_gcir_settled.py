@@ -53,7 +53,7 @@ def _same_with_and_without(
     settled = sum(len(v) for k, v in derived.items()
                   if isinstance(k, tuple) and k[0] == "gcir-settled")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(gcir, "_plain_tests", lambda spec: False)
+        mp.setattr(gcir, "_settleable", lambda spec: False)
         _clear(server)
         full = list(_texts(server, users, apps))
     _clear(server)
