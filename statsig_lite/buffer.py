@@ -275,10 +275,26 @@ def split_batch(batch: Batch, metadata_json: bytes) -> list[Batch]:
     ]
 
 
-class DeferredEvent(Protocol):
+class DeferredObject(Protocol):
     """An event the client recorded cheaply; its wire-format dict is built when batches are cut."""
 
     def wire(self) -> Mapping[str, object]: ...
+
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    # ... or a tuple whose first item builds it from the tuple (the plain tuple is the cheapest record to build
+    # on every check that logs: exposures.check_record)
+    DeferredEvent = DeferredObject | tuple[Any, ...]
+
+
+def wire_deferred(event: DeferredEvent) -> Mapping[str, object]:
+    """The wire-format dict of a recorded event."""
+    if type(event) is tuple:
+        built: Mapping[str, object] = event[0](event)
+        return built
+    return event.wire()  # type: ignore[union-attr]
 
 
 class EventBuffer:
@@ -362,7 +378,7 @@ class EventBuffer:
                 encoded.append(event)
                 continue
             try:
-                encoded.append(encode_event(event.wire()))
+                encoded.append(encode_event(wire_deferred(event)))
             except Exception as exc:
                 # one bad event (a user field JSON cannot carry, a str() that raises) must not keep the
                 # others from being sent
@@ -476,7 +492,7 @@ class EventBuffer:
                 at += 1
                 if not isinstance(event, bytes):
                     try:
-                        event = encode_event(event.wire())
+                        event = encode_event(wire_deferred(event))
                     except Exception:
                         self.unsendable += 1
                         continue

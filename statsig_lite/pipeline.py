@@ -17,7 +17,7 @@ from . import constants as c
 from ._ids import new_id
 from ._log import get_logger
 from ._record import Record
-from .buffer import Batch, DeferredEvent, EventBuffer, encode_event, encode_json, split_batch
+from .buffer import Batch, EventBuffer, encode_event, encode_json, split_batch
 from .errors import ConfigurationError, SpillError
 from .options import StatsigOptions
 from .results import FlushResult
@@ -30,6 +30,7 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run
 if TYPE_CHECKING:
     from typing import Any
 
+    from .buffer import DeferredEvent
     from .journal import Journal
 
 __all__ = ["DeliveryPolicy", "EventPipeline", "RetryPolicy", "build_pipeline", "default_max_buffered_bytes"]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from statsig_lite import StatsigOptions, StatsigServer, StatsigUser
+from statsig_lite.buffer import wire_deferred
 from tests.differential.harness import payload_for
 from tests.differential.specs import cond, config, gate, payload, rule
 
@@ -33,7 +34,7 @@ class Capture:
         self.events: list[dict[str, Any]] = []
 
     def enqueue_exposure(self, event: Any) -> None:
-        self.events.append(json.loads(json.dumps(event.wire())))
+        self.events.append(json.loads(json.dumps(wire_deferred(event))))
 
     def enqueue(self, event: Any, strict: bool = False) -> None:
         self.events.append(event)

@@ -18,6 +18,7 @@ from statsig_lite import (
     StatsigValueError,
     statsig,
 )
+from statsig_lite.buffer import wire_deferred
 from tests.servers.statsig_api import FakeStatsigAPI
 
 EXAMPLE = resources.files("statsig_lite").joinpath("data/example_snapshot.json").read_text()
@@ -33,7 +34,7 @@ class Capture:
         self.events.append(event)
 
     def enqueue_exposure(self, event: Any) -> None:
-        self.enqueue(event.wire())
+        self.enqueue(wire_deferred(event))
 
     def flush(self, timeout_s: float | None = None) -> None:
         return None

@@ -1,4 +1,4 @@
-"""A check's exposure record copies the user's custom and custom-ID objects into one flat tuple: every shape
+"""A check's exposure record copies the user's custom and custom-ID objects: every shape
 comes back as the check saw it, and a later change to the user does not reach the event."""
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import pytest
 
 from statsig_lite import StatsigOptions, StatsigServer, StatsigUser
 from statsig_lite import server as server_module
+from statsig_lite.buffer import wire_deferred
 from tests.differential.specs import cond, gate, payload, rule
 
 
@@ -20,7 +21,7 @@ class Capture:
         self.events: list[Any] = []
 
     def enqueue_exposure(self, event: Any) -> None:
-        self.events.append(event.wire())
+        self.events.append(wire_deferred(event))
 
     def enqueue(self, event: Any, strict: bool = False) -> None:
         self.events.append(event)
@@ -64,7 +65,7 @@ def test_the_warm_up_reaches_the_exposure_record(monkeypatch: pytest.MonkeyPatch
     original = EventPipeline.enqueue_exposure
 
     def spy(self: EventPipeline, event: Any) -> None:  # only the scratch client has an EventPipeline here
-        recorded.append(event.name)
+        recorded.append(wire_deferred(event)["metadata"]["gate"])
         original(self, event)
 
     monkeypatch.setattr(EventPipeline, "enqueue_exposure", spy)

@@ -31,7 +31,7 @@ from ..store.model import (
     Snapshot,
     Spec,
 )
-from .hashing import eval_hash
+from .hashing import eval_hash, salted_hash
 from .operators import OperatorError, core_number, core_text
 from .user_fields import unit_id
 
@@ -105,6 +105,8 @@ class Evaluation:
         target_app_id: str | None = None,
         gate_overrides: GateOverrides | None = None,
     ) -> None:
+        # server._evaluate builds its evaluations without calling this (object.__new__, then the same fields):
+        # keep the two alike
         self.snapshot = snapshot
         self.user = user
         # the time, or the caller's clock to read it from when first needed: a check that logs nothing and has
@@ -257,8 +259,12 @@ class Evaluation:
         rule: Rule | None = None
         try:
             for rule in spec.rules:
-                checks = rule.checks
-                if checks is None:
+                test = rule.single_test
+                if test is not None:  # one value test, the most common rule: no loop over pairs
+                    passed = test(rule.single_get(self))  # type: ignore[misc]
+                    self.ctx_rate = rule.sampling_rate
+                    self.value = passed
+                elif (checks := rule.checks) is None:
                     self.prev_rate = self.ctx_rate
                     self.ctx_rate = rule.sampling_rate
                     passed = self._rule_matches(rule)
@@ -282,10 +288,34 @@ class Evaluation:
                     continue
                 if rule.config_delegate is not None and self._delegate(spec, rule):
                     return
+                # the rule decides
                 threshold = rule.pass_threshold
-                self._finish(spec, rule, threshold == 10000.0 or (threshold != 0.0 and self._passes_percentage(rule)))
+                if threshold == 10000.0:
+                    passes = True
+                elif threshold == 0.0:
+                    passes = False
+                else:  # the unit's hash against a pass percentage strictly between 0 and 100
+                    unit = self.user.user_id if rule.by_user_id else unit_id(self.user, rule.id_type)
+                    if type(unit) is not str:
+                        unit = "" if unit is None else str(unit)
+                    passes = salted_hash(rule.hash_prefix, unit) % 10000 < threshold
+                if passes:
+                    value, json_value = rule.gate_on_pass, rule.return_value
+                else:
+                    value, json_value = spec.default_gate, spec.default_value
+                self.id_type = spec.id_type
+                if spec.writes_version:
+                    self.version = spec.version
+                if spec.sets_forward_all:
+                    self.forward_all_exposures = spec.forward_all_exposures
+                self.value = value
+                self.json_value = json_value
+                self.rule_id = rule.id
+                self.group_name = rule.group_name
+                self.is_experiment_group = rule.is_experiment_group
+                self.sampling_rate = self.deciding_rate = rule.sampling_rate
                 return
-            self._finish(spec, None, False)
+            self._no_match(spec)
         except self.snapshot.dialect.evaluation_errors:
             if rule is not None:
                 self._note_error(rule)
@@ -330,30 +360,19 @@ class Evaluation:
             self.forward_all_exposures = spec.forward_all_exposures
         return True
 
-    def _finish(self, spec: Spec, rule: Rule | None, did_pass: bool) -> None:
+    def _no_match(self, spec: Spec) -> None:
+        """No rule matched: the spec's default (a matched rule's result is written in _evaluate)."""
         self.id_type = spec.id_type
         if spec.writes_version:
             self.version = spec.version
         if spec.sets_forward_all:
             self.forward_all_exposures = spec.forward_all_exposures
-        if rule is None:
-            self.deciding_rate = None
-            self.value = spec.default_gate
-            self.json_value = spec.default_value
-            self.rule_id = spec.no_match_rule_id
-            self.group_name = None
-            self.is_experiment_group = False
-            return
-        if did_pass:
-            self.value = rule.gate_on_pass
-            self.json_value = rule.return_value
-        else:
-            self.value = spec.default_gate
-            self.json_value = spec.default_value
-        self.rule_id = rule.id
-        self.group_name = rule.group_name
-        self.is_experiment_group = rule.is_experiment_group
-        self.sampling_rate = self.deciding_rate = rule.sampling_rate
+        self.deciding_rate = None
+        self.value = spec.default_gate
+        self.json_value = spec.default_value
+        self.rule_id = spec.no_match_rule_id
+        self.group_name = None
+        self.is_experiment_group = False
 
     def _rule_matches(self, rule: Rule) -> bool:
         check = self._condition
@@ -372,14 +391,6 @@ class Evaluation:
                     return False
                 matched = False  # keep going: later nested gates still add their exposures
         return matched
-
-    def _passes_percentage(self, rule: Rule) -> bool:
-        """The unit's hash against a pass percentage strictly between 0 and 100."""
-        threshold = rule.pass_threshold
-        unit = self.user.user_id if rule.by_user_id else unit_id(self.user, rule.id_type)
-        if type(unit) is not str:
-            unit = "" if unit is None else str(unit)
-        return eval_hash(rule.hash_prefix + unit) % 10000 < threshold
 
     # --- conditions ---------------------------------------------------------------------------------
 

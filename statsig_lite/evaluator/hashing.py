@@ -40,6 +40,27 @@ def eval_hash(text: str) -> int:
     return int.from_bytes(sha256(text.encode("utf-8")).digest()[:8], "big")
 
 
+# sha256 after each salt prefix ("{spec salt}.{rule salt}." or "{salt}."), made on the prefix's first hash: a
+# hash then copies it and feeds only the unit. Two UUID salts are 74 bytes, a whole block more than the
+# unit's: half the work of hashing the joined text (~0.4 us). ~150 bytes a prefix, bounded.
+_STATES: dict[str, _Hash] = {}
+_STATES_MAX = 16384
+
+
+@lru_cache(maxsize=65536)
+def salted_hash(prefix: str, unit: str) -> int:
+    """eval_hash(prefix + unit), memoised by the pair: no joined text is built or hashed to find it (both
+    strings' hashes are cached by Python)."""
+    state = _STATES.get(prefix)
+    if state is None:
+        if len(_STATES) >= _STATES_MAX:
+            _STATES.clear()
+        state = _STATES[prefix] = sha256(prefix.encode("utf-8"))
+    state = state.copy()
+    state.update(unit.encode("utf-8"))
+    return int.from_bytes(state.digest()[:8], "big")
+
+
 def id_list_hash(unit_id: str) -> str:
     """The 8-character id under which a unit appears in an ID-list file."""
     return b2a_base64(sha256(unit_id.encode("utf-8")).digest(), newline=False).decode("ascii")[:8]

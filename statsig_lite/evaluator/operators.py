@@ -48,6 +48,8 @@ def core_text(value: object) -> str | None:
     (no exponent, no ".0"), arrays as their compact JSON text; None for null and objects."""
     if type(value) is str or isinstance(value, str):
         return value
+    if value is None:  # a missing field: the most common value after a string
+        return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -178,6 +180,23 @@ def _core_numeric(cmp: Callable[[float, float], bool]) -> Factory:
             v = _core_number(value)
             return v is not None and cmp(v, t)
 
+        # the hot case written out: an int within 2**53 is its f64 exactly, so it compares as itself
+        if cmp is operator.lt:
+
+            def lt(value: object) -> bool:
+                if type(value) is int and -_F64_EXACT <= value <= _F64_EXACT:
+                    return value < t
+                return pred(value)
+
+            return lt
+        if cmp is operator.gt:
+
+            def gt(value: object) -> bool:
+                if type(value) is int and -_F64_EXACT <= value <= _F64_EXACT:
+                    return value > t
+                return pred(value)
+
+            return gt
         return pred
 
     return factory
@@ -255,15 +274,40 @@ def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
                 return frozenset(str(k) for k in target)  # core looks the lower-cased value up in the raw keys
             return frozenset()  # core: no array, no match
 
-        def pred(value: object) -> bool:
+        # one closure per (case, negation): the hot path of most rules, a string value, tests nothing else
+        if case_sensitive:
+
+            def pred(value: object) -> bool:
+                nonlocal keys
+                if keys is None:
+                    keys = build()
+                if type(value) is str:
+                    return (value in keys) != negate
+                return ((core_text(value) or "") in keys) != negate
+
+            return pred
+
+        if negate:
+
+            def pred_none(value: object) -> bool:
+                nonlocal keys
+                if keys is None:
+                    keys = build()
+                if type(value) is str:
+                    return value.lower() not in keys
+                return (core_text(value) or "").lower() not in keys
+
+            return pred_none
+
+        def pred_any(value: object) -> bool:
             nonlocal keys
             if keys is None:
                 keys = build()
-            v = value if type(value) is str else (core_text(value) or "")
-            found = (v if case_sensitive else v.lower()) in keys
-            return found != negate
+            if type(value) is str:
+                return value.lower() in keys
+            return (core_text(value) or "").lower() in keys
 
-        return pred
+        return pred_any
 
     return factory
 
@@ -839,7 +883,7 @@ def core_bucket_any(target: object, negate: bool) -> Predicate:
         if mask is None:
             mask = build()
         if type(value) is int and 0 <= value < BUCKETS:
-            return bool((mask >> value) & 1) != negate
+            return ((mask >> value) & 1) != negate  # 0 or 1 against a bool: a bool
         return negate  # never: bucket getters give ints 0..999 only
 
     return pred

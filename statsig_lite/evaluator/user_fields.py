@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..store.model import EvalInput, Getter
-from .hashing import eval_hash
+from .hashing import salted_hash
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -64,50 +64,97 @@ def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | No
     folded = field.casefold() if legacy else lower
     attr = _TOP_LEVEL.get(lower) or (_LEGACY_ALIASES.get(lower) if legacy else None)
     trailing = None if legacy else _CORE_TRAILING_ALIASES.get(lower)
+    two_keys = folded != field  # most field names are lower case: one key to look up
 
     if legacy:
         # The legacy SDK treats "" like a missing value only to look further: a mapping without the key
         # leaves it "", which is a value (it matches [""], not null, and fails a date parse).
 
-        def get_legacy(ctx: EvalInput) -> object:
-            user = ctx.user
-            value = getattr(user, attr) if attr else None
-            if value is None or value == "":
+        def legacy_rest(user: Any, value: object) -> object:
+            """The user's own fields gave None or "": the global custom, then the private attributes."""
+            if global_custom:
+                value = _legacy_lookup(global_custom, field, folded, value)
+                if not (value is None or value == ""):
+                    return value
+            return _legacy_lookup(user.private_attributes, field, lower, value)
+
+        if not attr:
+
+            def get_legacy_custom(ctx: EvalInput) -> object:
+                user = ctx.user
                 custom = user.custom
                 if type(custom) is dict:  # _legacy_lookup inline: the common case
                     if field in custom:
                         value = custom[field]
-                    elif folded in custom:
+                    elif two_keys and folded in custom:
+                        value = custom[folded]
+                    else:
+                        value = None
+                else:
+                    value = _legacy_lookup(custom, field, folded, None)
+                if (value is None or value == "") and (global_custom or user.private_attributes is not None):
+                    return legacy_rest(user, value)
+                return value
+
+            return get_legacy_custom
+
+        def get_legacy(ctx: EvalInput) -> object:
+            user = ctx.user
+            value = getattr(user, attr)
+            if value is None or value == "":
+                custom = user.custom
+                if type(custom) is dict:
+                    if field in custom:
+                        value = custom[field]
+                    elif two_keys and folded in custom:
                         value = custom[folded]
                 else:
                     value = _legacy_lookup(custom, field, folded, value)
-            if (value is None or value == "") and global_custom:
-                value = _legacy_lookup(global_custom, field, folded, value)
-            if value is None or value == "":
-                value = _legacy_lookup(user.private_attributes, field, lower, value)
+                if (value is None or value == "") and (global_custom or user.private_attributes is not None):
+                    return legacy_rest(user, value)
             return value
 
         return get_legacy
 
-    def get_core(ctx: EvalInput) -> object:
+    def rest(user: Any) -> object:
+        """The custom object gave None: the global custom, the private attributes, an alias."""
+        value = _lookup(global_custom, field, folded) if global_custom else None
+        if value is None:
+            value = _lookup(user.private_attributes, field, lower)
+            if value is None and trailing:
+                value = getattr(user, trailing)
+        return value
+
+    def get_custom(ctx: EvalInput) -> object:
         user = ctx.user
-        if attr:
-            value = getattr(user, attr)
-            if value and type(value) is str:
-                return value
         custom = user.custom
         if type(custom) is dict:  # _lookup inline: the common case
             value = custom.get(field, _MISSING)
-            if value is _MISSING:
-                value = custom.get(folded)
+            if value is _MISSING:  # a key present with null stops the search, as in the official SDKs
+                value = custom.get(folded) if two_keys else None
         else:
             value = _lookup(custom, field, folded)
-        if value is None and global_custom:
-            value = _lookup(global_custom, field, folded)
-        if value is None:
-            value = _lookup(user.private_attributes, field, lower)
-        if value is None and trailing:
-            value = getattr(user, trailing)
+        if value is None and (global_custom or trailing or user.private_attributes is not None):
+            return rest(user)
+        return value
+
+    if not attr:
+        return get_custom
+
+    def get_core(ctx: EvalInput) -> object:
+        user = ctx.user
+        value = getattr(user, attr)
+        if value and type(value) is str:
+            return value
+        custom = user.custom  # get_custom inline
+        if type(custom) is dict:
+            value = custom.get(field, _MISSING)
+            if value is _MISSING:
+                value = custom.get(folded) if two_keys else None
+        else:
+            value = _lookup(custom, field, folded)
+        if value is None and (global_custom or trailing or user.private_attributes is not None):
+            return rest(user)
         return value
 
     return get_core
@@ -136,13 +183,13 @@ def bucket_getter(salt: str, id_type: str | None) -> Getter:
 
         def get_by_user_id(ctx: EvalInput) -> object:
             unit = ctx.user.user_id
-            return eval_hash(prefix + (unit if type(unit) is str else ("" if unit is None else str(unit)))) % 1000
+            return salted_hash(prefix, unit if type(unit) is str else ("" if unit is None else str(unit))) % 1000
 
         return get_by_user_id
 
     def get(ctx: EvalInput) -> object:
         unit = unit_id(ctx.user, id_type)
-        return eval_hash(prefix + ("" if unit is None else str(unit))) % 1000
+        return salted_hash(prefix, "" if unit is None else str(unit)) % 1000
 
     return get
 

@@ -111,6 +111,8 @@ class Rule:
         "return_value",
         "sampling_rate",
         "short_circuit",
+        "single_get",
+        "single_test",
     )
 
     def __init__(
@@ -145,6 +147,7 @@ class Rule:
         self.finalizes_after_delegate = finalizes_after_delegate
         # derived for the evaluator's hot loop
         self.checks = _value_checks(conditions)
+        self.single_get, self.single_test = _single(self.checks)
         self.pass_threshold = pass_percentage * 100  # against the unit's hash % 10000
         self.by_user_id = id_type is None or id_type.lower() == "userid"
 
@@ -152,6 +155,12 @@ class Rule:
         """Its conditions were placeholders when it was built (compile.Compiler.defer_conditions) and are
         final now: derive again what comes from them."""
         self.checks = _value_checks(self.conditions)
+        self.single_get, self.single_test = _single(self.checks)
+
+
+def _single(checks: tuple[tuple[Getter, Predicate], ...] | None) -> tuple[Getter | None, Predicate | None]:
+    """The getter and predicate of a rule of exactly one value test (the most common rule), else Nones."""
+    return checks[0] if checks is not None and len(checks) == 1 else (None, None)
 
 
 def _value_checks(conditions: tuple[Condition, ...]) -> tuple[tuple[Getter, Predicate], ...] | None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from statsig_lite import HashingAlgorithm, StatsigOptions, StatsigServer, StatsigUser
+from statsig_lite.buffer import wire_deferred
 from tests.conformance.suites import Suite, conformance_dir, load_suite, suite_names
 from tests.servers.statsig_api import FakeStatsigAPI
 
@@ -34,7 +35,7 @@ class CapturePipeline:
         self.events.append(json.loads(json.dumps(event)))  # as it would go on the wire
 
     def enqueue_exposure(self, event: Any) -> None:
-        self.enqueue(event.wire())
+        self.enqueue(wire_deferred(event))
 
     def flush(self, timeout_s: float | None = None) -> Any:
         return None

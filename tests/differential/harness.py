@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from statsig_lite import HashingAlgorithm, StatsigOptions, StatsigServer, StatsigUser
+from statsig_lite.buffer import wire_deferred
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = {"v1": "legacy", "v2": "core"}
@@ -75,7 +76,7 @@ class _Capture:
         self.events.append(json.loads(json.dumps(event)))
 
     def enqueue_exposure(self, event: Any) -> None:
-        self.enqueue(event.wire())
+        self.enqueue(wire_deferred(event))
 
     def flush(self, timeout_s: float | None = None) -> None:
         return None

@@ -43,3 +43,29 @@ def _djb2_reference(text: str) -> int:
     for b in text.encode("utf-16-be")[1::2]:  # ASCII names: one code unit per character
         h = ((h << 5) - h + b) & 0xFFFFFFFF
     return h
+
+
+PREFIXES = [
+    "", "s.", "spec-salt.rule-salt.", "0123abcd-0000-4000-a000-000000000000.0123abcd-0000-4000-a000-000000000001.",
+    "ü" * 40 + ".", "x" * 63, "x" * 64, "x" * 65, "x" * 200,
+]
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+@pytest.mark.parametrize("unit", ["", "user_1", "ünïcode-🙂", "y" * 100])
+def test_salted_hash_is_the_hash_of_the_joined_text(prefix: str, unit: str) -> None:
+    # from the prefix's kept sha256 state, on a first call and from the memo
+    hashing.salted_hash.cache_clear()
+    expected = int.from_bytes(hashlib.sha256((prefix + unit).encode("utf-8")).digest()[:8], "big")
+    assert hashing.salted_hash(prefix, unit) == expected
+    assert hashing.salted_hash(prefix, unit) == expected
+    assert hashing.salted_hash(prefix, unit + "z") == int.from_bytes(
+        hashlib.sha256((prefix + unit + "z").encode("utf-8")).digest()[:8], "big")
+
+
+def test_salted_hash_raises_as_the_joined_text_does() -> None:
+    # a lone surrogate (JSON can carry one) cannot be UTF-8 encoded: the legacy SDK's evaluation fails there
+    with pytest.raises(UnicodeEncodeError):
+        hashing.salted_hash("x" * 80, "\ud800")
+    with pytest.raises(UnicodeEncodeError):
+        hashing.salted_hash("\ud800" * 70, "u")

@@ -1,0 +1,175 @@
+"""Field getters and membership tests are specialised when a condition compiles (issue 16: which closure
+depends on the field name, the dialect, case and negation). Each specialised form must answer exactly as the
+one general form did: that form is written here as the reference, and both meet a grid of users."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+
+from statsig_lite.evaluator import operators as ops
+from statsig_lite.evaluator import user_fields as uf
+from statsig_lite.user import StatsigUser
+
+_MISSING = object()
+_TOP = {"userid": "user_id", "email": "email", "ip": "ip", "country": "country", "locale": "locale",
+        "appversion": "app_version", "useragent": "user_agent"}
+_LEGACY_ALIASES = {"user_id": "user_id", "ipaddress": "ip", "ip_address": "ip", "user_agent": "user_agent",
+                   "app_version": "app_version"}
+_CORE_TRAILING = {"user_id": "user_id", "app_version": "app_version", "user_agent": "user_agent"}
+
+
+def _lookup(mapping: object, field: str, folded: str) -> object:
+    if not isinstance(mapping, Mapping):
+        return None
+    value = mapping.get(field, _MISSING)
+    return mapping.get(folded) if value is _MISSING else value
+
+
+def _legacy_lookup(mapping: object, field: str, folded: str, value: object) -> object:
+    if not isinstance(mapping, Mapping):
+        return value
+    if field in mapping:
+        return mapping[field]
+    if folded in mapping:
+        return mapping[folded]
+    return value
+
+
+def reference_field(user: Any, field: str, legacy: bool, global_custom: Mapping[str, Any] | None) -> object:
+    """get_user_field as one general function (the form before specialisation)."""
+    lower = field.lower()
+    folded = field.casefold() if legacy else lower
+    attr = _TOP.get(lower) or (_LEGACY_ALIASES.get(lower) if legacy else None)
+    if legacy:
+        value = getattr(user, attr) if attr else None
+        if value is None or value == "":
+            value = _legacy_lookup(user.custom, field, folded, value)
+        if (value is None or value == "") and global_custom:
+            value = _legacy_lookup(global_custom, field, folded, value)
+        if value is None or value == "":
+            value = _legacy_lookup(user.private_attributes, field, lower, value)
+        return value
+    if attr:
+        value = getattr(user, attr)
+        if value and type(value) is str:
+            return value
+    value = _lookup(user.custom, field, folded)
+    if value is None and global_custom:
+        value = _lookup(global_custom, field, folded)
+    if value is None:
+        value = _lookup(user.private_attributes, field, lower)
+    trailing = _CORE_TRAILING.get(lower)
+    if value is None and trailing:
+        value = getattr(user, trailing)
+    return value
+
+
+FIELDS = ["country", "Country", "email", "plan", "Plan", "PLAN", "user_id", "userID", "app_version",
+          "appVersion", "ipAddress", "ß", "STRASSE", "straße", "age"]
+VALUES: list[object] = [None, "", "us", "US", 0, 30, 2.5, True, ["a"], {"k": 1}]
+
+
+def _users() -> list[StatsigUser]:
+    users = [StatsigUser(), StatsigUser(user_id="u1", email="", country="DE", app_version="1.2.3")]
+    for i, (a, b) in enumerate(itertools.product(VALUES, VALUES)):
+        custom: Any = {"plan": a, "PLAN": b, "country": a, "Country": b, "user_id": a, "ss": b, "strasse": a}
+        private: Any = {"plan": b, "email": a, "straße": b} if i % 3 else None
+        if i % 7 == 0:
+            custom = MappingProxyType(custom)  # a Mapping that is not a dict
+        if i % 11 == 0:
+            custom = None
+        users.append(StatsigUser(user_id=None if i % 5 == 0 else f"u{i}", email=a if isinstance(a, str) else None,
+                                 country=b if isinstance(b, str) else None, custom=custom,
+                                 private_attributes=private, app_version="" if i % 4 == 0 else None))
+    return users
+
+
+class _Ctx:
+    def __init__(self, user: StatsigUser) -> None:
+        self.user = user
+
+
+@pytest.mark.parametrize("legacy", [True, False], ids=["legacy", "core"])
+@pytest.mark.parametrize("global_custom", [None, {}, {"plan": "gp", "age": None, "ss": ""}],
+                         ids=["none", "empty", "set"])
+def test_specialised_field_getters_answer_as_the_general_form(legacy: bool, global_custom: Any) -> None:
+    users = _users()
+    for field in FIELDS:
+        get = uf.field_getter(field, legacy, global_custom)
+        for user in users:
+            assert get(_Ctx(user)) == reference_field(user, field, legacy, global_custom), (field, user)  # type: ignore[arg-type]
+
+
+def reference_core_membership(target: object, value: object, case_sensitive: bool, negate: bool) -> bool:
+    if isinstance(target, list):
+        texts = [ops.core_target_text(t) for t in target]
+        keys = frozenset(texts if case_sensitive else (t.lower() for t in texts))
+    elif isinstance(target, Mapping) and not case_sensitive:
+        keys = frozenset(str(k) for k in target)
+    else:
+        keys = frozenset()
+    v = value if type(value) is str else (ops.core_text(value) or "")
+    return ((v if case_sensitive else v.lower()) in keys) != negate
+
+
+@pytest.mark.parametrize("op", ["any", "none", "any_case_sensitive", "none_case_sensitive"])
+def test_specialised_core_membership_answers_as_the_general_form(op: str) -> None:
+    case_sensitive, negate = op.endswith("case_sensitive"), op.startswith("none")
+    targets: list[object] = [["us", "DE", 1, 2.0, None, True], {"us": 1, "De": 2}, "us", None, []]
+    values: list[object] = [None, "", "us", "US", "de", "De", 1, 2, 2.0, True, ["us"], {"us": 1}, "None", "null"]
+    for target in targets:
+        pred = ops.CORE[op](target)
+        for value in values:
+            assert pred(value) == reference_core_membership(target, value, case_sensitive, negate), (target, value)
+
+
+def reference_legacy_membership(target: object, value: object, case_sensitive: bool, negate: bool) -> bool:
+    if not isinstance(target, list):
+        return negate
+    if value is None:
+        return negate
+    keys = frozenset(str(t) if case_sensitive else str(t).casefold() for t in target)
+    v = str(value)
+    return ((v if case_sensitive else v.casefold()) in keys) != negate
+
+
+MEMBER_VALUES: list[object] = [None, "", "us", "US", "de", "De", "ß", "SS", "ss", 1, 2, 2.0, True, ["us"],
+                               {"us": 1}, "None", "null", "True"]
+
+
+@pytest.mark.parametrize("op", ["any", "none", "any_case_sensitive", "none_case_sensitive"])
+def test_specialised_legacy_membership_answers_as_the_general_form(op: str) -> None:
+    case_sensitive, negate = op.endswith("case_sensitive"), op.startswith("none")
+    targets: list[object] = [["us", "DE", 1, 2.0, None, True, "SS"], {"us": 1}, "us", None, []]
+    for target in targets:
+        pred = ops.LEGACY[op](target)
+        for value in MEMBER_VALUES:
+            assert pred(value) == reference_legacy_membership(target, value, case_sensitive, negate), (target, value)
+
+
+@pytest.mark.parametrize("op", ["gt", "gte", "lt", "lte"])
+def test_specialised_core_numbers_answer_as_f64_comparisons(op: str) -> None:
+    import operator
+
+    cmp = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}[op]
+    big = 1 << 53
+    values: list[object] = [0, 1, -1, 17, 18, 18.0, 17.5, big, big + 1, -big, -big - 1, 1 << 64, 1 << 1100,
+                            True, False, None, "18", " 18", "1e3", "x", float("nan"), float("inf")]
+    for target in [18, 18.5, -3, big, float(big + 2), "18", 1 << 64]:
+        pred = ops.CORE[op](target)
+        t = float(target)  # type: ignore[arg-type]
+        for value in values:
+            if type(value) in (int, float):
+                try:
+                    expected = cmp(float(value), t)  # type: ignore[arg-type]
+                except OverflowError:  # beyond f64: core reads no number
+                    expected = False
+            else:
+                number = ops.core_number(value)
+                expected = number is not None and cmp(number, t)
+            assert pred(value) == expected, (target, value)
