@@ -13,7 +13,7 @@ from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
 from ..store.model import GATE, MULTI_GATE, PUBLIC, VALUE, Snapshot, Spec
-from .evaluate import RECOGNIZED, Evaluation, GateOverrides, clean_exposures, lookup_override
+from .evaluate import RECOGNIZED, Evaluation, GateOverrides, clean_exposures, lookup_override, passes_percentage
 from .hashing import djb2, sha256_b64
 from .operators import core_text
 
@@ -641,8 +641,7 @@ def _decide(
                     if rule.short_circuit:
                         break
         if passed:
-            threshold = rule.pass_threshold
-            hit = threshold == 10000.0 or (threshold != 0.0 and ctx._passes_percentage(rule))
+            hit = passes_percentage(rule, ctx.user)
             result = (spec, index, hit, *met), rule.gate_on_pass if hit else spec.default_gate
             break
     else:
