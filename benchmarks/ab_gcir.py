@@ -45,7 +45,7 @@ def main() -> None:
     users_raw = specgen.generate_users(2000, 101)[:n_users]
 
     from statsig_lite import HashingAlgorithm
-    from statsig_lite.evaluator.hashing import eval_hash, salted_hash
+    from statsig_lite.evaluator.hashing import eval_hash, forget_salted_hashes
 
     with LoopbackServer() as server:
         server.set_specs(texts["v1"], texts["v2"], v1["time"])
@@ -76,7 +76,7 @@ def main() -> None:
                     for label, fn in fns.items():
                         if "--fresh-hash" in flags and label != "core":
                             eval_hash.cache_clear()
-                            salted_hash.cache_clear()  # rule and bucket hashes (issue 16)
+                            forget_salted_hashes()  # rule and bucket hashes (issue 16)
                         t0 = clock()
                         fn(i, a)
                         samples.setdefault((label, a), []).append(clock() - t0)

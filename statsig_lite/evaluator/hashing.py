@@ -47,10 +47,25 @@ _STATES: dict[str, _Hash] = {}
 _STATES_MAX = 16384
 
 
-@lru_cache(maxsize=65536)
+# the memo of salted_hash: {prefix: {unit: hash}}. Dicts of str -> int hold nothing the cyclic collector
+# tracks (an lru_cache keeps a key tuple and a link per pair: two tracked objects per new pair, which set how
+# often checks pay a collection); cleared whole past _HASHES_MAX pairs, as _STATES is.
+_HASHES: dict[str, dict[str, int]] = {}
+_HASHES_MAX = 65536
+_held = [0]  # pairs held (a benign race between threads only moves the clearing)
+
+
 def salted_hash(prefix: str, unit: str) -> int:
     """eval_hash(prefix + unit), memoised by the pair: no joined text is built or hashed to find it (both
-    strings' hashes are cached by Python)."""
+    strings' hashes are cached by Python). `unit` is an exact str (a subclass could compare equal to another
+    unit's text)."""
+    units = _HASHES.get(prefix)
+    if units is None:
+        units = _HASHES[prefix] = {}
+    else:
+        found = units.get(unit)
+        if found is not None:
+            return found
     state = _STATES.get(prefix)
     if state is None:
         if len(_STATES) >= _STATES_MAX:
@@ -58,7 +73,19 @@ def salted_hash(prefix: str, unit: str) -> int:
         state = _STATES[prefix] = sha256(prefix.encode("utf-8"))
     state = state.copy()
     state.update(unit.encode("utf-8"))
-    return int.from_bytes(state.digest()[:8], "big")
+    value = units[unit] = int.from_bytes(state.digest()[:8], "big")
+    _held[0] += 1
+    if _held[0] >= _HASHES_MAX:
+        _held[0] = 0
+        _HASHES.clear()
+    return value
+
+
+def forget_salted_hashes() -> None:
+    """Empty salted_hash's memo and prefix states (benchmarks of a cold hash, tests)."""
+    _HASHES.clear()
+    _STATES.clear()
+    _held[0] = 0
 
 
 def id_list_hash(unit_id: str) -> str:

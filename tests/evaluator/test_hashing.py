@@ -55,7 +55,7 @@ PREFIXES = [
 @pytest.mark.parametrize("unit", ["", "user_1", "ünïcode-🙂", "y" * 100])
 def test_salted_hash_is_the_hash_of_the_joined_text(prefix: str, unit: str) -> None:
     # from the prefix's kept sha256 state, on a first call and from the memo
-    hashing.salted_hash.cache_clear()
+    hashing.forget_salted_hashes()
     expected = int.from_bytes(hashlib.sha256((prefix + unit).encode("utf-8")).digest()[:8], "big")
     assert hashing.salted_hash(prefix, unit) == expected
     assert hashing.salted_hash(prefix, unit) == expected
@@ -69,3 +69,22 @@ def test_salted_hash_raises_as_the_joined_text_does() -> None:
         hashing.salted_hash("x" * 80, "\ud800")
     with pytest.raises(UnicodeEncodeError):
         hashing.salted_hash("\ud800" * 70, "u")
+
+
+def test_salted_hash_memo_is_bounded_and_invisible_to_the_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the memo holds str -> int only: nothing the cyclic collector tracks per pair (whose allocations set how
+    # often a check pays a collection), and it is emptied whole past its bound
+    import gc
+
+    hashing.forget_salted_hashes()
+    monkeypatch.setattr(hashing, "_HASHES_MAX", 50)
+    prefixes = [f"salt-{i}." for i in range(3)]
+    for i in range(49):
+        hashing.salted_hash(prefixes[i % 3], f"unit-{i}")
+    held = sum(len(units) for units in hashing._HASHES.values())
+    assert held == 49
+    assert not any(gc.is_tracked(units) for units in hashing._HASHES.values())
+    hashing.salted_hash(prefixes[0], "unit-49")  # the 50th pair: emptied
+    assert sum(len(units) for units in hashing._HASHES.values()) == 0
+    expected = int.from_bytes(hashlib.sha256(b"salt-1.unit-4").digest()[:8], "big")
+    assert hashing.salted_hash("salt-1.", "unit-4") == expected  # and filled again from the kept states
