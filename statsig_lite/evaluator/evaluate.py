@@ -522,6 +522,18 @@ class Evaluation:
             self.depth -= 1
 
 
+def passes_percentage(rule: Rule, user: Any) -> bool:
+    """Whether `user`'s unit passes a matched rule's pass percentage: what Evaluation._evaluate decides inline
+    (keep the two in step), for GCIR's settled specs (gcir._decide)."""
+    threshold = rule.pass_threshold
+    if threshold == 10000.0 or threshold == 0.0:
+        return threshold != 0.0
+    unit = user.user_id if rule.by_user_id else unit_id(user, rule.id_type)
+    if type(unit) is not str:
+        unit = "" if unit is None else str(unit)
+    return salted_hash(rule.hash_prefix, unit) % 10000 < threshold
+
+
 def _exposure(gate: str, value: bool, rule_id: str) -> Exposure:
     """A secondary exposure: the gate value is the string "true"/"false" on the wire."""
     return {"gate": gate, "gateValue": "true" if value else "false", "ruleID": rule_id}

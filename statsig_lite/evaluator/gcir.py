@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
 from ..store.model import GATE, MULTI_GATE, PUBLIC, VALUE, Snapshot, Spec
-from .evaluate import RECOGNIZED, Evaluation, GateOverrides, clean_exposures, lookup_override
+from .evaluate import RECOGNIZED, Evaluation, GateOverrides, clean_exposures, lookup_override, passes_percentage
 from .hashing import djb2, sha256_b64
 from .operators import core_text
 
 Overrides = Mapping[str, Mapping[str | None, Any]]
+# a settled spec's entry by what decided it (_decide): its text, value, nested-gate seed and group
+Settled = dict[tuple[object, ...], tuple[str, bool, Any, tuple[bool, str | None]]]
 
 HASHERS: dict[str, Callable[[str], str]] = {"none": lambda name: name, "djb2": djb2, "sha256": sha256_b64}
 _MAX_TEXTS = 20_000  # entry texts kept per snapshot and hash: beyond that, entries are encoded every time
@@ -385,10 +388,13 @@ def client_initialize_response(
         if delegate is not None:
             entry["allocated_experiment_name"] = hash_name(delegate.name)
             if dialect.gcir_fresh_delegate:  # legacy: the experiment's group from an evaluation of its own
-                fresh = evaluated.get(delegate.name) or run(delegate)
-                entry["is_user_in_experiment"] = fresh.is_experiment_group
-                if fresh.group_name is not None:
-                    entry["group_name"] = fresh.group_name
+                fresh = evaluated.get(delegate.name)
+                if fresh is None:
+                    again = run(delegate)
+                    fresh = (again.is_experiment_group, again.group_name)
+                entry["is_user_in_experiment"] = fresh[0]
+                if fresh[1] is not None:
+                    entry["group_name"] = fresh[1]
             else:
                 entry["is_user_in_experiment"] = ev.is_experiment_group
             entry["is_experiment_active"] = delegate.is_active
@@ -410,32 +416,68 @@ def client_initialize_response(
             exposure_texts = snapshot.derived[("gcir-exposures", algo)] = {}
     sections: dict[str, list[str]] = {"feature_gates": [], "dynamic_configs": [], "layer_configs": []}
     # legacy layers: the experiment a layer delegates to is evaluated again, as for the configs section
-    evaluated: dict[str, Evaluation] = {}
+    evaluated: dict[str, tuple[bool, str | None]] = {}  # (is_experiment_group, group_name)
+    # specs settled by what decides them (_decide): their entries memoised per snapshot and hash by it
+    quick = memo is not None and texts is not None
+    quick_texts: Settled = {}
+    results: dict[Spec, tuple[Any, ...]] = {}
+    ctx = Evaluation(snapshot, user, environment, now_ms, app_id)  # what the getters of _decide read
+    decided: dict[Spec, tuple[Decided, bool] | None] = {}  # this response's
+    nestable: AbstractSet[Spec] = frozenset()  # the gates _decide may settle below a spec
+    if quick:
+        assert memo is not None
+        results = memo.results
+        quick_texts = snapshot.derived.setdefault(("gcir-settled", algo), {})
+        nestable = snapshot.derived.get("gcir-nestable")  # type: ignore[assignment]
+        if nestable is None:
+            nestable = snapshot.derived["gcir-nestable"] = frozenset(
+                spec for spec in snapshot.gates.values() if _settleable(spec))
     keep = dialect.gcir_fresh_delegate and not (top_configs and include_local_overrides)
 
     def section(
         out: dict[str, Any], key: str, specs: Mapping[str, Spec], build: Callable[[Spec, Evaluation, str], Any],
-        evaluate: Callable[[Spec], Evaluation], bandits: bool = False,
+        evaluate: Callable[[Spec], Evaluation], bandits: bool = False, quick: bool = False,
     ) -> None:
         listed = sections[key]
         replay = key == "feature_gates" and snapshot.session_replay_info is not None
         kept = evaluated if keep and not bandits and key == "dynamic_configs" else None
         gates = key == "feature_gates"
         fresh_delegate = key == "layer_configs" and dialect.gcir_fresh_delegate
-        for name, spec, hashed in _listed(snapshot, specs, algo, hash_name):
+        settled = quick_texts if (quick and not bandits) else None
+        for name, spec, hashed, settleable in _listed(snapshot, specs, algo, hash_name):
             if app_id is not None and (spec.target_app_ids is None or app_id not in spec.target_app_ids):
                 continue
+            by: Decided | None = None
+            if settled is not None and settleable:
+                try:
+                    found = _decide(ctx, spec, snapshot.gates, nestable, decided)
+                except Exception:  # what a test raises is the full evaluation's to report, as it would
+                    found = None
+                if found is not None:
+                    by = found[0]
+                    hit = settled.get(by)
+                    if hit is not None:
+                        listed.append(hit[0])
+                        if replay:
+                            out[hashed] = {"value": hit[1]}
+                        if hit[2] is not None:
+                            results.setdefault(spec, hit[2])
+                        if kept is not None:
+                            kept[name] = hit[3]
+                        continue
             ev = evaluate(spec)
             if kept is not None:
-                kept[name] = ev
+                kept[name] = (ev.is_experiment_group, ev.group_name)
             if texts is None:
                 out[hashed] = build(spec, ev, hashed)
                 continue
             text = None
             if gates and ev.spec is not None:
-                listed.append(gate_text(spec, ev, hashed))
+                listed.append(text := gate_text(spec, ev, hashed))
                 if replay:
                     out[hashed] = {"value": ev.value}
+                if by is not None:
+                    _settle(settled, by, text, ev, results.get(spec))
                 continue
             if bandits or ev.spec is None or ev.rule_id == "override":  # not memoised
                 outcome: tuple[object, ...] | None = None
@@ -447,8 +489,8 @@ def client_initialize_response(
                     None if undelegated is None else _exposures_key(undelegated),
                 )
                 if fresh_delegate and ev.allocated_experiment is not None:  # legacy: what layer_entry reads of it
-                    fresh = evaluated.get(ev.allocated_experiment)
-                    outcome = None if fresh is None else (*outcome, fresh.is_experiment_group, fresh.group_name)
+                    group = evaluated.get(ev.allocated_experiment)
+                    outcome = None if group is None else (*outcome, *group)
                 text = texts.get(outcome) if outcome is not None else None
             if text is None:
                 text = f"{_quote(hashed)}:{json.dumps(build(spec, ev, hashed))}"
@@ -457,6 +499,8 @@ def client_initialize_response(
             listed.append(text)
             if replay:
                 out[hashed] = {"value": ev.value}  # what the session replay fields read
+            if by is not None:
+                _settle(settled, by, text, ev, results.get(spec))
 
     def plain_gate(spec: Spec) -> Evaluation:  # kept for the gate's references to come
         assert memo is not None
@@ -469,10 +513,12 @@ def client_initialize_response(
     named = memo.named if memo is not None else frozenset()
     gates: dict[str, Any] = {}
     section(gates, "feature_gates", snapshot.gates, gate_entry,
-            plain_gate if memo is not None and not top_gates else lambda spec: run(spec, top_gates, gate=True))
+            plain_gate if memo is not None and not top_gates else lambda spec: run(spec, top_gates, gate=True),
+            quick=quick and not top_gates)
     configs: dict[str, Any] = {}
     section(configs, "dynamic_configs", snapshot.configs, config_entry,
-            plain if memo is not None and not top_configs else lambda spec: run(spec, top_configs))
+            plain if memo is not None and not top_configs else lambda spec: run(spec, top_configs),
+            quick=quick and not top_configs)
     # core lists its bandits with the experiments
     section(configs, "dynamic_configs", snapshot.cmabs, cmab_entry,
             lambda spec: Evaluation(snapshot, user, environment, now_ms, app_id, nested_overrides).run_cmab(spec),
@@ -519,16 +565,101 @@ def client_initialize_response(
 
 def _listed(
     snapshot: Snapshot, specs: Mapping[str, Spec], algo: str, hash_name: Callable[[str], str]
-) -> list[tuple[str, Spec, str]]:
-    """A section's specs the response lists (not segments or holdouts) with their hashed names: worked out at
-    the first response for a snapshot and hash, then reused (djb2 in Python is ~1 us a character)."""
+) -> list[tuple[str, Spec, str, bool]]:
+    """A section's specs the response lists (not segments or holdouts) with their hashed names and whether
+    _decide may settle them: worked out at the first response for a snapshot and hash, then reused (djb2 in
+    Python is ~1 us a character)."""
     key = ("gcir-names", id(specs), algo)
-    listed: list[tuple[str, Spec, str]] | None = snapshot.derived.get(key)
+    listed: list[tuple[str, Spec, str, bool]] | None = snapshot.derived.get(key)
     if listed is None:
         listed = snapshot.derived[key] = [
-            (name, spec, hash_name(name)) for name, spec in specs.items() if spec.entity not in ("segment", "holdout")
+            (name, spec, hash_name(name), _settleable(spec))
+            for name, spec in specs.items() if spec.entity not in ("segment", "holdout")
         ]
     return listed
+
+
+def _settleable(spec: Spec) -> bool:
+    """Every condition is a value test, a public one or a nested gate, and no rule delegates: which rule decides,
+    whether the unit passes it and what the gates it meets decided are all that differs between two users'
+    evaluations (see _decide)."""
+    return spec.cmab is None and all(
+        rule.config_delegate is None and all(c.kind in (VALUE, PUBLIC, GATE) for c in rule.conditions)
+        for rule in spec.rules
+    )
+
+
+# (spec, deciding rule's index (-1: none), passed, the keys of the nested gates it met in order...)
+Decided = tuple[object, ...]
+
+
+def _decide(
+    ctx: Evaluation, spec: Spec, gates: Mapping[str, Spec], nestable: AbstractSet[Spec],
+    decided: dict[Spec, tuple[Decided, bool] | None], depth: int = 0,
+) -> tuple[Decided, bool] | None:
+    """What decides a `_settleable` spec for ctx's user, and its value: Evaluation._evaluate's walk without its
+    result fields, each nested gate met settled the same way (once per response: `decided`). _finish writes
+    every result field from the spec, that rule and that pass, and each nested gate's result and exposures come
+    from what decided it, so an entry built once for a key is the entry for every user that meets the key. None:
+    a nested gate that is not settleable, unknown, in a cycle or too deep, left to the full evaluation; so is
+    whatever a test raises (tests and getters are pure)."""
+    if spec in decided:
+        return decided[spec]
+    decided[spec] = None  # while its gates are settled: a cycle back to it finds None
+    if depth > _MEMO_DEPTH or (depth and spec not in nestable):  # the top spec's was listed with it
+        return None
+    met: list[Decided] = []
+    for index, rule in enumerate(spec.rules):
+        passed = True
+        checks = rule.checks
+        if checks is not None:  # value tests only
+            if rule.short_circuit:
+                for get, test in checks:
+                    if not test(get(ctx)):
+                        passed = False
+                        break
+            else:
+                for get, test in checks:
+                    if not test(get(ctx)):
+                        passed = False
+        else:  # as Evaluation._rule_matches
+            for condition in rule.conditions:
+                kind = condition.kind
+                if kind == VALUE:
+                    ok = condition.test(condition.get(ctx))  # type: ignore[misc]
+                elif kind == GATE:
+                    nested = gates.get(condition.gate)
+                    below = None if nested is None else _decide(ctx, nested, gates, nestable, decided, depth + 1)
+                    if below is None:
+                        return None
+                    met.append(below[0])
+                    ok = below[1] != condition.negate
+                else:
+                    ok = True
+                if not ok:
+                    passed = False
+                    if rule.short_circuit:
+                        break
+        if passed:
+            hit = passes_percentage(rule, ctx.user)
+            result = (spec, index, hit, *met), rule.gate_on_pass if hit else spec.default_gate
+            break
+    else:
+        result = (spec, -1, False, *met), spec.default_gate
+    decided[spec] = result
+    return result
+
+
+def _settle(
+    settled: Settled | None,
+    key: Decided, text: str, ev: Evaluation, seed: tuple[Any, ...] | None,
+) -> None:
+    """Keep what a settled spec's full evaluation gave: its entry text, value, nested-gate seed and group (one
+    that ended in an error is not kept: it is evaluated again, and reports what it does)."""
+    if ev.reason != RECOGNIZED or ev.rule_id == "error" or ev.spec is None:
+        return
+    if settled is not None and len(settled) < _MAX_TEXTS:
+        settled[key] = (text, ev.value, seed, (ev.is_experiment_group, ev.group_name))
 
 
 def _exposures_key(items: list[dict[str, str]]) -> tuple[object, ...]:
