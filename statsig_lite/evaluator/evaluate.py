@@ -530,7 +530,7 @@ def passes_percentage(rule: Rule, user: Any) -> bool:
         return threshold != 0.0
     unit = user.user_id if rule.by_user_id else unit_id(user, rule.id_type)
     if type(unit) is not str:
-        unit = "" if unit is None else str(unit)
+        unit = unit_text(unit)
     return salted_hash(rule.hash_prefix, unit) % 10000 < threshold
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from statsig_lite import StatsigOptions, StatsigServer, StatsigUser
+from statsig_lite import HashingAlgorithm, StatsigOptions, StatsigServer, StatsigUser
 from statsig_lite.evaluator import hashing
 from tests.differential.specs import cond, gate, payload, rule
 
@@ -70,6 +70,35 @@ def test_units_that_compare_equal_but_differ_in_text_hash_apart(id_type: str) ->
             assert server.check_gate(user(text), g["name"]) == want[text], text
         assert any(want[n] != want[n.lower()] for n in names)  # the grid does tell the two apart
         server.shutdown()
+
+
+@pytest.mark.parametrize("as_text", [True, False], ids=["text", "dict"])
+def test_units_that_compare_equal_but_differ_in_text_hash_apart_in_a_client_initialize_response(
+    as_text: bool,
+) -> None:
+    # the same through GCIR (its settled specs decide the pass percentage on their own: gcir._decide)
+    spec = gate("half", [rule("r", [cond("public")], pct=50)])
+    bucket = gate("bucket", [rule("b", [cond("user_bucket", "lt", 500, None, "userID",
+                                             additionalValues={"salt": "bs"})])])
+    server = StatsigServer(clock=lambda: 1_765_000_000.0)
+    server.initialize("secret-review", StatsigOptions(
+        bootstrap_values=__import__("json").dumps(payload([spec, bucket], [], [])), local_mode=True))
+    names = [f"Member-{i}" for i in range(100)]
+    texts = [*names, *(n.lower() for n in names)]
+
+    def values(user: StatsigUser) -> dict[str, bool]:
+        if as_text:
+            response = __import__("json").loads(
+                server.get_client_initialize_response_json(user, hash=HashingAlgorithm.NONE))
+        else:
+            response = server.get_client_initialize_response(user, hash=HashingAlgorithm.NONE)
+        return {k: v["value"] for k, v in response["feature_gates"].items()}
+
+    want = {t: values(StatsigUser(user_id=t)) for t in texts}
+    hashing.salted_hash.cache_clear()
+    assert [values(StatsigUser(user_id=Folded(t))) for t in texts] == [want[t] for t in texts]
+    assert any(want[n] != want[n.lower()] for n in names)
+    server.shutdown()
 
 
 def test_salted_hash_is_exact_while_other_threads_clear_the_prefix_table(monkeypatch: pytest.MonkeyPatch) -> None:
