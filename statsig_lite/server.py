@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 logger = get_logger(__name__)
 _MAX_LOGGED_PROBLEMS = 1000
 _new_object = object.__new__
+_NO_EXPOSURES = Evaluation.secondary_exposures  # an evaluation's until a nested gate records one
 _REASONS = {
     "": EvaluationReason.none,
     "Unrecognized": EvaluationReason.unrecognized,
@@ -656,6 +657,13 @@ class StatsigServer:
         ev.snapshot = snapshot
         ev.user = user
         ev._clock_ms = self._clock_ms
+        # read by most checks: on the instance, not at their class defaults (CPython 3.11 does not specialise an
+        # instance attribute read that falls through to the class: ~35 ns each). Measured, not guessed: the same
+        # for lookup_missed cost 10% more instructions a v1 check (callgrind, /work/scratch/evalfast/irm.sh)
+        ev.reason = ""
+        ev.unsupported = False
+        ev.secondary_exposures = _NO_EXPOSURES
+        ev.undelegated = None
         if environment is not None:
             ev.environment = environment
         if self._gate_overrides:

@@ -180,10 +180,12 @@ class Evaluation:
             return self
         if spec.reports_own_version:
             self.version = spec.version
+        if not self.snapshot.dialect.dedupe_exposures:  # first: a field still at its class default is slow to read
+            return self
         try:
-            if self.secondary_exposures and self.snapshot.dialect.dedupe_exposures:
+            if self.secondary_exposures:
                 self.secondary_exposures = clean_exposures(self.secondary_exposures)
-            if self.undelegated and self.snapshot.dialect.dedupe_exposures:
+            if self.undelegated:
                 self.undelegated = clean_exposures(self.undelegated)
         except AttributeError:  # a legacy nested gate named by a non-string: the value stays, the rule fails
             self.reason = ERROR_REASON
