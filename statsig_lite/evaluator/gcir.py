@@ -423,7 +423,7 @@ def client_initialize_response(
     results: dict[Spec, tuple[Any, ...]] = {}
     ctx = Evaluation(snapshot, user, environment, now_ms, app_id)  # what the getters of _decide read
     decided: dict[Spec, tuple[Decided, bool] | None] = {}  # this response's
-    nestable: AbstractSet[Spec] = frozenset()  # the gates _decide may settle below a spec
+    nestable: AbstractSet[Spec] = frozenset()  # the gates and delegates _decide may settle below a spec
     if quick:
         assert memo is not None
         results = memo.results
@@ -431,7 +431,7 @@ def client_initialize_response(
         nestable = snapshot.derived.get("gcir-nestable")  # type: ignore[assignment]
         if nestable is None:
             nestable = snapshot.derived["gcir-nestable"] = frozenset(
-                spec for spec in snapshot.gates.values() if _settleable(spec))
+                spec for specs in (snapshot.gates, snapshot.configs) for spec in specs.values() if _settleable(spec))
     keep = dialect.gcir_fresh_delegate and not (top_configs and include_local_overrides)
 
     def section(
@@ -450,7 +450,7 @@ def client_initialize_response(
             by: Decided | None = None
             if settled is not None and settleable:
                 try:
-                    found = _decide(ctx, spec, snapshot.gates, nestable, decided)
+                    found = _decide(ctx, spec, snapshot, nestable, decided)
                 except Exception:  # what a test raises is the full evaluation's to report, as it would
                     found = None
                 if found is not None:
@@ -525,7 +525,8 @@ def client_initialize_response(
             bandits=True)
     layers: dict[str, Any] = {}
     section(layers, "layer_configs", snapshot.layers, layer_entry,
-            plain if memo is not None and not top_layers else lambda spec: run(spec, top_layers))
+            plain if memo is not None and not top_layers else lambda spec: run(spec, top_layers),
+            quick=quick and not top_layers)
 
     evaluated_keys: dict[str, Any] = {}
     if user.user_id is not None and (legacy or user.user_id):
@@ -580,12 +581,11 @@ def _listed(
 
 
 def _settleable(spec: Spec) -> bool:
-    """Every condition is a value test, a public one or a nested gate, and no rule delegates: which rule decides,
-    whether the unit passes it and what the gates it meets decided are all that differs between two users'
-    evaluations (see _decide)."""
+    """Every condition is a value test, a public one or a nested gate: which rule decides, whether the unit
+    passes it, and what decided the gates it meets and the config it delegates to, are all that differs
+    between two users' evaluations (see _decide)."""
     return spec.cmab is None and all(
-        rule.config_delegate is None and all(c.kind in (VALUE, PUBLIC, GATE) for c in rule.conditions)
-        for rule in spec.rules
+        all(c.kind in (VALUE, PUBLIC, GATE) for c in rule.conditions) for rule in spec.rules
     )
 
 
@@ -594,7 +594,7 @@ Decided = tuple[object, ...]
 
 
 def _decide(
-    ctx: Evaluation, spec: Spec, gates: Mapping[str, Spec], nestable: AbstractSet[Spec],
+    ctx: Evaluation, spec: Spec, snapshot: Snapshot, nestable: AbstractSet[Spec],
     decided: dict[Spec, tuple[Decided, bool] | None], depth: int = 0,
 ) -> tuple[Decided, bool] | None:
     """What decides a `_settleable` spec for ctx's user, and its value: Evaluation._evaluate's walk without its
@@ -628,8 +628,8 @@ def _decide(
                 if kind == VALUE:
                     ok = condition.test(condition.get(ctx))  # type: ignore[misc]
                 elif kind == GATE:
-                    nested = gates.get(condition.gate)
-                    below = None if nested is None else _decide(ctx, nested, gates, nestable, decided, depth + 1)
+                    nested = snapshot.gates.get(condition.gate)
+                    below = None if nested is None else _decide(ctx, nested, snapshot, nestable, decided, depth + 1)
                     if below is None:
                         return None
                     met.append(below[0])
@@ -641,6 +641,14 @@ def _decide(
                     if rule.short_circuit:
                         break
         if passed:
+            if rule.config_delegate is not None:  # as Evaluation._delegate: no percentage, the delegate decides
+                delegate = snapshot.configs.get(rule.config_delegate)
+                if delegate is not None:
+                    below = _decide(ctx, delegate, snapshot, nestable, decided, depth + 1)
+                    if below is None:
+                        return None
+                    result = (spec, index, None, *met, below[0]), below[1]
+                    break
             hit = passes_percentage(rule, ctx.user)
             result = (spec, index, hit, *met), rule.gate_on_pass if hit else spec.default_gate
             break
