@@ -611,8 +611,10 @@ def _decide(
     met: list[Decided] = []
     for index, rule in enumerate(spec.rules):
         passed = True
-        checks = rule.checks
-        if checks is not None:  # value tests only
+        test = rule.single_test
+        if test is not None:  # one value test, the most common rule
+            passed = test(rule.single_get(ctx))  # type: ignore[misc]
+        elif (checks := rule.checks) is not None:  # value tests only
             if rule.short_circuit:
                 for get, test in checks:
                     if not test(get(ctx)):
@@ -649,11 +651,13 @@ def _decide(
                         return None
                     result = (spec, index, None, *met, below[0]), below[1]
                     break
-            hit = passes_percentage(rule, ctx.user)
-            result = (spec, index, hit, *met), rule.gate_on_pass if hit else spec.default_gate
+            threshold = rule.pass_threshold
+            hit = threshold == 10000.0 or (threshold != 0.0 and passes_percentage(rule, ctx.user))
+            result = (spec, index, hit, *met) if met else (spec, index, hit), (
+                rule.gate_on_pass if hit else spec.default_gate)
             break
     else:
-        result = (spec, -1, False, *met), spec.default_gate
+        result = (spec, -1, False, *met) if met else (spec, -1, False), spec.default_gate
     decided[spec] = result
     return result
 
