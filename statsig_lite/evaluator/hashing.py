@@ -49,16 +49,18 @@ _STATES_MAX = 16384
 
 # the memo of salted_hash: {prefix: {unit: hash}}. Dicts of str -> int hold nothing the cyclic collector
 # tracks (an lru_cache keeps a key tuple and a link per pair: two tracked objects per new pair, which set how
-# often checks pay a collection); cleared whole past _HASHES_MAX pairs, as _STATES is.
+# often checks pay a collection); cleared whole past _HASHES_MAX, as _STATES is. A pair weighs 1 per 64
+# characters of its unit, begun: the memo keeps its units alive, so a long ID must not hold 65,536 of them
+# (~8 MB at most: ~110 bytes a short pair).
 _HASHES: dict[str, dict[str, int]] = {}
 _HASHES_MAX = 65536
-_held = [0]  # pairs held (a benign race between threads only moves the clearing)
+_held = [0]  # the weight held (a benign race between threads only moves the clearing)
 
 
 def salted_hash(prefix: str, unit: str) -> int:
     """eval_hash(prefix + unit), memoised by the pair: no joined text is built or hashed to find it (both
-    strings' hashes are cached by Python). `unit` is an exact str (a subclass could compare equal to another
-    unit's text)."""
+    strings' hashes are cached by Python). `unit` must be an exact str (`unit_text`): the memo compares its
+    keys, and a str subclass may compare equal to another text."""
     units = _HASHES.get(prefix)
     if units is None:
         units = _HASHES[prefix] = {}
@@ -74,7 +76,7 @@ def salted_hash(prefix: str, unit: str) -> int:
     state = state.copy()
     state.update(unit.encode("utf-8"))
     value = units[unit] = int.from_bytes(state.digest()[:8], "big")
-    _held[0] += 1
+    _held[0] += 1 + len(unit) // 64
     if _held[0] >= _HASHES_MAX:
         _held[0] = 0
         _HASHES.clear()
@@ -86,6 +88,16 @@ def forget_salted_hashes() -> None:
     _HASHES.clear()
     _STATES.clear()
     _held[0] = 0
+
+
+def unit_text(unit: object) -> str:
+    """The text a unit that is not an exact str hashes as: its str(), as an exact str ("" for none). str() of a
+    str subclass may be the object itself, whose equality (say, case-insensitive) would meet another unit's
+    entry in salted_hash's memo; the joined text the official SDKs hash has no such equality."""
+    if unit is None:
+        return ""
+    text = str(unit)
+    return text if type(text) is str else str.__str__(text)
 
 
 def id_list_hash(unit_id: str) -> str:

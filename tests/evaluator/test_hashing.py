@@ -88,3 +88,14 @@ def test_salted_hash_memo_is_bounded_and_invisible_to_the_collector(monkeypatch:
     assert sum(len(units) for units in hashing._HASHES.values()) == 0
     expected = int.from_bytes(hashlib.sha256(b"salt-1.unit-4").digest()[:8], "big")
     assert hashing.salted_hash("salt-1.", "unit-4") == expected  # and filled again from the kept states
+
+
+def test_salted_hash_memo_weighs_a_long_unit_by_its_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the memo keeps its units alive: 65,536 IDs of 10 KB would be 640 MB, so a unit weighs 1 per 64 characters
+    hashing.forget_salted_hashes()
+    monkeypatch.setattr(hashing, "_HASHES_MAX", 100)
+    for i in range(9):
+        hashing.salted_hash("salt.", f"{i}" * 640)  # 1 + 640 // 64 = 11 each: 99 held
+    assert len(hashing._HASHES["salt."]) == 9
+    hashing.salted_hash("salt.", "x" * 64)  # weighs 2: past the bound, emptied
+    assert not hashing._HASHES
