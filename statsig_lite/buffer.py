@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
 from json import encoder as _json_encoder
 
 from ._ids import new_id
@@ -56,11 +57,15 @@ _GZIP_LEVEL = 1
 _RAW_PER_BODY = 8
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 def _not_json(value: object) -> object:
+    # an Enum is sent as its value, as the legacy SDK logs a user's custom values and an event's metadata
+    # (statsig-python-core drops a custom value it cannot read: exposures.i64_or_float)
+    if isinstance(value, Enum):
+        return value.value
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_not_json)
 
 
 # json's C encoder made once (JSONEncoder.encode makes one per call: ~2 us an event); a cycle: RecursionError

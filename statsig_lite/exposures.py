@@ -8,6 +8,7 @@ for the decision and a copy of the user's fields, not for building and encoding 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from enum import Enum
 
 from .constants import EXPOSURE_DEDUPE_MAX_KEYS, EXPOSURE_DEDUPE_TTL_MS
 from .evaluator.evaluate import Evaluation
@@ -212,6 +213,8 @@ def i64_or_float(value: Any) -> Any:
         return [x for x in map(i64_or_float, value) if x is not DROPPED]
     if isinstance(value, Mapping):
         return {k: x for k, v in value.items() if (x := i64_or_float(v)) is not DROPPED}
+    if isinstance(value, Enum) and not isinstance(value, (str, float)):  # core cannot read it: left out
+        return DROPPED
     return value
 
 
