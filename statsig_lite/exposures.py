@@ -242,11 +242,11 @@ def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user
             joined = ",".join(map(str, ids.values())) if isinstance(ids, Mapping) else ""
         return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, str(user.user_id), joined,
                 evaluation.version)
+    # core's key: the user ID (no user ID keys as ""), the stable ID ("stableID", else "stableid") and the ID
+    # values as a multiset (under which ID type and in which order does not count; a null ID is no ID). One flat
+    # tuple: one object for the collector to track per logged check (issue 16: p99).
     if not ids or (type(ids) is not dict and not isinstance(ids, Mapping)):
-        return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, None)
-    # core's key: the user ID, the stable ID ("stableID", else "stableid") and the ID values as a multiset
-    # (under which ID type and in which order does not count; a null ID is no ID). One flat tuple: one object
-    # for the collector to track per logged check (issue 16: p99).
+        return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id or "", None)
     stable = ids.get("stableID")
     if stable is None:
         stable = ids.get("stableid")
@@ -254,16 +254,18 @@ def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user
     if count == 1:
         (only,) = ids.values()
         if only is not None:
-            return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, stable, only)
+            return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id or "", stable,
+                    only)
     elif count == 2:  # the common case (a stable ID and one more): ordered without a sort (~0.5 us less)
         first, second = ids.values()
         if type(first) is str and type(second) is str:
             if second < first:
                 first, second = second, first
-            return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, stable,
+            return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id or "", stable,
                     first, second)
     values = sorted((v for v in ids.values() if v is not None), key=str)
-    return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id, stable, *values)
+    return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id or "", stable,
+            *values)
 
 
 def _sampling_key_user(user: Any) -> str:

@@ -31,7 +31,7 @@ from ..store.model import (
     Snapshot,
     Spec,
 )
-from .hashing import eval_hash, salted_hash
+from .hashing import eval_hash, salted_hash, unit_text
 from .operators import OperatorError, core_number, core_text
 from .user_fields import unit_id
 
@@ -299,7 +299,7 @@ class Evaluation:
                 else:  # the unit's hash against a pass percentage strictly between 0 and 100
                     unit = self.user.user_id if rule.by_user_id else unit_id(self.user, rule.id_type)
                     if type(unit) is not str:
-                        unit = "" if unit is None else str(unit)
+                        unit = unit_text(unit)
                     passes = salted_hash(rule.hash_prefix, unit) % 10000 < threshold
                 if passes:
                     value, json_value = rule.gate_on_pass, rule.return_value
@@ -532,7 +532,7 @@ def passes_percentage(rule: Rule, user: Any) -> bool:
         return threshold != 0.0
     unit = user.user_id if rule.by_user_id else unit_id(user, rule.id_type)
     if type(unit) is not str:
-        unit = "" if unit is None else str(unit)
+        unit = unit_text(unit)
     return salted_hash(rule.hash_prefix, unit) % 10000 < threshold
 
 

@@ -50,7 +50,8 @@ _STATES_MAX = 16384
 @lru_cache(maxsize=65536)
 def salted_hash(prefix: str, unit: str) -> int:
     """eval_hash(prefix + unit), memoised by the pair: no joined text is built or hashed to find it (both
-    strings' hashes are cached by Python)."""
+    strings' hashes are cached by Python). `unit` must be an exact str (`unit_text`): the memo compares its
+    keys, and a str subclass may compare equal to another text."""
     state = _STATES.get(prefix)
     if state is None:
         if len(_STATES) >= _STATES_MAX:
@@ -59,6 +60,16 @@ def salted_hash(prefix: str, unit: str) -> int:
     state = state.copy()
     state.update(unit.encode("utf-8"))
     return int.from_bytes(state.digest()[:8], "big")
+
+
+def unit_text(unit: object) -> str:
+    """The text a unit that is not an exact str hashes as: its str(), as an exact str ("" for none). str() of a
+    str subclass may be the object itself, whose equality (say, case-insensitive) would meet another unit's
+    entry in salted_hash's memo; the joined text the official SDKs hash has no such equality."""
+    if unit is None:
+        return ""
+    text = str(unit)
+    return text if type(text) is str else str.__str__(text)
 
 
 def id_list_hash(unit_id: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..store.model import EvalInput, Getter
-from .hashing import salted_hash
+from .hashing import salted_hash, unit_text
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -183,13 +183,13 @@ def bucket_getter(salt: str, id_type: str | None) -> Getter:
 
         def get_by_user_id(ctx: EvalInput) -> object:
             unit = ctx.user.user_id
-            return salted_hash(prefix, unit if type(unit) is str else ("" if unit is None else str(unit))) % 1000
+            return salted_hash(prefix, unit if type(unit) is str else unit_text(unit)) % 1000
 
         return get_by_user_id
 
     def get(ctx: EvalInput) -> object:
         unit = unit_id(ctx.user, id_type)
-        return salted_hash(prefix, "" if unit is None else str(unit)) % 1000
+        return salted_hash(prefix, unit if type(unit) is str else unit_text(unit)) % 1000
 
     return get
 

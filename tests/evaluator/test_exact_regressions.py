@@ -222,6 +222,16 @@ for _i, (_first, _second) in enumerate(_ID_PAIRS):
                       [{"kind": "gate", "name": "g", "user": {"userID": "u", "customIDs": ids}}
                        for ids in (_first, _second)], []))
 
+# core keys a user without a user ID as one whose user ID is "" (with or without custom IDs): one exposure
+_NO_USER_ID_PAIRS = [({}, {"userID": ""}), ({"userID": ""}, {"customIDs": {}}),
+                     ({"customIDs": {"stableID": ""}}, {"userID": "", "customIDs": {"stableID": ""}}),
+                     ({"customIDs": {"a": "1", "b": "2"}}, {"userID": "", "customIDs": {"b": "2", "a": "1"}}),
+                     ({"customIDs": {"a": "1", "b": "2", "c": "3"}}, {"userID": "", "customIDs": {"c": "3", "a": "1",
+                                                                                                   "b": "2"}})]
+for _i, (_first, _second) in enumerate(_NO_USER_ID_PAIRS):
+    CASES.append(Case(f"V-dedupe-no-user-id-{_i}", "v2", payload([gate("g", [rule("r", [cond("public")])])]),
+                      [{"kind": "gate", "name": "g", "user": u} for u in (_first, _second)], []))
+
 # the deduper keeps a key's hash, not the key: IDs that Python hashes alike (hash(-1) == hash(-2), '' and 0 and
 # False hash 0, 2**61 wraps to 1) or finds equal (1, 1.0, True) are different IDs to both official SDKs. They
 # stay apart because a user's IDs are text by the time a key is made (StatsigUser converts them). v2: see
@@ -429,6 +439,8 @@ for _i in range(len(_HASH_ALIKE)):
     EVENT_CHECKS[f"dedupe-hash-alike-ids-v1-{_i}"] = _check_logged([1, 1])
     if _HASH_ALIKE[_i][0] != "":
         EVENT_CHECKS[f"dedupe-hash-alike-user-ids-v1-{_i}"] = _check_logged([1, 1])
+for _i in range(len(_NO_USER_ID_PAIRS)):
+    EVENT_CHECKS[f"V-dedupe-no-user-id-{_i}"] = _check_logged([1, 0])
 for _fmt in ("v1", "v2"):
     EVENT_CHECKS[f"layer-empty-parameter-name-{_fmt}"] = _check_layer_exposures
 EVENT_CHECKS["V-huge-integers-in-arrays"] = _check_pa_hash
