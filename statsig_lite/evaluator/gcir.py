@@ -584,9 +584,14 @@ def _settleable(spec: Spec) -> bool:
     """Every condition is a value test, a public one or a nested gate: which rule decides, whether the unit
     passes it, and what decided the gates it meets and the config it delegates to, are all that differs
     between two users' evaluations (see _decide)."""
-    return spec.cmab is None and all(
-        all(c.kind in (VALUE, PUBLIC, GATE) for c in rule.conditions) for rule in spec.rules
-    )
+    for rule in spec.rules:  # loops, not generators: asked of every gate and config at a snapshot's first response
+        for condition in rule.conditions:
+            if condition.kind not in _SETTLEABLE_KINDS:
+                return False
+    return spec.cmab is None
+
+
+_SETTLEABLE_KINDS = frozenset((VALUE, PUBLIC, GATE))
 
 
 # (spec, deciding rule's index (-1: none), passed, the keys of the nested gates it met in order...)
