@@ -499,3 +499,37 @@ def test_the_lean_zip_ships_our_sources_without_prose_on_the_same_lines(layers: 
             pyc = f"{folder}/__pycache__/{file[:-3]}.cpython-{HERE_PYTHON.replace('.', '')}.pyc"
             if pyc in archive.namelist():  # the byte code's source hash is of the shipped text
                 assert archive.read(pyc)[8:16] == importlib.util.source_hash(text.encode()), name
+
+
+def test_our_modules_with_byte_code_read_no_variable_annotations() -> None:
+    # layers/bytecode.py compiles statsig_lite's module annotations and those of undecorated classes away
+    # (NO_VARIABLE_ANNOTATIONS; a @dataclass keeps its own): right only while nothing that ships byte code
+    # reads them otherwise (NamedTuple and TypedDict subclasses, or the annotations themselves)
+    readers = ("NamedTuple", "TypedDict", "__annotations__", "get_type_hints", "inspect")
+    package = Path(__file__).resolve().parent.parent / "statsig_lite"
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package.parent).as_posix()
+        if "refresher/" in relative or relative.split("/")[-1] in ("__main__.py", "demo.py", "demo_sink.py"):
+            continue  # source only in the layer (layers/bytecode.py: NOT_ON_LAMBDA)
+        names = {n.id for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Name)}
+        names |= {n.attr for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Attribute)}
+        found += [f"{relative}: {r}" for r in readers if r in names]
+    assert not found, found
+
+
+def test_variable_annotations_compile_away_as_plain_assignments() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers"))
+    try:
+        import bytecode
+    finally:
+        sys.path.pop(0)
+    source = ("x: int = 1\ny: str\nclass C:\n    a: int = 2\n    b: int\n    def f(self) -> None:\n        z: int = 3\n"
+              "def keep(cls):\n    return cls\n@keep\nclass D:\n    d: int = 4\n")
+    tree = bytecode.slimmed(ast.parse(source), True, True)
+    namespace: dict[str, Any] = {}
+    exec(compile(tree, "t", "exec"), namespace)
+    assert namespace["x"] == 1 and namespace["C"].a == 2
+    assert "__annotations__" not in namespace or not namespace["__annotations__"]
+    assert not getattr(namespace["C"], "__annotations__", {})
+    assert namespace["D"].__annotations__ == {"d": "int"} or namespace["D"].__annotations__ == {"d": int}
