@@ -39,7 +39,7 @@ def main() -> None:
     import statsig_python_core as core
 
     from statsig_lite import StatsigOptions, StatsigServer, StatsigUser
-    from statsig_lite.buffer import encode_event
+    from statsig_lite.buffer import encode_event, wire_deferred
 
     with LoopbackServer() as server:
         server.set_specs(specgen.dumps(v1), v2_text, v1["time"])
@@ -81,7 +81,7 @@ def main() -> None:
                 recorded = list(lite._pipeline._buffer._fresh)  # type: ignore[union-attr]
                 t0 = time.perf_counter()
                 for e in recorded:
-                    encode_event(e.wire())  # type: ignore[union-attr]  # what cutting a batch does
+                    encode_event(wire_deferred(e))  # what cutting a batch does
                 rows.setdefault(("encode", n), []).append(time.perf_counter() - t0)
                 before = server.stats.events.get("statsig::gate_exposure", 0)
                 t0 = time.perf_counter()

@@ -6,7 +6,6 @@ saw the user, and nothing raises."""
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from typing import Any
 
@@ -15,6 +14,7 @@ from statsig_lite.buffer import EventBuffer, encode_json
 from statsig_lite.evaluator.evaluate import Evaluation
 from statsig_lite.exposures import GATE_EXPOSURE, check_record
 from statsig_lite.store.snapshot import load_snapshot
+from tests.interleave import run_interleaved
 
 META = encode_json({"sdkType": "t", "sdkVersion": "0", "languageVersion": "3", "sessionID": "s"})
 SNAPSHOT = load_snapshot({"time": 1, "feature_gates": [], "dynamic_configs": [], "layer_configs": []})
@@ -22,7 +22,7 @@ SNAPSHOT = load_snapshot({"time": 1, "feature_gates": [], "dynamic_configs": [],
 
 def test_threads_recording_checks_while_batches_are_cut_and_the_oldest_taken_build_each_once() -> None:
     buffer, out, errors = EventBuffer(META), [], []
-    per_thread, threads, done = 5000, 4, threading.Event()
+    per_thread, threads = 5000, 4
     lock = threading.Lock()
 
     def producer(t: int) -> None:
@@ -42,7 +42,7 @@ def test_threads_recording_checks_while_batches_are_cut_and_the_oldest_taken_bui
         except Exception as exc:  # pragma: no cover - the failure this test is for
             errors.append(exc)
 
-    def flusher() -> None:
+    def flusher(done: threading.Event) -> None:
         try:
             while not done.is_set():
                 cut = buffer.batches(0, max_events=7, max_body_bytes=1 << 20, in_flight=True)
@@ -53,20 +53,7 @@ def test_threads_recording_checks_while_batches_are_cut_and_the_oldest_taken_bui
         except Exception as exc:  # pragma: no cover
             errors.append(exc)
 
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        workers = [threading.Thread(target=producer, args=(t,)) for t in range(threads)]
-        flush = threading.Thread(target=flusher)
-        flush.start()
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-        done.set()
-        flush.join()
-    finally:
-        sys.setswitchinterval(old)
+    run_interleaved(producer, threads, flusher)
     out.extend(e for b in buffer.batches(0, max_events=50, max_body_bytes=1 << 20) for e in b.events)
     assert not errors, errors
     assert buffer.unsendable == 0

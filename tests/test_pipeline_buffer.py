@@ -186,13 +186,13 @@ def test_threads_adding_and_taking_the_oldest_while_a_flush_cuts_and_removes_los
     background thread cuts batches and removes what it sent. Every event comes out at least once, and no call
     raises (before every change of the cut batches held the lock, a removal could skip a batch another thread
     shifted, and the overflow's pop could find the list emptied under it)."""
-    import sys
     import threading
 
     from statsig_lite.buffer import EventBuffer
+    from tests.interleave import run_interleaved
 
     buffer, out, errors = EventBuffer(META), [], []
-    per_thread, threads, done = 20000, 4, threading.Event()
+    per_thread, threads = 20000, 4
 
     def producer(t: int) -> None:
         try:
@@ -205,7 +205,7 @@ def test_threads_adding_and_taking_the_oldest_while_a_flush_cuts_and_removes_los
         except Exception as exc:  # pragma: no cover - the failure this test is for
             errors.append(exc)
 
-    def flusher() -> None:
+    def flusher(done: threading.Event) -> None:
         try:
             while not done.is_set():
                 cut = buffer.batches(0, max_events=4, max_body_bytes=1 << 20)  # many small batches: long scans
@@ -214,20 +214,7 @@ def test_threads_adding_and_taking_the_oldest_while_a_flush_cuts_and_removes_los
         except Exception as exc:  # pragma: no cover
             errors.append(exc)
 
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch as often as the interpreter can: more interleavings
-    try:
-        workers = [threading.Thread(target=producer, args=(t,)) for t in range(threads)]
-        flush = threading.Thread(target=flusher)
-        flush.start()
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-        done.set()
-        flush.join()
-    finally:
-        sys.setswitchinterval(old)
+    run_interleaved(producer, threads, flusher)
     out.extend(e for b in buffer.batches(0, max_events=40, max_body_bytes=1 << 20) for e in b.events)
     assert not errors, errors
     seen = {json.loads(e)["value"] for e in out}

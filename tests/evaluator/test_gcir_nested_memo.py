@@ -13,24 +13,14 @@ from typing import Any
 
 import pytest
 
-from statsig_lite import StatsigOptions, StatsigServer, StatsigUser
+from statsig_lite import StatsigServer, StatsigUser
 from statsig_lite.evaluator import gcir
 from statsig_lite.evaluator.evaluate import Evaluation
 from statsig_lite.store.model import Spec
 from tests.conformance.suites import load_suite, suite_names
 from tests.differential.generate import random_job
-from tests.differential.harness import payload_for
 from tests.differential.specs import cond, config, gate, payload, rule
-
-NOW = 1_700_000_100.0
-
-
-def _server(v1: dict[str, Any] | str | bytes, fmt: str, now: float = NOW, tier: str | None = None) -> StatsigServer:
-    text = v1 if isinstance(v1, (str, bytes)) else json.dumps(payload_for(v1, fmt))
-    server = StatsigServer(clock=lambda: now)
-    details = server.initialize("secret-memo", StatsigOptions(bootstrap_values=text, local_mode=True, tier=tier))
-    assert details.init_success, details.error
-    return server
+from tests.evaluator.local_servers import local_server as _server
 
 
 def _without_memo(monkeypatch: pytest.MonkeyPatch) -> None:

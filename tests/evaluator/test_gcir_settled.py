@@ -13,22 +13,12 @@ from typing import Any
 
 import pytest
 
-from statsig_lite import StatsigOptions, StatsigServer, StatsigUser
+from statsig_lite import StatsigServer, StatsigUser
 from statsig_lite.evaluator import gcir
 from tests.conformance.suites import load_suite, suite_names
 from tests.differential.generate import random_job
-from tests.differential.harness import payload_for
 from tests.differential.specs import cond, config, gate, payload, rule
-
-NOW = 1_700_000_100.0
-
-
-def _server(v1: dict[str, Any] | str | bytes, fmt: str, now: float = NOW, tier: str | None = None) -> StatsigServer:
-    text = v1 if isinstance(v1, (str, bytes)) else json.dumps(payload_for(v1, fmt))
-    server = StatsigServer(clock=lambda: now)
-    details = server.initialize("secret-settle", StatsigOptions(bootstrap_values=text, local_mode=True, tier=tier))
-    assert details.init_success, details.error
-    return server
+from tests.evaluator.local_servers import local_server as _server
 
 
 def _texts(server: StatsigServer, users: list[StatsigUser], apps: tuple[str | None, ...] = (None,)) -> Iterator[Any]:

@@ -14,27 +14,12 @@ import pytest
 from statsig_lite import HashingAlgorithm, StatsigOptions, StatsigServer, StatsigUser
 from statsig_lite.evaluator import hashing
 from tests.differential.specs import cond, gate, payload, rule
+from tests.evaluator.folded import Folded
 
 
 def _expected(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
 
-
-class Folded(str):
-    """A case-insensitive ID type, as applications write them: equal to and hashed as its lower-case text, and
-    its own str()."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and self.lower() == other.lower()
-
-    def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
-
-    def __hash__(self) -> int:
-        return hash(self.lower())
-
-    def __str__(self) -> str:
-        return self
 
 
 def _server(spec: dict[str, Any]) -> StatsigServer:

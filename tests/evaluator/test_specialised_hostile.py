@@ -17,27 +17,13 @@ import pytest
 from statsig_lite.evaluator import operators as ops
 from statsig_lite.evaluator import user_fields as uf
 from statsig_lite.user import StatsigUser
+from tests.evaluator.folded import Folded
 from tests.evaluator.test_specialised import reference_core_membership, reference_field
 
 
 class Sub(str):
     """A plain str subclass."""
 
-
-class Folded(str):
-    """A case-insensitive string: equal to (and hashed as) any string of the same lower-case text."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and self.lower() == other.lower()
-
-    def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
-
-    def __hash__(self) -> int:
-        return hash(self.lower())
-
-    def __str__(self) -> str:
-        return self
 
 
 class Touchy:
