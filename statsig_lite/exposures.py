@@ -13,7 +13,7 @@ from enum import Enum
 from .constants import EXPOSURE_DEDUPE_MAX_KEYS, EXPOSURE_DEDUPE_TTL_MS
 from .evaluator.evaluate import Evaluation
 from .evaluator.hashing import signed_hash
-from .user import logged_user_dict
+from .user import copied_map, logged_user_dict
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -62,13 +62,6 @@ class ExposureDeduper:
         self._keys.clear()
 
 
-def _copied(value: Any) -> Any:
-    """A copy of a user's custom or custom-ID object as the check saw it: a mapping as a new dict (a dict of
-    plain values copies untracked by the cyclic collector, so a record adds no object for it to scan), any
-    other value as given."""
-    return dict(value) if isinstance(value, Mapping) else value
-
-
 # a check's exposure record: a plain tuple, built on the check's time, that the pipeline keeps until a flush
 # builds its event. Item 0 is what builds it (`buffer.wire_deferred`); the rest is `_RECORD_FIELDS`.
 _RECORD_FIELDS = ("snapshot", "kind", "name", "value", "rule_id", "version", "secondary_exposures", "environment",
@@ -89,8 +82,8 @@ def check_record(
         evaluation.secondary_exposures, evaluation.environment, reason, now_ms, init_time, user.user_id,
         user.email, user.ip, user.user_agent, user.country, user.locale, user.app_version,
         # a dict's copy is ~4x cheaper than flattening it, and, of plain values, invisible to the collector
-        custom.copy() if type(custom) is dict else None if custom is None else _copied(custom),
-        ids.copy() if type(ids) is dict else None if ids is None else _copied(ids),
+        custom.copy() if type(custom) is dict else None if custom is None else copied_map(custom),
+        ids.copy() if type(ids) is dict else None if ids is None else copied_map(ids),
         user._statsig_environment,
     )
 

@@ -685,8 +685,9 @@ class StatsigServer:
     def _eval_details(self, ev: Evaluation) -> EvaluationDetails:
         reason = EvaluationReason.local_override if ev.reason == "LocalOverride" else _REASONS[ev.reason]
         loaded = self._loaded
-        if ev.lookup_missed or loaded is None:  # disable_ua_parser / disable_country_lookup met a condition that
-            return self._details(reason, DataSource(ev.lookup_missed) if ev.lookup_missed else None)  # needed it
+        # lookup_missed: disable_ua_parser / disable_country_lookup met a condition that needed the lookup
+        if ev.lookup_missed or loaded is None:
+            return self._details(reason, DataSource(ev.lookup_missed) if ev.lookup_missed else None)
         # _details(reason) inlined: every get_config/get_experiment/get_layer builds one
         return EvaluationDetails(loaded.snapshot.time, loaded.init_time, loaded.source, reason, self._clock_ms())
 

@@ -141,10 +141,16 @@ class StatsigUser(Record):
             self.country,
             self.locale,
             self.app_version,
-            dict(custom) if type(custom) is dict or isinstance(custom, Mapping) else custom,  # ABC check last
+            copied_map(custom),
             None if ids is None else dict(ids),
             self._statsig_environment,
         )
+
+
+def copied_map(value: Any) -> Any:
+    """A user's custom (or custom-ID) object as a check saw it: a mapping as a new dict (a copy of a dict of plain
+    values is untracked by the cyclic collector, like its original), any other value as given."""
+    return dict(value) if isinstance(value, Mapping) else value
 
 
 _LOGGED_KEYS = ("userID", "email", "ip", "userAgent", "country", "locale", "appVersion")
