@@ -199,7 +199,7 @@ def environment_getter(field: str, legacy: bool) -> Getter:
 
     def get(ctx: EvalInput) -> object:
         env = ctx.environment
-        if not isinstance(env, Mapping):
+        if type(env) is not dict and not isinstance(env, Mapping):  # dict first: an ABC check costs a frame
             return None
         if field in env:
             return env[field]

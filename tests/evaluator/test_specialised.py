@@ -173,3 +173,81 @@ def test_specialised_core_numbers_answer_as_f64_comparisons(op: str) -> None:
                 number = ops.core_number(value)
                 expected = number is not None and cmp(number, t)
             assert pred(value) == expected, (target, value)
+
+
+def _outcome(pred: Any, value: object) -> object:
+    """What a predicate answers, or the type of what it raises (legacy errors are answers too)."""
+    try:
+        return pred(value)
+    except Exception as exc:
+        return type(exc)
+
+
+def reference_legacy_string_match(target: object, value: object, test: Any, negate: bool) -> bool:
+    """The legacy SDK's __match_string_in_array, as one general function: the target's elements casefolded at
+    every check."""
+    if value is None or target is None:
+        return negate
+    v = str(value).casefold()
+    found = any(test(v, str(m).casefold()) for m in target if m is not None)  # type: ignore[attr-defined]
+    return found != negate
+
+
+STRING_OPS = {
+    "str_starts_with_any": (str.startswith, False),
+    "str_ends_with_any": (str.endswith, False),
+    "str_contains_any": (lambda hay, n: n in hay, False),
+    "str_contains_none": (lambda hay, n: n in hay, True),
+}
+
+
+@pytest.mark.parametrize("op", sorted(STRING_OPS))
+def test_specialised_legacy_string_match_answers_as_the_general_form(op: str) -> None:
+    test, negate = STRING_OPS[op]
+    targets: list[object] = [["@Gmail.com", "qa+", None, 1, 2.5, True, "STRASSE", ""], ["x"], [], "us", "",
+                             {"Us": 1, "ß": 2}, None, 5, 2.5, True, [["nested"], {"k": 1}]]
+    values: list[object] = [*MEMBER_VALUES, "person1@gmail.com", "QA+test@x.io", "straße", "usa", "1", 2.5,
+                            "[\"nested\"]", "x"]
+    for target in targets:
+        pred = ops.LEGACY[op](target)
+        for value in values:
+            expected = _outcome(lambda v: reference_legacy_string_match(target, v, test, negate), value)
+            assert _outcome(pred, value) == expected, (target, value)
+
+
+def reference_legacy_version(target: object, value: object, cmp: Any) -> bool:
+    """The legacy SDK's __version_compare_helper, as one general function."""
+    if value is None or target is None:
+        return False
+    v, t = str(value), str(target)
+    if (d := v.find("-")) > 0:
+        v = v[:d]
+    if (d := t.find("-")) > 0:
+        t = t[:d]
+    p1, p2 = v.split("."), t.split(".")
+    try:
+        for i in range(max(len(p1), len(p2))):
+            c1 = int(float(p1[i])) if i < len(p1) else 0
+            c2 = int(float(p2[i])) if i < len(p2) else 0
+            if c1 != c2:
+                return bool(cmp(-1 if c1 < c2 else 1, 0))
+    except ValueError:
+        return False
+    return bool(cmp(0, 0))
+
+
+@pytest.mark.parametrize("op", ["version_gt", "version_gte", "version_lt", "version_lte", "version_eq", "version_neq"])
+def test_specialised_legacy_versions_answer_as_the_general_form(op: str) -> None:
+    import operator
+
+    cmp = {"version_gt": operator.gt, "version_gte": operator.ge, "version_lt": operator.lt,
+           "version_lte": operator.le, "version_eq": operator.eq, "version_neq": operator.ne}[op]
+    targets: list[object] = ["1.2.3", "1.2", "2", "1.2.3-beta", "-1.0", "1.x", "inf.1", "1.nan", 2, 1.5, True, None,
+                             "", "1..2", [1, 2]]
+    values: list[object] = [None, "1.2.3", "1.2.4", "1.2", "1.2.3.0", "0.9", "10", "1.2.3-rc1", "-1", "1.inf",
+                            "1.nan", "x", "", 1, 1.2, 2, True, ["1"], "1e3.0", " 1 .2", "1_0.1", "9" * 70]
+    for target in targets:
+        pred = ops.LEGACY[op](target)
+        for value in values:
+            expected = _outcome(lambda v: reference_legacy_version(target, v, cmp), value)
+            assert _outcome(pred, value) == expected, (target, value)
