@@ -275,15 +275,19 @@ class Evaluation:
                         return
                 else:  # value tests only, the common case: inline, one call per getter and predicate
                     passed = True
-                    if rule.short_circuit:
+                    steps = rule.steps
+                    if steps is None:  # rule.short_circuit
                         for get, test in checks:
                             if not test(get(self)):
                                 passed = False
                                 break
                     else:
-                        for get, test in checks:
+                        for get, test, rest in steps:
                             if not test(get(self)):
                                 passed = False
+                                for get, test in rest:  # what may still raise (legacy): the rest cannot
+                                    test(get(self))
+                                break
                     self.ctx_rate = rule.sampling_rate  # after the tests: none reads it, and see _note_error
                     self.value = passed
                 if not passed:

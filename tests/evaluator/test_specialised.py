@@ -211,7 +211,7 @@ def test_specialised_legacy_string_match_answers_as_the_general_form(op: str) ->
     for target in targets:
         pred = ops.LEGACY[op](target)
         for value in values:
-            expected = _outcome(lambda v: reference_legacy_string_match(target, v, test, negate), value)
+            expected = _outcome(lambda v, t=target: reference_legacy_string_match(t, v, test, negate), value)
             assert _outcome(pred, value) == expected, (target, value)
 
 
@@ -249,5 +249,74 @@ def test_specialised_legacy_versions_answer_as_the_general_form(op: str) -> None
     for target in targets:
         pred = ops.LEGACY[op](target)
         for value in values:
-            expected = _outcome(lambda v: reference_legacy_version(target, v, cmp), value)
+            expected = _outcome(lambda v, t=target: reference_legacy_version(t, v, cmp), value)
             assert _outcome(pred, value) == expected, (target, value)
+
+
+class _Eval:
+    """What getters and probes read and write of an evaluation."""
+
+    def __init__(self, user: StatsigUser, lookups_off: int) -> None:
+        self.user = user
+        self.lookups_off = lookups_off
+        self.lookup_missed = ""
+        self.environment = None
+        self.target_app_id = None
+        self.now_ms = 0
+
+
+def _legacy_conditions(conditions: list[dict[str, Any]]) -> list[Any]:
+    import json
+
+    from statsig_lite.store.snapshot import load_snapshot
+
+    gate = {"name": "g", "type": "feature_gate", "salt": "s", "enabled": True, "defaultValue": False,
+            "idType": "userID", "rules": [{"id": f"r{i}", "passPercentage": 100, "conditions": [c]}
+                                          for i, c in enumerate(conditions)]}
+    payload = {"time": 1, "feature_gates": [gate], "dynamic_configs": [], "layer_configs": []}
+    return [rule.conditions[0] for rule in load_snapshot(json.dumps(payload)).gates["g"].rules]
+
+
+def test_legacy_probes_raise_and_record_as_their_condition() -> None:
+    """Once an earlier condition of a legacy rule failed, a condition with a probe runs only the probe (bucket
+    hashes, user agent parses): the probe must raise exactly where the condition would and record the same
+    missed lookup."""
+    import json
+
+    bucket = {"type": "user_bucket", "additionalValues": {"salt": "b"}}
+    conditions = [
+        {**bucket, "operator": "lt", "targetValue": 500},
+        {**bucket, "operator": "gte", "targetValue": "250"},
+        {**bucket, "operator": "lt", "targetValue": None},
+        {**bucket, "operator": "any", "targetValue": [1, 2, 3]},
+        {**bucket, "operator": "none", "targetValue": [1, 2, 3], "idType": "companyID"},
+        {**bucket, "operator": "eq", "targetValue": 7, "idType": "companyID"},
+        {**bucket, "operator": "str_contains_any", "targetValue": ["1"]},
+        {"type": "ua_based", "field": "os_name", "operator": "any", "targetValue": ["iOS"]},
+        {"type": "ua_based", "field": "browser_version", "operator": "none", "targetValue": ["1.0.0"]},
+        {"type": "ua_based", "field": "os_name", "operator": "str_starts_with_any", "targetValue": ["Mac"]},
+    ]
+    compiled = _legacy_conditions(conditions)
+    assert all(c.probe is not None for c in compiled)
+    # conditions whose test may raise keep no probe: they run whole
+    unprobed = _legacy_conditions([{**bucket, "operator": "lt", "targetValue": "x"},
+                                   {**bucket, "operator": "version_gt", "targetValue": "1.inf"},
+                                   {**bucket, "operator": "lt", "targetValue": 5, "additionalValues": {"salt": "\ud800"}},
+                                   {"type": "ua_based", "field": "os_name", "operator": "gt", "targetValue": 1}])
+    assert all(c.probe is None for c in unprobed)
+    lone = json.loads('"a\\ud800b"')
+    agents = [None, "", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15", 5, lone]
+    units: list[object] = [None, "u1", "ü1", lone, 7, 2.5, True, ["x"]]
+    users = [StatsigUser(user_id=u, user_agent=a, custom_ids={"companyID": c} if c is not None else None,  # type: ignore[arg-type]
+                         custom={"os_name": "iOS"} if i % 3 == 0 else None)
+             for i, (u, a, c) in enumerate(itertools.product(units, agents, [None, "c1", lone, 3]))]
+    for condition in compiled:
+        for user in users:
+            for lookups_off in (0, uf.LOOKUP_UA | uf.LOOKUP_COUNTRY):
+                whole, probed = _Eval(user, lookups_off), _Eval(user, lookups_off)
+                expected = _outcome(lambda ctx: condition.test(condition.get(ctx)), whole)
+                got = _outcome(condition.probe, probed)
+                assert (got is None) == (expected in (True, False)), (condition, user, expected, got)
+                if got is not None:
+                    assert got == expected, (user, expected, got)
+                assert probed.lookup_missed == whole.lookup_missed, (condition, user)
