@@ -369,7 +369,13 @@ class Evaluation:
         if delegate is None:
             return False
         self.undelegated = list(self.secondary_exposures)
-        self._nested(delegate)
+        self.depth += 1  # self._nested(delegate), inline: a frame fewer a layer
+        if self.depth > MAX_RECURSION_DEPTH:
+            raise RecursionLimitError(delegate.name)
+        try:
+            self._evaluate(delegate)
+        finally:
+            self.depth -= 1
         self.explicit_parameters = delegate.explicit_parameters
         self.allocated_experiment = delegate.name
         if rule.finalizes_after_delegate:

@@ -283,8 +283,8 @@ def test_legacy_probes_raise_and_record_as_their_condition() -> None:
     missed lookup."""
     import json
 
-    bucket = {"type": "user_bucket", "additionalValues": {"salt": "b"}}
-    conditions = [
+    bucket: dict[str, Any] = {"type": "user_bucket", "additionalValues": {"salt": "b"}}
+    conditions: list[dict[str, Any]] = [
         {**bucket, "operator": "lt", "targetValue": 500},
         {**bucket, "operator": "gte", "targetValue": "250"},
         {**bucket, "operator": "lt", "targetValue": None},
@@ -299,9 +299,10 @@ def test_legacy_probes_raise_and_record_as_their_condition() -> None:
     compiled = _legacy_conditions(conditions)
     assert all(c.probe is not None for c in compiled)
     # conditions whose test may raise keep no probe: they run whole
+    lone_salt = {"additionalValues": {"salt": "\ud800"}}
     unprobed = _legacy_conditions([{**bucket, "operator": "lt", "targetValue": "x"},
                                    {**bucket, "operator": "version_gt", "targetValue": "1.inf"},
-                                   {**bucket, "operator": "lt", "targetValue": 5, "additionalValues": {"salt": "\ud800"}},
+                                   {**bucket, "operator": "lt", "targetValue": 5, **lone_salt},
                                    {"type": "ua_based", "field": "os_name", "operator": "gt", "targetValue": 1}])
     assert all(c.probe is None for c in unprobed)
     lone = json.loads('"a\\ud800b"')
@@ -314,9 +315,42 @@ def test_legacy_probes_raise_and_record_as_their_condition() -> None:
         for user in users:
             for lookups_off in (0, uf.LOOKUP_UA | uf.LOOKUP_COUNTRY):
                 whole, probed = _Eval(user, lookups_off), _Eval(user, lookups_off)
-                expected = _outcome(lambda ctx: condition.test(condition.get(ctx)), whole)
+                expected = _outcome(lambda ctx, c=condition: c.test(c.get(ctx)), whole)
                 got = _outcome(condition.probe, probed)
                 assert (got is None) == (expected in (True, False)), (condition, user, expected, got)
                 if got is not None:
                     assert got == expected, (user, expected, got)
                 assert probed.lookup_missed == whole.lookup_missed, (condition, user)
+
+
+def test_bucket_getters_read_the_hash_memo_as_salted_hash() -> None:
+    """bucket_getter reads salted_hash's memo itself and hashes a miss through salted_hash_into: its bucket is
+    eval_hash("{salt}.{unit}") % 1000 whatever the memo holds (empty, the prefix without the unit, the pair,
+    just cleared), and the memo ends as salted_hash leaves it."""
+    from statsig_lite.evaluator import hashing
+
+    units: list[object] = ["u1", "u2", "ü", 7, 2.5, None, True]
+    users = [StatsigUser(user_id=u, custom_ids={"companyID": u}) for u in units]  # type: ignore[arg-type,dict-item]
+    getters = [uf.bucket_getter("salt", "userID"), uf.bucket_getter("salt", "companyID")]
+    try:
+        for state in ("empty", "prefix", "pairs", "cleared"):
+            hashing.forget_salted_hashes()
+            if state in ("prefix", "pairs"):
+                hashing.salted_hash("salt.", "other")
+            if state == "pairs":
+                for u in units:
+                    hashing.salted_hash("salt.", hashing.unit_text(u) if type(u) is not str else u)
+            if state == "cleared":
+                hashing.salted_hash("salt.", "other")
+                hashing._HASHES.clear()
+            for get, by_user_id in zip(getters, (True, False), strict=True):
+                for user in users:
+                    raw = user.user_id if by_user_id else uf.unit_id(user, "companyID")
+                    unit = raw if type(raw) is str else hashing.unit_text(raw)
+                    expected = hashing.eval_hash("salt." + unit) % 1000
+                    assert get(_Ctx(user)) == expected, (state, user.user_id)  # type: ignore[arg-type]
+                    assert get(_Ctx(user)) == expected  # type: ignore[arg-type]  # now from the memo
+                    assert hashing.memo_of("salt.") is not None
+                    assert hashing.memo_of("salt.")[unit] == hashing.salted_hash("salt.", unit)  # type: ignore[index]
+    finally:
+        hashing.forget_salted_hashes()
