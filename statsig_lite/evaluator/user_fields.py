@@ -6,7 +6,7 @@ operator compares. Which lookups apply (aliases, empty-string fall-through) is c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ..store.model import EvalInput, Getter
 from .hashing import memo_of, salted_hash_into, unit_text
@@ -211,6 +211,25 @@ def bucket_getter(salt: str, id_type: str | None) -> Getter:
         return salted_hash_into(units, prefix, unit) % 1000
 
     return get
+
+
+def bucket_compare(salt: str, id_type: str | None, cmp: Callable[[float, float], bool], bound: float) -> Getter:
+    """`bucket_getter(salt, id_type)` and a comparison with a number in one closure: cmp(bucket, bound), a
+    frame fewer than getter and predicate (an experiment's groups: `user_bucket lt`). Raises where the getter
+    does; the comparison of an int with a float cannot."""
+    prefix = salt + "."
+    by_user_id = id_type is None or id_type.lower() == "userid"
+
+    def compare(ctx: EvalInput) -> object:
+        unit = ctx.user.user_id if by_user_id else unit_id(ctx.user, id_type)
+        if type(unit) is not str:
+            unit = unit_text(unit)
+        units = memo_of(prefix)
+        if units is None or (found := units.get(unit)) is None:
+            found = salted_hash_into(units, prefix, unit)
+        return cmp(found % 1000, bound)
+
+    return compare
 
 
 def bucket_probe(salt: str, id_type: str | None) -> Getter | None:

@@ -354,3 +354,41 @@ def test_bucket_getters_read_the_hash_memo_as_salted_hash() -> None:
                     assert hashing.memo_of("salt.")[unit] == hashing.salted_hash("salt.", unit)  # type: ignore[index]
     finally:
         hashing.forget_salted_hashes()
+
+
+@pytest.mark.parametrize("legacy", [True, False], ids=["legacy", "core"])
+def test_bucket_comparisons_answer_as_getter_and_test(legacy: bool) -> None:
+    """A user_bucket condition compared with a number compiles to one closure (user_fields.bucket_compare):
+    it answers, and raises, as the bucket getter followed by the dialect's own test."""
+    import json
+
+    from statsig_lite.store.snapshot import load_snapshot
+
+    targets: list[object] = [500, 250.5, "250", " 250", 0, 1000, -1, 1e300, "x", None, True, [1], 999.999]
+    ops_ = ["lt", "lte", "gt", "gte"]
+    cases = [(op, t, id_type) for op in ops_ for t in targets for id_type in ("userID", "companyID")]
+    conds = [{"type": "user_bucket", "operator": op, "targetValue": t, "idType": id_type,
+              "additionalValues": {"salt": "b"}} for op, t, id_type in cases]
+    rules = [{"id": f"r{i}", "passPercentage": 100, "conditions": [c] if legacy else [f"c{i}"]}
+             for i, c in enumerate(conds)]
+    gate = {"type": "feature_gate", "salt": "s", "enabled": True, "defaultValue": False, "idType": "userID",
+            "rules": rules}
+    if legacy:
+        payload: dict[str, Any] = {"time": 1, "feature_gates": [{"name": "g", **gate}], "dynamic_configs": [],
+                                   "layer_configs": []}
+    else:
+        payload = {"time": 1, "response_format": "dcs-v2", "feature_gates": {"g": gate}, "dynamic_configs": {},
+                   "layer_configs": {}, "condition_map": {f"c{i}": c for i, c in enumerate(conds)}}
+    compiled = [r.conditions[0] for r in load_snapshot(json.dumps(payload)).gates["g"].rules]
+    fused = sum(c.get.__name__ == "compare" for c in compiled)
+    assert fused > len(cases) // 2  # most are one closure
+    lone = json.loads('"a\\ud800b"')
+    users = [StatsigUser(user_id=u, custom_ids={"companyID": c})  # type: ignore[arg-type,dict-item]
+             for u in ["u1", "u2", "ü", 7, None, lone] for c in ["c1", lone]]
+    table = ops.LEGACY if legacy else ops.CORE
+    for (op, target, id_type), condition in zip(cases, compiled, strict=True):
+        get, test = uf.bucket_getter("b", id_type), table[op](target)
+        for user in users:
+            ctx = _Ctx(user)
+            expected = _outcome(lambda c: test(get(c)), ctx)  # noqa: B023
+            assert _outcome(lambda c: condition.test(condition.get(c)), ctx) == expected, (op, target, user)  # noqa: B023
