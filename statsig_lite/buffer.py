@@ -281,9 +281,10 @@ def split_batch(batch: Batch, metadata_json: bytes) -> list[Batch]:
 
 
 class DeferredObject(Protocol):
-    """An event the client recorded cheaply; its wire-format dict is built when batches are cut."""
+    """An event the client recorded cheaply; its wire-format dict is built when batches are cut. None: no
+    event after all (an exposure its client decides, in recording order, repeats one already logged)."""
 
-    def wire(self) -> Mapping[str, object]: ...
+    def wire(self) -> Mapping[str, object] | None: ...
 
 
 if TYPE_CHECKING:
@@ -294,10 +295,11 @@ if TYPE_CHECKING:
     DeferredEvent = DeferredObject | tuple[Any, ...]
 
 
-def wire_deferred(event: DeferredEvent) -> Mapping[str, object]:
-    """The wire-format dict of a recorded event."""
+def wire_deferred(event: DeferredEvent) -> Mapping[str, object] | None:
+    """The wire-format dict of a recorded event, or None when it makes none (see DeferredObject). Stateful for
+    exposures (their dedupe): the buffer builds each recorded event once, in recording order (`_settling`)."""
     if type(event) is tuple:
-        built: Mapping[str, object] = event[0](event)
+        built: Mapping[str, object] | None = event[0](event)
         return built
     return event.wire()  # type: ignore[union-attr]
 
@@ -318,6 +320,7 @@ class EventBuffer:
         "_front",
         "_in_flight",
         "_metadata_json",
+        "_settling",
         "unsendable",
     )
 
@@ -329,6 +332,9 @@ class EventBuffer:
         # threads add (lock-free) while others take from the front: every change at the front, and every
         # change of the cut batches (a flush cuts and removes them while the overflow takes the oldest), holds it
         self._front = new_lock()
+        # building a recorded event decides whether it is one (an exposure's dedupe): events are built one
+        # taker at a time, oldest first, so those decisions are made in recording order (taken before _front)
+        self._settling = new_lock()
         self._batches: list[Batch] = []
         self._fresh_bytes = 0
         self._batch_bytes = 0
@@ -371,10 +377,16 @@ class EventBuffer:
     def _take_fresh(self) -> list[bytes]:
         """Remove the fresh events and return them encoded. An event another thread adds meanwhile stays
         for the next cut: the list is never replaced, its front is taken under `_front`."""
-        with self._front:
-            fresh = self._fresh[:]
-            del self._fresh[: len(fresh)]
-            self._fresh_bytes = sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh)
+        with self._settling:
+            with self._front:
+                fresh = self._fresh[:]
+                del self._fresh[: len(fresh)]
+                self._fresh_bytes = sum(
+                    len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh
+                )
+            return self._encoded(fresh)
+
+    def _encoded(self, fresh: list[bytes | DeferredEvent]) -> list[bytes]:
         encoded: list[bytes] = []
         failed = 0
         first_error = ""
@@ -383,7 +395,9 @@ class EventBuffer:
                 encoded.append(event)
                 continue
             try:
-                encoded.append(encode_event(wire_deferred(event)))
+                built = wire_deferred(event)
+                if built is not None:
+                    encoded.append(encode_event(built))
             except Exception as exc:
                 # one bad event (a user field JSON cannot carry, a str() that raises) must not keep the
                 # others from being sent
@@ -478,7 +492,7 @@ class EventBuffer:
         size = count = 0
         events: list[bytes] = []
         at = 0
-        with self._front:
+        with self._settling, self._front:
             in_flight = self._in_flight
             kept: list[Batch] = []
             for batch in self._batches:
@@ -497,7 +511,10 @@ class EventBuffer:
                 at += 1
                 if not isinstance(event, bytes):
                     try:
-                        event = encode_event(wire_deferred(event))
+                        built = wire_deferred(event)
+                        if built is None:
+                            continue
+                        event = encode_event(built)
                     except Exception:
                         self.unsendable += 1
                         continue
@@ -530,11 +547,18 @@ class EventBuffer:
                 dropped += take
         return dropped
 
-    def pending(self) -> list[bytes]:
-        """Every encoded event held, in delivery order."""
+    def settle(self) -> list[bytes]:
+        """Build and encode the recorded events now, kept in place (the repeats among them are gone: see
+        DeferredObject); returns the fresh events, all encoded."""
         encoded = self._take_fresh()
         with self._front:
             self._fresh[:0] = encoded  # kept, encoded, ahead of anything added meanwhile
-            held = list(self._batches)
         self._fresh_bytes += sum(len(e) for e in encoded)
+        return encoded
+
+    def pending(self) -> list[bytes]:
+        """Every encoded event held, in delivery order."""
+        encoded = self.settle()
+        with self._front:
+            held = list(self._batches)
         return [e for b in held for e in b.events] + encoded

@@ -1,8 +1,10 @@
 """Exposure events in Statsig's wire format, with dedupe and the legacy SDK's sampling.
 
-A check that logs decides on its thread whether to (dedupe, sampling) and records what it saw (`check_record`,
-or a `NotedExposure`); the event pipeline builds the wire-format dict from it when it flushes, so a check pays
-for the decision and a copy of the user's fields, not for building and encoding the event.
+A check that logs records what it saw (`check_record`, or a `NotedExposure`) and nothing more: the event
+pipeline builds the wire-format dict when it flushes, and only then is it decided whether the exposure repeats
+one already logged (`ExposureDeduper.wire_record`; the buffer builds in recording order, so the decisions are
+those of deciding on each check). A check pays for a copy of the user's fields, not for the dedupe key, the
+event or its JSON. Under server-driven sampling, which needs the dedupe first, both are decided on the check.
 """
 
 from __future__ import annotations
@@ -31,22 +33,57 @@ _NO_SAMPLING_META: dict[str, object] = {}  # shared by every unsampled exposure:
 class ExposureDeduper:
     """Remembers recent exposures so a repeated check does not log again (bounded, cleared by age)."""
 
-    __slots__ = ("_keys", "_max_keys", "_started_ms", "_ttl_ms")
+    __slots__ = ("_ends_ms", "_keys", "_max_keys", "_started_ms", "_ttl_ms")
 
     def __init__(self, ttl_ms: int = EXPOSURE_DEDUPE_TTL_MS, max_keys: int = EXPOSURE_DEDUPE_MAX_KEYS) -> None:
         self._keys: set[int] = set()
         self._ttl_ms = ttl_ms
         self._max_keys = max_keys
-        self._started_ms = 0
+        self._started_ms = self._ends_ms = 0  # the first exposure starts a window
 
-    def first_time(self, key: tuple[object, ...], now_ms: int) -> bool:
-        # a window ends after ttl, when full, or when the wall clock stepped back past its start (it would
-        # otherwise last for the step as well)
-        elapsed = now_ms - self._started_ms
-        if elapsed >= self._ttl_ms or elapsed < 0 or len(self._keys) >= self._max_keys:
-            self._keys.clear()
-            self._started_ms = now_ms
+    def first_record(self, record: tuple[Any, ...]) -> bool:
+        """Whether the exposure a check record (`check_record`) holds is the first of its kind in the window:
+        keyed by the check, its result and the user's IDs, as each dialect's SDK keys them. Asked when the
+        record's event is built (`wire_record`: the buffer builds in recording order, so the decisions are
+        those of deciding on each check; issue 16: a check that logs pays for neither), or on the check's
+        time under server-driven sampling, which decides on it."""
+        ids = record[20]
+        key: tuple[object, ...]
+        if record[1].dialect.dedupe_id_values:
+            # the legacy SDK's key: the user ID's text and the ID values joined by "," (no IDs and one empty ID
+            # are the same key), one string for the collector; the version counts (it is in the legacy key's
+            # metadata): after an error in a nested gate, one config answers with another spec's version or none
+            if not ids:
+                joined = ""
+            elif type(ids) is dict:
+                try:
+                    joined = ",".join(ids.values())  # the common case: the user's IDs are strings
+                except TypeError:
+                    joined = ",".join(map(str, ids.values()))
+            else:
+                joined = ",".join(map(str, ids.values())) if isinstance(ids, Mapping) else ""
+            key = (record[2], record[3], record[5], record[4], record[22], str(record[12]), joined, record[6])
+        # core's key: the user ID (no user ID keys as ""), the stable ID ("stableID", else "stableid") and the
+        # ID values as a multiset (under which ID type and in which order does not count; a null ID is no ID)
+        elif not ids or (type(ids) is not dict and not isinstance(ids, Mapping)):
+            key = (record[2], record[3], record[5], record[4], record[22], record[12] or "", None)
+        else:
+            stable = ids.get("stableID")
+            if stable is None:
+                stable = ids.get("stableid")
+            values = sorted((v for v in ids.values() if v is not None), key=str)
+            key = (record[2], record[3], record[5], record[4], record[22], record[12] or "", stable, *values)
+        return self.first_time(key, record[10])
+
+    def wire_record(self, record: tuple[Any, ...]) -> dict[str, Any] | None:
+        """Item 0 of the check records a client logs: the event, or None when it repeats one."""
+        return PendingExposure.of(record).event() if self.first_record(record) else None
+
+    def first_time(self, key: object, now_ms: int) -> bool:
+        """Whether `key` is new in the window at `now_ms`."""
         keys = self._keys
+        if not self._started_ms <= now_ms < self._ends_ms or len(keys) >= self._max_keys:
+            self._restart(now_ms)
         try:
             # the key's 64-bit hash is kept, not the key: an int the cyclic collector never tracks, freeing the
             # tuple at once (issue 16: p99 is the collector's). Core keeps hashes too; two keys that collide
@@ -58,6 +95,13 @@ class ExposureDeduper:
         keys.add(hashed)  # one lookup, not two (`in`, then add)
         return len(keys) != held
 
+    def _restart(self, now_ms: int) -> None:
+        # a window ends after ttl, when full, or when the wall clock stepped back past its start (it would
+        # otherwise last for the step as well)
+        self._keys.clear()
+        self._started_ms = now_ms
+        self._ends_ms = now_ms + self._ttl_ms
+
     def reset(self) -> None:
         self._keys.clear()
 
@@ -66,30 +110,34 @@ class ExposureDeduper:
 # builds its event. Item 0 is what builds it (`buffer.wire_deferred`); the rest is `_RECORD_FIELDS`.
 _RECORD_FIELDS = ("snapshot", "kind", "name", "value", "rule_id", "version", "secondary_exposures", "environment",
                   "reason", "now_ms", "init_time", "user_id", "email", "ip", "user_agent", "country", "locale",
-                  "app_version", "custom", "custom_ids", "raw_environment")
+                  "app_version", "custom", "custom_ids", "raw_environment", "allocated_experiment")
 
 
 def check_record(
-    kind: str, name: str, evaluation: Evaluation, user: Any, reason: str, now_ms: int, init_time: int = 0
+    build: Callable[[tuple[Any, ...]], dict[str, Any] | None], kind: str, name: str, evaluation: Evaluation,
+    value: object, user: Any, reason: str, now_ms: int, init_time: int = 0,
 ) -> tuple[Any, ...]:
-    """What a gate or config exposure logs, read now: of its evaluation (not changed once its check returned,
-    then freed with it) and of the user, copied (see StatsigUser.log_fields: a later change to the user must
-    not reach the event). A tuple rather than an object: ~30% cheaper to build on every check that logs, and
-    one object for the cyclic collector (issue 16)."""
+    """What an exposure logs, read now: of its evaluation (not changed once its check returned, then freed
+    with it) and of the user, copied (see StatsigUser.log_fields: a later change to the user must not reach
+    the event). `build`: what builds its event at flush (the client's `ExposureDeduper.wire_record`); `value`:
+    the check's value, or the parameter a layer's exposure is for (its dedupe key holds it). A tuple rather
+    than an object: ~30% cheaper to build on every check that logs, and one object for the cyclic collector
+    (issue 16)."""
     custom, ids = user.custom, user.custom_ids
     return (
-        _wire_record, evaluation.snapshot, kind, name, evaluation.value, evaluation.rule_id, evaluation.version,
+        build, evaluation.snapshot, kind, name, value, evaluation.rule_id, evaluation.version,
         evaluation.secondary_exposures, evaluation.environment, reason, now_ms, init_time, user.user_id,
         user.email, user.ip, user.user_agent, user.country, user.locale, user.app_version,
         # a dict's copy is ~4x cheaper than flattening it, and, of plain values, invisible to the collector
         custom.copy() if type(custom) is dict else None if custom is None else copied_map(custom),
         ids.copy() if type(ids) is dict else None if ids is None else copied_map(ids),
-        user._statsig_environment,
+        user._statsig_environment, evaluation.allocated_experiment,
     )
 
 
 def _wire_record(record: tuple[Any, ...]) -> dict[str, Any]:
-    return PendingExposure.of(record).wire()
+    """Builds a check record's event, deciding nothing (a record built by `PendingExposure`)."""
+    return PendingExposure.of(record).event()
 
 
 class PendingExposure:
@@ -110,7 +158,8 @@ class PendingExposure:
     def __init__(
         self, kind: str, name: str, evaluation: Evaluation, user: Any, reason: str, now_ms: int, init_time: int = 0
     ) -> None:
-        self._fill(check_record(kind, name, evaluation, user, reason, now_ms, init_time))
+        self._fill(check_record(_wire_record, kind, name, evaluation, evaluation.value, user, reason, now_ms,
+                                init_time))
 
     @classmethod
     def of(cls, record: tuple[Any, ...]) -> PendingExposure:
@@ -122,7 +171,7 @@ class PendingExposure:
         (_, self.snapshot, self.kind, self.name, self.value, self.rule_id, self.version, self.secondary_exposures,
          self.environment, self.reason, self.now_ms, self.init_time, self.user_id, self.email, self.ip,
          self.user_agent, self.country, self.locale, self.app_version, self.custom, self.custom_ids,
-         self.raw_environment) = record
+         self.raw_environment, self.allocated_experiment) = record
 
     @property
     def user(self) -> LogFields:
@@ -130,7 +179,11 @@ class PendingExposure:
         return (self.user_id, self.email, self.ip, self.user_agent, self.country, self.locale, self.app_version,
                 self.custom, self.custom_ids, self.raw_environment)
 
-    def wire(self) -> dict[str, Any]:
+    def wire(self) -> dict[str, Any] | None:
+        """The event (see buffer.DeferredObject)."""
+        return self.event()
+
+    def event(self) -> dict[str, Any]:
         snapshot = self.snapshot
         # core logs a missing userID as ""
         logged = logged_user_dict(self.user, self.environment, snapshot.dialect.log_missing_user_id)
@@ -159,27 +212,33 @@ class NotedExposure(PendingExposure):
     """An exposure that carries more than a check's: a layer's (its evaluation, read at flush, and the
     parameter), a manual one, or one with sampling metadata."""
 
-    __slots__ = ("evaluation", "manual", "parameter", "sampling_meta")
+    __slots__ = ("deduper", "evaluation", "manual", "parameter", "record", "sampling_meta")
 
     def __init__(
         self,
-        kind: str,
-        name: str,
+        record: tuple[Any, ...],
         evaluation: Evaluation,
-        user: Any,
-        reason: str,
-        now_ms: int,
-        init_time: int = 0,
         parameter: str = "",
         manual: bool = False,
         sampling_meta: dict[str, object] | None = None,
+        deduper: ExposureDeduper | None = None,
     ) -> None:
-        super().__init__(kind, name, evaluation, user, reason, now_ms, init_time)
+        """`record`: the exposure's `check_record`; `deduper`: decides whether it repeats one when its event is
+        built (None: decided already, or never deduped)."""
+        self._fill(record)
+        self.record = record
+        self.deduper = deduper
         # a layer's exposure keeps its evaluation (the layer's parameter callback holds it anyway)
-        self.evaluation = evaluation if kind == LAYER_EXPOSURE else None
+        self.evaluation = evaluation if self.kind == LAYER_EXPOSURE else None
         self.parameter = parameter
         self.manual = manual
         self.sampling_meta = _NO_SAMPLING_META if sampling_meta is None else sampling_meta
+
+    def wire(self) -> dict[str, Any] | None:
+        deduper = self.deduper
+        if deduper is not None and not deduper.first_record(self.record):
+            return None
+        return self.event()
 
 
 DROPPED = object()  # what core makes of an integer beyond a float: nothing (its key or element is left out)
@@ -220,54 +279,10 @@ def _legacy_times(metadata: dict[str, Any], lcut: int, init_time: int, now_ms: i
     metadata["serverTime"] = now_ms
 
 
-def dedupe_key(kind: str, name: str, evaluation: Evaluation, value: object, user: Any) -> tuple[object, ...]:
-    """What makes an exposure a repeat: the check, its result and the user's IDs, as each dialect's SDK keys them."""
-    ids = user.custom_ids
-    if evaluation.snapshot.dialect.dedupe_id_values:
-        # the legacy SDK's key: the user ID's text and the ID values joined by "," (no IDs and one empty ID
-        # are the same key), one string for the collector; the version counts (it is in the legacy key's
-        # metadata): after an error in a nested gate, one config answers with another spec's version or none
-        if not ids:
-            joined = ""
-        elif type(ids) is dict:
-            try:
-                joined = ",".join(ids.values())  # the common case: the user's IDs are strings
-            except TypeError:
-                joined = ",".join(map(str, ids.values()))
-        else:
-            joined = ",".join(map(str, ids.values())) if isinstance(ids, Mapping) else ""
-        return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, str(user.user_id), joined,
-                evaluation.version)
-    # core's key: the user ID (no user ID keys as ""), the stable ID ("stableID", else "stableid") and the ID
-    # values as a multiset (under which ID type and in which order does not count; a null ID is no ID). One flat
-    # tuple: one object for the collector to track per logged check (issue 16: p99).
-    if not ids or (type(ids) is not dict and not isinstance(ids, Mapping)):
-        return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id or "", None)
-    stable = ids.get("stableID")
-    if stable is None:
-        stable = ids.get("stableid")
-    count = len(ids)
-    if count == 1:
-        (only,) = ids.values()
-        if only is not None:
-            return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id or "", stable,
-                    only)
-    elif count == 2:  # the common case (a stable ID and one more): ordered without a sort (~0.5 us less)
-        first, second = ids.values()
-        if type(first) is str and type(second) is str:
-            if second < first:
-                first, second = second, first
-            return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id or "", stable,
-                    first, second)
-    values = sorted((v for v in ids.values() if v is not None), key=str)
-    return (kind, name, evaluation.rule_id, value, evaluation.allocated_experiment, user.user_id or "", stable,
-            *values)
-
-
-def _sampling_key_user(user: Any) -> str:
-    key = f"u:{user.user_id};"
-    if isinstance(user.custom_ids, Mapping):
-        key += "".join(f"{k}:{v};" for k, v in user.custom_ids.items())
+def _sampling_key_user(user_id: object, custom_ids: object) -> str:
+    key = f"u:{user_id};"
+    if isinstance(custom_ids, Mapping):
+        key += "".join(f"{k}:{v};" for k, v in custom_ids.items())
     return key
 
 
@@ -413,8 +428,9 @@ def layer_exposure(
     }
 
 
-def sampling_key(kind: str, name: str, evaluation: Evaluation, user: Any, parameter: str = "") -> str:
-    ukey = _sampling_key_user(user)
+def sampling_key(kind: str, name: str, evaluation: Evaluation, record: tuple[Any, ...], parameter: str = "") -> str:
+    """The legacy SDK's sampling key of an exposure, of the user's IDs as its `check_record` holds them."""
+    ukey = _sampling_key_user(record[12], record[20])
     if kind == GATE_EXPOSURE:
         return f"n:{name};u:{ukey}r:{evaluation.rule_id};v:{evaluation.value}"
     if kind == CONFIG_EXPOSURE:

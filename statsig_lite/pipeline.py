@@ -274,6 +274,11 @@ class EventPipeline:
         if self._buffer.add_deferred(event, policy.max_buffered_events, policy.max_buffered_bytes):
             self._guard("relieving a full buffer", self._carry, self._relieve_pressure)
 
+    def settle(self) -> None:
+        """Build the recorded events now (see EventBuffer.settle): the client's exposure decisions change
+        from deciding when an event is built to deciding at once (server-driven sampling turned on)."""
+        self._buffer.settle()
+
     def _full(self) -> bool:
         policy = self._policy
         return self._buffer.byte_size >= policy.max_buffered_bytes or len(self._buffer) >= policy.max_buffered_events
@@ -695,8 +700,12 @@ class EventPipeline:
     # -- memory pressure
 
     def _relieve_pressure(self) -> None:
-        """Past a bound: the oldest events go to the local journal, or are dropped loudly. No network."""
+        """Past a bound: the oldest events go to the local journal, or are dropped loudly. No network. The
+        recorded events are built first: repeated exposures (decided when built) take no room and are never
+        counted as dropped."""
         carry, buffer, policy = self._carry, self._buffer, self._policy
+        buffer.settle()
+        carry.dropped += buffer.take_unsendable()
         # a flush's batches in flight are the flush's until its pass ends: the overflow neither moves nor drops
         # them, and the bound is kept on the rest (else each check would journal or drop its own event while a
         # slow flush holds a full buffer)

@@ -69,6 +69,7 @@ class StatsigServer:
         self._pipeline: EventPipeline | None = event_pipeline
         self._owns_pipeline = event_pipeline is None  # built from the options at initialize
         self._deduper = ex.ExposureDeduper()
+        self._wire_exposure = self._deduper.wire_record  # item 0 of every check record (one bound method)
         # (rules it was computed for, whether sampling applies, the reason text of a plain evaluation)
         self._log_context: tuple[Loaded, bool, str, int] | None = None
         self._sampling_seen = ex.ExposureDeduper()
@@ -696,7 +697,8 @@ class StatsigServer:
 
     def _log(self, kind: str, name: str, ev: Evaluation, user: StatsigUser, parameter: str = "",
              manual: bool = False, api: str = "") -> None:
-        # the hot path of a check that logs: decide (dedupe, sampling), then record; built at flush
+        # the hot path of a check that logs: record what it saw; whether it repeats an exposure already logged
+        # is decided when the record's event is built at flush, in recording order (ExposureDeduper.wire_record)
         pipeline = self._pipeline
         if pipeline is None or self._quiet:
             return
@@ -705,15 +707,14 @@ class StatsigServer:
         if kind == ex.LAYER_EXPOSURE or manual or ev.reason:
             self._log_noted(pipeline, kind, name, ev, user, parameter, manual, api)
             return
-        now = ev.now_ms
-        if not self._deduper.first_time(ex.dedupe_key(kind, name, ev, ev.value, user), now):
-            return
         context = self._log_context
         if context is None or context[0] is not self._loaded:  # once per rules loaded, not per exposure
             context = self._new_log_context()
+        record = ex.check_record(self._wire_exposure, kind, name, ev, ev.value, user, context[2], ev.now_ms,
+                                 context[3])
         if not context[1]:  # a check's exposure, unsampled: the common case
-            pipeline.enqueue_exposure(ex.check_record(kind, name, ev, user, context[2], now, context[3]))
-        elif not self._record(pipeline, kind, name, ev, user, "", False, api, now, context[0], True):
+            pipeline.enqueue_exposure(record)
+        elif not self._deduper.first_record(record) or not self._record(pipeline, record, ev, "", False, api, True):
             return
         if self._worker is not None:
             self._worker.queued()
@@ -726,15 +727,21 @@ class StatsigServer:
             now, value = self._now_ms(), parameter  # a layer logs when a parameter is read, not when evaluated
         else:
             now, value = ev.now_ms, ev.value
-        # the legacy SDK dedupes manual exposures too (a v1 payload's exposures are the legacy SDK's)
-        if (not manual or ev.snapshot.dialect.name == "legacy") and not self._deduper.first_time(
-            ex.dedupe_key(kind, name, ev, value, user), now
-        ):
-            return
         context = self._log_context
         if context is None or context[0] is not self._loaded:
             context = self._new_log_context()
-        recorded = self._record(pipeline, kind, name, ev, user, parameter, manual, api, now, context[0], context[1])
+        loaded = context[0]
+        record = ex.check_record(self._wire_exposure, kind, name, ev, value, user,
+                                 reason_text(loaded.source, ev.reason), now, loaded.init_time)
+        # the legacy SDK dedupes manual exposures too (a v1 payload's exposures are the legacy SDK's)
+        deduped = not manual or ev.snapshot.dialect.name == "legacy"
+        if context[1]:  # server-driven sampling decides on the check's time, after the dedupe
+            if deduped and not self._deduper.first_record(record):
+                return
+            recorded = self._record(pipeline, record, ev, parameter, manual, api, True)
+        else:
+            recorded = self._record(pipeline, record, ev, parameter, manual, api, False,
+                                    self._deduper if deduped else None)
         if recorded and self._worker is not None:
             self._worker.queued()
 
@@ -745,30 +752,28 @@ class StatsigServer:
         assert loaded is not None
         # from the rules it is cached for (`ev` may be from the rules before a refresh on another thread)
         snapshot = loaded.snapshot
-        context = self._log_context = (
-            loaded,
-            ex.sampling_applies(snapshot.sdk_configs, self._tier, snapshot.dialect.sampling_production_only),
-            reason_text(loaded.source, ""),
-            loaded.init_time,
-        )
+        sampled = ex.sampling_applies(snapshot.sdk_configs, self._tier, snapshot.dialect.sampling_production_only)
+        if sampled and self._pipeline is not None:
+            # from now on exposures are deduped on the check's time: those recorded before are decided first
+            self._pipeline.settle()
+        context = self._log_context = (loaded, sampled, reason_text(loaded.source, ""), loaded.init_time)
         return context
 
-    def _record(self, pipeline: EventPipeline, kind: str, name: str, ev: Evaluation, user: StatsigUser,
-                parameter: str, manual: bool, api: str, now: int, loaded: Loaded, sampled: bool) -> bool:
+    def _record(self, pipeline: EventPipeline, record: tuple[Any, ...], ev: Evaluation, parameter: str,
+                manual: bool, api: str, sampled: bool, deduper: ex.ExposureDeduper | None = None) -> bool:
         """_log's general case: sampling, a layer's parameter, a manual exposure, an evaluation's own reason.
         False when sampling drops it."""
         sampling_meta = None
         if sampled:
+            kind, name, now = record[2], record[3], record[10]
             set_key, seen = ex.sampling_set_key(kind, name, ev, api), self._sampling_seen
             should_log, sampling_meta = ex.sampling_decision(
                 ev, ev.snapshot.sdk_configs, self._tier, lambda: seen.first_time(set_key, now),
-                ex.sampling_key(kind, name, ev, user, parameter),
+                ex.sampling_key(kind, name, ev, record, parameter),
             )
             if not should_log:
                 return False
-        reason = reason_text(loaded.source, ev.reason)
-        pipeline.enqueue_exposure(ex.NotedExposure(kind, name, ev, user, reason, now, loaded.init_time, parameter,
-                                                   manual, sampling_meta))
+        pipeline.enqueue_exposure(ex.NotedExposure(record, ev, parameter, manual, sampling_meta, deduper))
         return True
 
     def _layer_logger(self, user: StatsigUser, ev: Evaluation) -> Callable[[Layer, str], None]:

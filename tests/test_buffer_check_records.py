@@ -12,7 +12,7 @@ from typing import Any
 from statsig_lite import StatsigUser
 from statsig_lite.buffer import EventBuffer, encode_json
 from statsig_lite.evaluator.evaluate import Evaluation
-from statsig_lite.exposures import GATE_EXPOSURE, check_record
+from statsig_lite.exposures import GATE_EXPOSURE, _wire_record, check_record
 from statsig_lite.store.snapshot import load_snapshot
 from tests.interleave import run_interleaved
 
@@ -32,7 +32,8 @@ def test_threads_recording_checks_while_batches_are_cut_and_the_oldest_taken_bui
                 user.custom = {"i": i}  # type: ignore[assignment]
                 user.custom_ids["n"] = str(i)  # type: ignore[index]  # changed in place after each record
                 ev = Evaluation(SNAPSHOT, user, None, 5)
-                buffer.add_deferred(check_record(GATE_EXPOSURE, "g", ev, user, "Bootstrap", 5), 10**9, 10**12)
+                record = check_record(_wire_record, GATE_EXPOSURE, "g", ev, ev.value, user, "Bootstrap", 5)
+                buffer.add_deferred(record, 10**9, 10**12)
                 user.custom["i"] = "changed after the check"  # type: ignore[index]
                 if len(buffer) > 300:
                     taken, events = buffer.take_oldest(0, 25)

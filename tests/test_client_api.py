@@ -33,8 +33,13 @@ class Capture:
     def enqueue(self, event: Any, strict: bool = False) -> None:
         self.events.append(event)
 
+    def settle(self) -> None:  # builds each exposure as it is recorded: nothing is left to decide
+        pass
+
     def enqueue_exposure(self, event: Any) -> None:
-        self.enqueue(wire_deferred(event))
+        built = wire_deferred(event)  # None: a repeat (decided when built, in order)
+        if built is not None:
+            self.enqueue(built)
 
     def flush(self, timeout_s: float | None = None) -> None:
         return None

@@ -20,8 +20,13 @@ class Capture:
     def __init__(self) -> None:
         self.events: list[Any] = []
 
+    def settle(self) -> None:  # builds each exposure as it is recorded: nothing is left to decide
+        pass
+
     def enqueue_exposure(self, event: Any) -> None:
-        self.events.append(wire_deferred(event))
+        built = wire_deferred(event)  # None: a repeat (decided when built, in order)
+        if built is not None:
+            self.events.append(built)
 
     def enqueue(self, event: Any, strict: bool = False) -> None:
         self.events.append(event)

@@ -75,8 +75,13 @@ class _Capture:
     def enqueue(self, event: Mapping[str, Any]) -> None:
         self.events.append(json.loads(json.dumps(event)))
 
+    def settle(self) -> None:  # builds each exposure as it is recorded: nothing is left to decide
+        pass
+
     def enqueue_exposure(self, event: Any) -> None:
-        self.enqueue(wire_deferred(event))
+        built = wire_deferred(event)  # None: a repeat (decided when built, in order)
+        if built is not None:
+            self.enqueue(built)
 
     def flush(self, timeout_s: float | None = None) -> None:
         return None

@@ -20,6 +20,9 @@ class _NoEvents:
     def enqueue(self, event: object) -> None:
         pass
 
+    def settle(self) -> None:  # builds each exposure as it is recorded: nothing is left to decide
+        pass
+
     def enqueue_exposure(self, event: object) -> None:
         pass
 
