@@ -291,6 +291,8 @@ def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
                     keys = build()
                 if type(value) is str:
                     return value.lower() not in keys
+                if value is None:  # a missing field, the other common value: its text is ""
+                    return "" not in keys
                 return (core_text(value) or "").lower() not in keys
 
             return pred_none
@@ -301,6 +303,8 @@ def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
                 keys = build()
             if type(value) is str:
                 return value.lower() in keys
+            if value is None:  # a missing field, the other common value: its text is ""
+                return "" in keys
             return (core_text(value) or "").lower() in keys
 
         return pred_any
@@ -308,18 +312,30 @@ def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
     return factory
 
 
-def _core_string_match(test: Callable[[str, str], bool], negate: bool) -> Factory:
+def _core_string_match(mode: str, negate: bool) -> Factory:
+    """str_starts_with_any / str_ends_with_any / str_contains_any|none: the value's lower-cased text against
+    each target element's (one closure per mode: no generator or call per element)."""
+
     def factory(target: object) -> Predicate:
         # only an array target has needles (core); a missing value reads as ""
         needles = tuple(core_target_text(x).lower() for x in target) if isinstance(target, list) else ()
+        if mode == "contains":
 
-        def pred(value: object) -> bool:
-            v = value if type(value) is str else (core_text(value) or "")
-            hay = v.lower()
-            found = any(test(hay, n) for n in needles)
-            return found != negate
+            def contains(value: object) -> bool:
+                hay = (value if type(value) is str else (core_text(value) or "")).lower()
+                for needle in needles:
+                    if needle in hay:
+                        return not negate
+                return negate
 
-        return pred
+            return contains
+        starts = mode == "starts"
+
+        def affix(value: object) -> bool:
+            hay = (value if type(value) is str else (core_text(value) or "")).lower()
+            return (hay.startswith(needles) if starts else hay.endswith(needles)) != negate
+
+        return affix
 
     return factory
 
@@ -542,10 +558,10 @@ CORE: Final[Mapping[str, Factory]] = {
     "none": _core_membership(case_sensitive=False, negate=True),
     "any_case_sensitive": _core_membership(case_sensitive=True, negate=False),
     "none_case_sensitive": _core_membership(case_sensitive=True, negate=True),
-    "str_starts_with_any": _core_string_match(str.startswith, negate=False),
-    "str_ends_with_any": _core_string_match(str.endswith, negate=False),
-    "str_contains_any": _core_string_match(lambda hay, n: n in hay, negate=False),
-    "str_contains_none": _core_string_match(lambda hay, n: n in hay, negate=True),
+    "str_starts_with_any": _core_string_match("starts", negate=False),
+    "str_ends_with_any": _core_string_match("ends", negate=False),
+    "str_contains_any": _core_string_match("contains", negate=False),
+    "str_contains_none": _core_string_match("contains", negate=True),
     "str_matches": _core_str_matches,
     "eq": _core_equals,
     "neq": _negate(_core_equals),
@@ -646,7 +662,7 @@ def _legacy_membership(case_sensitive: bool, negate: bool) -> Factory:
                 return negate
             if keys is None:
                 keys = frozenset(str(t) if case_sensitive else str(t).casefold() for t in target)
-            v = str(value)
+            v = value if type(value) is str else str(value)  # str() of a str is itself: no call for it
             return ((v if case_sensitive else v.casefold()) in keys) != negate
 
         return pred
@@ -676,7 +692,7 @@ def _legacy_string_match(mode: str, negate: bool) -> Factory:
             def contains(value: object) -> bool:
                 if value is None:
                     return negate
-                v = str(value).casefold()
+                v = (value if type(value) is str else str(value)).casefold()
                 for needle in needles:
                     if needle in v:
                         return not negate
@@ -688,7 +704,7 @@ def _legacy_string_match(mode: str, negate: bool) -> Factory:
         def affix(value: object) -> bool:
             if value is None:
                 return negate
-            v = str(value).casefold()
+            v = (value if type(value) is str else str(value)).casefold()
             return (v.startswith(needles) if starts else v.endswith(needles)) != negate
 
         return affix

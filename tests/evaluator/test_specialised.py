@@ -120,7 +120,7 @@ def reference_core_membership(target: object, value: object, case_sensitive: boo
 @pytest.mark.parametrize("op", ["any", "none", "any_case_sensitive", "none_case_sensitive"])
 def test_specialised_core_membership_answers_as_the_general_form(op: str) -> None:
     case_sensitive, negate = op.endswith("case_sensitive"), op.startswith("none")
-    targets: list[object] = [["us", "DE", 1, 2.0, None, True], {"us": 1, "De": 2}, "us", None, []]
+    targets: list[object] = [["us", "DE", 1, 2.0, None, True], {"us": 1, "De": 2}, "us", None, [], ["", "x"]]
     values: list[object] = [None, "", "us", "US", "de", "De", 1, 2, 2.0, True, ["us"], {"us": 1}, "None", "null"]
     for target in targets:
         pred = ops.CORE[op](target)
@@ -392,3 +392,23 @@ def test_bucket_comparisons_answer_as_getter_and_test(legacy: bool) -> None:
             ctx = _Ctx(user)
             expected = _outcome(lambda c: test(get(c)), ctx)  # noqa: B023
             assert _outcome(lambda c: condition.test(condition.get(c)), ctx) == expected, (op, target, user)  # noqa: B023
+
+
+def reference_core_string_match(target: object, value: object, test: Any, negate: bool) -> bool:
+    """statsig-python-core's string match, as one general function."""
+    needles = [ops.core_target_text(x).lower() for x in target] if isinstance(target, list) else []
+    hay = (value if type(value) is str else (ops.core_text(value) or "")).lower()
+    return any(test(hay, n) for n in needles) != negate
+
+
+@pytest.mark.parametrize("op", sorted(STRING_OPS))
+def test_specialised_core_string_match_answers_as_the_general_form(op: str) -> None:
+    test, negate = STRING_OPS[op]
+    targets: list[object] = [["@Gmail.com", "qa+", None, 1, 2.5, True, "STRASSE", ""], ["x"], [], "us", None,
+                             {"Us": 1}, [["nested"], {"k": 1}], ["İ", "ß"]]
+    values: list[object] = [*MEMBER_VALUES, "person1@gmail.com", "QA+test@x.io", "straße", "usa", "1", 2.5,
+                            '["nested"]', "x", "İstanbul", "null", "true"]
+    for target in targets:
+        pred = ops.CORE[op](target)
+        for value in values:
+            assert pred(value) == reference_core_string_match(target, value, test, negate), (target, value)
