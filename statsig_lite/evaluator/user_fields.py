@@ -232,14 +232,10 @@ def bucket_compare(salt: str, id_type: str | None, cmp: Callable[[float, float],
     return compare
 
 
-def bucket_probe(salt: str, id_type: str | None) -> Getter | None:
+def bucket_probe(id_type: str | None) -> Getter:
     """What `bucket_getter(salt, id_type)` still does once an earlier condition of its rule failed (legacy: its
-    answer no longer matters): raise where its hash would (a unit ID UTF-8 cannot encode), without hashing.
-    None when the salt cannot be encoded: then every hash raises, and the getter itself is the probe."""
-    try:
-        (salt + ".").encode("utf-8")
-    except UnicodeEncodeError:
-        return None
+    answer no longer matters), for a salt UTF-8 can encode: raise where its hash would (a unit ID UTF-8 cannot
+    encode), without hashing."""
     by_user_id = id_type is None or id_type.lower() == "userid"
 
     def probe(ctx: EvalInput) -> object:
