@@ -859,10 +859,15 @@ LEGACY_SEGMENT_OPERATORS: Final = {
 }
 
 
+def legacy_bucket_bits(target: object) -> tuple[int, frozenset[int]]:
+    """Legacy user_bucket any/none's target, its ints as bucket_mask gives them (raises where the legacy SDK
+    cannot read the target)."""
+    return bucket_mask(frozenset(map(int, target)) if isinstance(target, Iterable) else frozenset())
+
+
 def legacy_bucket_any(target: object, negate: bool) -> Predicate:
     """Legacy user_bucket any/none: membership of the unit's bucket in the target's ints."""
-    buckets = frozenset(map(int, target)) if isinstance(target, Iterable) else frozenset()
-    mask, others = bucket_mask(buckets)
+    mask, others = legacy_bucket_bits(target)
 
     def pred(value: object) -> bool:
         if type(value) is int or isinstance(value, int):  # always a bucket: the getter's `% 1000`
@@ -905,7 +910,22 @@ def core_bucket_any(target: object, negate: bool) -> Predicate:
     bucket is a member exactly when that text is one of the target texts. Held as the bits of one int, built
     on first use (as the other membership tests: a cold start evaluates few of them); until then a list of
     ints is held as an array (2 bytes a target, not an int object each: ~2 MB of a large project's rules)."""
+    build = core_bucket_bits(target)
     mask: int | None = None
+
+    def pred(value: object) -> bool:
+        nonlocal mask
+        if mask is None:
+            mask = build()
+        if type(value) is int and 0 <= value < BUCKETS:
+            return ((mask >> value) & 1) != negate  # 0 or 1 against a bool: a bool
+        return negate  # never: bucket getters give ints 0..999 only
+
+    return pred
+
+
+def core_bucket_bits(target: object) -> Callable[[], int]:
+    """What core_bucket_any builds on first use: the buckets of the target as the bits of one int."""
     if type(target) is list:
         target = _small_ints(target)
 
@@ -922,12 +942,4 @@ def core_bucket_any(target: object, negate: bool) -> Predicate:
                 bits |= 1 << int(text)
         return bits
 
-    def pred(value: object) -> bool:
-        nonlocal mask
-        if mask is None:
-            mask = build()
-        if type(value) is int and 0 <= value < BUCKETS:
-            return ((mask >> value) & 1) != negate  # 0 or 1 against a bool: a bool
-        return negate  # never: bucket getters give ints 0..999 only
-
-    return pred
+    return build

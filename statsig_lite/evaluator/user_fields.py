@@ -232,6 +232,30 @@ def bucket_compare(salt: str, id_type: str | None, cmp: Callable[[float, float],
     return compare
 
 
+def bucket_member(
+    salt: str, id_type: str | None, mask: int | None, build: Callable[[], int] | None, negate: bool
+) -> Getter:
+    """`bucket_getter(salt, id_type)` and a user_bucket any / none in one closure: whether the bucket is a bit of
+    `mask` (or of what `build` gives, on first use), != negate; a frame fewer than getter and predicate (a
+    layer's rules, an experiment's layer assignment). Raises where the getter does."""
+    prefix = salt + "."
+    by_user_id = id_type is None or id_type.lower() == "userid"
+
+    def member(ctx: EvalInput) -> object:
+        nonlocal mask
+        unit = ctx.user.user_id if by_user_id else unit_id(ctx.user, id_type)
+        if type(unit) is not str:
+            unit = unit_text(unit)
+        units = memo_of(prefix)
+        if units is None or (found := units.get(unit)) is None:
+            found = salted_hash_into(units, prefix, unit)
+        if mask is None:
+            mask = build()  # type: ignore[misc]
+        return ((mask >> (found % 1000)) & 1) != negate
+
+    return member
+
+
 def bucket_probe(id_type: str | None) -> Getter:
     """What `bucket_getter(salt, id_type)` still does once an earlier condition of its rule failed (legacy: its
     answer no longer matters), for a salt UTF-8 can encode: raise where its hash would (a unit ID UTF-8 cannot

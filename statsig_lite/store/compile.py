@@ -467,17 +467,20 @@ class Compiler:
                 additional = {}
             salt = additional.get("salt")
             getter = uf.bucket_getter("" if salt is None else str(salt), id_type)
+            salt_text = "" if salt is None else str(salt)
             if legacy and op in ("any", "none"):
                 try:
-                    test = ops.legacy_bucket_any(target, negate=op == "none")
+                    bits, _ = ops.legacy_bucket_bits(target)  # a bucket is an int 0..999: the others never match
                 except (ValueError, TypeError):
                     return Condition(kind=ERROR)
-                # the hash can raise (see _PLAIN_GETTERS), the membership test cannot
-                probe = self._probe("user_bucket", "" if salt is None else str(salt), id_type)
-                return Condition(kind=VALUE, get=getter, test=test, probe=probe)
+                # getter and membership test in one closure; the hash can raise (see _PLAIN_GETTERS), the test
+                # cannot
+                member = uf.bucket_member(salt_text, id_type, bits, None, op == "none")
+                probe = self._probe("user_bucket", salt_text, id_type)
+                return Condition(kind=VALUE, get=member, test=_true, probe=probe)
             if not legacy and op in ("any", "none"):
-                test = ops.core_bucket_any(target, negate=op == "none")
-                return Condition(kind=VALUE, get=getter, test=test, side_effects=False)
+                member = uf.bucket_member(salt_text, id_type, None, ops.core_bucket_bits(target), op == "none")
+                return Condition(kind=VALUE, get=member, test=_true, side_effects=False)
         cond = self._with_operator(op, target, getter, ctype)
         if ctype == "user_bucket" and op in _NUMERIC and cond.kind == VALUE:
             cond = self._bucket_compare(cond, op, target, "" if salt is None else str(salt), id_type)

@@ -411,3 +411,48 @@ def test_specialised_core_string_match_answers_as_the_general_form(op: str) -> N
         pred = ops.CORE[op](target)
         for value in values:
             assert pred(value) == reference_core_string_match(target, value, test, negate), (target, value)
+
+
+@pytest.mark.parametrize("legacy", [True, False], ids=["legacy", "core"])
+def test_bucket_members_answer_as_getter_and_test(legacy: bool) -> None:
+    """A user_bucket any / none compiles to one closure (user_fields.bucket_member): it answers, and raises, as
+    the bucket getter followed by the dialect's bucket membership test."""
+    import json
+
+    from statsig_lite.store.model import ERROR
+    from statsig_lite.store.snapshot import load_snapshot
+
+    targets: list[object] = [[1, 2, 3, 999, 1000, -1], list(range(0, 1000, 3)), ["5", "05", 7.0, "x", None], [],
+                             {"12": 1, "13": 2}, 500, "12", None, [True, False]]
+    cases = [(op, t, id_type) for op in ("any", "none") for t in targets for id_type in ("userID", "companyID")]
+    conds = [{"type": "user_bucket", "operator": op, "targetValue": t, "idType": id_type,
+              "additionalValues": {"salt": "b"}} for op, t, id_type in cases]
+    rules = [{"id": f"r{i}", "passPercentage": 100, "conditions": [c] if legacy else [f"c{i}"]}
+             for i, c in enumerate(conds)]
+    gate = {"type": "feature_gate", "salt": "s", "enabled": True, "defaultValue": False, "idType": "userID",
+            "rules": rules}
+    if legacy:
+        payload: dict[str, Any] = {"time": 1, "feature_gates": [{"name": "g", **gate}], "dynamic_configs": [],
+                                   "layer_configs": []}
+    else:
+        payload = {"time": 1, "response_format": "dcs-v2", "feature_gates": {"g": gate}, "dynamic_configs": {},
+                   "layer_configs": {}, "condition_map": {f"c{i}": c for i, c in enumerate(conds)}}
+    compiled = [r.conditions[0] for r in load_snapshot(json.dumps(payload)).gates["g"].rules]
+    lone = json.loads('"a\\ud800b"')
+    users = [StatsigUser(user_id=u, custom_ids={"companyID": c})  # type: ignore[arg-type,dict-item]
+             for u in ["u1", "u2", "ü", 7, None, lone, *(f"user_{i}" for i in range(40))] for c in ["c1", lone]]
+    factory = ops.legacy_bucket_any if legacy else ops.core_bucket_any
+    members = 0
+    for (op, target, id_type), condition in zip(cases, compiled, strict=True):
+        try:
+            test = factory(target, negate=op == "none")
+        except (ValueError, TypeError):
+            assert legacy and condition.kind == ERROR, (op, target)
+            continue
+        members += condition.get.__name__ == "member"
+        get = uf.bucket_getter("b", id_type)
+        for user in users:
+            ctx = _Ctx(user)
+            expected = _outcome(lambda c: test(get(c)), ctx)  # noqa: B023
+            assert _outcome(lambda c: condition.test(condition.get(c)), ctx) == expected, (op, target, user)  # noqa: B023
+    assert members > 10
