@@ -365,6 +365,8 @@ class Evaluation:
                 return  # the tests passed: the error came from the rule's delegate
             get, before = checks[0][0], self.ctx_rate
             self.ctx_rate = rule.sampling_rate  # the rule did start (its tests set this when they pass)
+            if rule.conditions[0].kind == PUBLIC:  # not in `checks`: it set the flag before any value was read
+                return
         try:
             get(self)  # type: ignore[misc]
         except Exception:

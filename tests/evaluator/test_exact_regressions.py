@@ -154,6 +154,7 @@ def _failing_gate_payload(inner: list[dict[str, Any]], parent: list[dict[str, An
 _MISS = cond("user_field", "eq", "zzz", "email")
 _IP = cond("ip_based", "any", ["US"], "country")
 _TO_INNER = cond("pass_gate", None, "inner")
+_PUBLIC = cond("public")
 _FAILING_GATES = {
     "second-rule": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_IP])], [rule("p", [_TO_INNER])]),
     "first-rule": ([rule("r0", [_IP])], [rule("p", [_TO_INNER])]),
@@ -168,6 +169,12 @@ _FAILING_GATES = {
     "with-nested-gate": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_IP, cond("pass_gate", None, "nope")])],
                          [rule("p", [_TO_INNER])]),
     "second-in-parent": ([rule("r0", [_IP])], [rule("p", [_MISS, _TO_INNER], samplingRate=1)]),
+    # a public condition sets the flag before the value after it fails (differential seed 4030)
+    "public-first-rule": ([rule("r0", [_PUBLIC, _IP])], [rule("p", [_TO_INNER])]),
+    "public-second-rule": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_PUBLIC, _IP])], [rule("p", [_TO_INNER])]),
+    "public-rated-rule": ([rule("r0", [_MISS]), rule("r1", [_PUBLIC, _IP], samplingRate=1)], [rule("p", [_TO_INNER])]),
+    "public-after-failure": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_IP, _PUBLIC])],
+                             [rule("p", [_TO_INNER])]),
 }
 _FAILING_USERS = [
     {"userID": "u0", "ip": "8.8.8.8"}, {"userID": "u1", "ip": "1.1.1."}, {"userID": "u2", "ip": "a.b.c.d"},
@@ -414,7 +421,10 @@ for _name, _sampled_users in (("second-rule", [False, False, True, True, False])
                               ("first-rule", [False, False, True, True, False]),
                               ("parent-rule-before", [False] * 5),
                               ("with-nested-gate", [False, True, True, True, False]),
-                              ("second-in-parent", [False, True, True, True, False])):
+                              ("second-in-parent", [False, True, True, True, False]),
+                              ("public-first-rule", [False] * 5),
+                              ("public-second-rule", [False] * 5),
+                              ("public-after-failure", [False, False, True, True, False])):
     EVENT_CHECKS[f"E3-analytical-after-failure-{_name}"] = _check_e3(_sampled_users)
 EVENT_CHECKS["L-dedupe-by-version"] = _check_dedupe_by_version
 EVENT_CHECKS["V-rust-regex-syntax"] = _check_rust_regex
