@@ -73,8 +73,8 @@ class Evaluation:
     explicit_parameters: tuple[str, ...] = ()
     is_experiment_group: bool = False
     group_name: str | None = None
-    sampling_rate: int | None = None
-    deciding_rate: int | None = None  # core: sampling rate of the rule that decided the last spec evaluated
+    sampling_rate: object = None  # the deciding rule's samplingRate (Rule.sampling_rate: any JSON value in legacy)
+    deciding_rate: object = None  # core: sampling rate of the rule that decided the last spec evaluated
     ctx_rate: object = _NO_CONDITION  # legacy: sampling rate of the rule started last (its shared context)
     prev_rate: object = _NO_CONDITION  # legacy: the same before the current rule with nested gates started
     entry_flag: object = _NO_CONDITION  # legacy: the flag where the innermost nested gate was entered
@@ -301,7 +301,14 @@ class Evaluation:
                 elif threshold == 0.0:
                     passes = False
                 else:  # the unit's hash against a pass percentage strictly between 0 and 100
-                    unit = self.user.user_id if rule.by_user_id else unit_id(self.user, rule.id_type)
+                    if rule.by_user_id:
+                        unit = self.user.user_id
+                    elif type(ids := self.user.custom_ids) is dict:  # unit_id(), inline: the common case
+                        unit = ids.get(rule.id_type)
+                        if unit is None:
+                            unit = ids.get(rule.id_type.lower())  # type: ignore[union-attr]
+                    else:
+                        unit = unit_id(self.user, rule.id_type)
                     if type(unit) is not str:
                         unit = unit_text(unit)
                     passes = salted_hash(rule.hash_prefix, unit) % 10000 < threshold
@@ -358,6 +365,8 @@ class Evaluation:
                 return  # the tests passed: the error came from the rule's delegate
             get, before = checks[0][0], self.ctx_rate
             self.ctx_rate = rule.sampling_rate  # the rule did start (its tests set this when they pass)
+            if rule.conditions[0].kind == PUBLIC:  # not in `checks`: it set the flag before any value was read
+                return
         try:
             get(self)  # type: ignore[misc]
         except Exception:
