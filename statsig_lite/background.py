@@ -88,7 +88,8 @@ class BackgroundWorker:
                 break
             now = time.monotonic()
             try:
-                if now >= next_flush or self._queued >= self._threshold and self._events_queued() >= self._threshold:
+                counted = self._queued >= self._threshold and self._events_queued() >= self._threshold
+                if now >= next_flush or counted:
                     next_flush = now + self._flush_every
                     self.flush()
                 if now >= next_refresh:
