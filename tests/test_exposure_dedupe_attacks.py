@@ -168,3 +168,47 @@ def test_the_background_flush_counts_events_not_repeated_checks() -> None:
         server.shutdown()
         assert early == 0
         assert sent == 13
+
+
+@pytest.mark.parametrize("fmt", ["v1", "v2"])
+def test_the_warm_up_checks_reach_neither_the_buffer_nor_the_deduper(fmt: str) -> None:
+    # initialize runs checks of made-up users on a scratch client: the same checks on the real client are
+    # first exposures, and nothing else is sent
+    with FakeStatsigAPI() as api:
+        server = _server(api, fmt, Clock())
+        assert len(_pipeline(server)) == 0
+        users = [StatsigUser(f"statsig-lite-warm-up-{i}") for i in range(16)]
+        for user in users:
+            server.check_gate(user, "on")
+            server.check_gate(user, "half")
+        server.flush(5.0)
+        server.shutdown()
+        sent = [(e["user"]["userID"], e["metadata"]["gate"]) for e in api.accepted_events()]
+        assert sent == [(u.user_id, g) for u in users for g in ("on", "half")]
+
+
+def test_a_snapstart_restore_under_the_decorator_sends_the_exposure_recorded_before_the_snapshot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # init code checks a gate before the snapshot (recorded, not flushed); the first invocation after the restore
+    # forgets what was seen, so the same check there logs again; the next invocation's is a repeat
+    from statsig_lite import lambda_handler, statsig_handler
+    from tests.test_lambda_handler import Context
+
+    with FakeStatsigAPI() as api:
+        server = StatsigServer()
+        options = StatsigOptions(spec_source="example", api=api.url)
+        assert server.initialize("secret-k", options).init_success
+        user = StatsigUser(user_id="u-snap")
+        server.check_gate(user, "new_checkout")
+        monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
+        monkeypatch.setattr(lambda_handler, "_invocations", 0)
+
+        @statsig_handler(server=server, options=options, secret_key="secret-k")
+        def handler(event: dict[str, Any], context: Context) -> None:
+            server.check_gate(user, "new_checkout")
+
+        handler({}, Context())
+        handler({}, Context())
+        server.shutdown()
+        assert [e["user"]["userID"] for e in api.accepted_events()] == ["u-snap", "u-snap"]
