@@ -641,8 +641,11 @@ class StatsigServer:
         if type(user) is not StatsigUser and not isinstance(user, StatsigUser):
             raise StatsigValueError(f"expected a StatsigUser, got {type(user).__name__}")
         snapshot = loaded.snapshot
-        if self._tier is None and user._statsig_environment is None and snapshot.default_environment is None:
+        user_env = user._statsig_environment
+        if self._tier is None and user_env is None and snapshot.default_environment is None:
             environment = None  # the common case, without a call
+        elif self._tier is None and type(user_env) is dict and type(tier := user_env.get("tier")) is str:
+            environment = {"tier": tier}  # the user's own tier: what _environment answers, without three calls
         else:
             environment = self._environment(user, snapshot)
         if override_value is not None:

@@ -275,15 +275,19 @@ class Evaluation:
                         return
                 else:  # value tests only, the common case: inline, one call per getter and predicate
                     passed = True
-                    if rule.short_circuit:
+                    steps = rule.steps
+                    if steps is None:  # rule.short_circuit
                         for get, test in checks:
                             if not test(get(self)):
                                 passed = False
                                 break
                     else:
-                        for get, test in checks:
+                        for get, test, rest in steps:
                             if not test(get(self)):
                                 passed = False
+                                for get, test in rest:  # what may still raise (legacy): the rest cannot
+                                    test(get(self))
+                                break
                     self.ctx_rate = rule.sampling_rate  # after the tests: none reads it, and see _note_error
                     self.value = passed
                 if not passed:
@@ -317,7 +321,18 @@ class Evaluation:
                 self.is_experiment_group = rule.is_experiment_group
                 self.sampling_rate = self.deciding_rate = rule.sampling_rate
                 return
-            self._no_match(spec)
+            # no rule matched: the spec's default (_no_match's fields, inline: a frame fewer a check)
+            self.id_type = spec.id_type
+            if spec.writes_version:
+                self.version = spec.version
+            if spec.sets_forward_all:
+                self.forward_all_exposures = spec.forward_all_exposures
+            self.deciding_rate = None
+            self.value = spec.default_gate
+            self.json_value = spec.default_value
+            self.rule_id = spec.no_match_rule_id
+            self.group_name = None
+            self.is_experiment_group = False
         except self.snapshot.dialect.evaluation_errors:
             if rule is not None:
                 self._note_error(rule)
@@ -354,27 +369,19 @@ class Evaluation:
         if delegate is None:
             return False
         self.undelegated = list(self.secondary_exposures)
-        self._nested(delegate)
+        self.depth += 1  # self._nested(delegate), inline: a frame fewer a layer
+        if self.depth > MAX_RECURSION_DEPTH:
+            raise RecursionLimitError(delegate.name)
+        try:
+            self._evaluate(delegate)
+        finally:
+            self.depth -= 1
         self.explicit_parameters = delegate.explicit_parameters
         self.allocated_experiment = delegate.name
         if rule.finalizes_after_delegate:
             self.sampling_rate = rule.sampling_rate
             self.forward_all_exposures = spec.forward_all_exposures
         return True
-
-    def _no_match(self, spec: Spec) -> None:
-        """No rule matched: the spec's default (a matched rule's result is written in _evaluate)."""
-        self.id_type = spec.id_type
-        if spec.writes_version:
-            self.version = spec.version
-        if spec.sets_forward_all:
-            self.forward_all_exposures = spec.forward_all_exposures
-        self.deciding_rate = None
-        self.value = spec.default_gate
-        self.json_value = spec.default_value
-        self.rule_id = spec.no_match_rule_id
-        self.group_name = None
-        self.is_experiment_group = False
 
     def _rule_matches(self, rule: Rule) -> bool:
         check = self._condition
@@ -439,8 +446,14 @@ class Evaluation:
             into.deciding_rate = None
             return False, ""
         try:
-            if into.nested_gates is None:
-                into._nested(spec)
+            if into.nested_gates is None:  # into._nested(spec), inline: a frame fewer a nested gate
+                into.depth += 1
+                if into.depth > MAX_RECURSION_DEPTH:
+                    raise RecursionLimitError(spec.name)
+                try:
+                    into._evaluate(spec)
+                finally:
+                    into.depth -= 1
             else:
                 into.nested_gates.evaluate(into, spec)
         except self.snapshot.dialect.evaluation_errors:  # the gate reports an error, the parent goes on
@@ -477,8 +490,12 @@ class Evaluation:
             value, rule_id = self._gate_value(name, self)
             # core: the nested gate's deciding rule has no sampling rate
             analytical = kind == ANALYTICAL_RESULT and self.deciding_rate is None
-        if condition.record:
-            self._expose(_exposure(name, value, rule_id))
+        if condition.record:  # self._expose(_exposure(...)), inline: two frames fewer a nested gate
+            exposure = {"gate": name, "gateValue": "true" if value else "false", "ruleID": rule_id}
+            if self.secondary_exposures is _NO_EXPOSURES:
+                self.secondary_exposures = [exposure]
+            else:
+                self.secondary_exposures.append(exposure)
         if analytical:  # its exposure is analytical: the parent's is logged
             self.seen_analytical_gates = True
         return value != condition.negate

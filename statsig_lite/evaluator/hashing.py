@@ -57,6 +57,11 @@ _HASHES_MAX = 65536
 _held = [0]  # the weight held (a benign race between threads only moves the clearing)
 
 
+# the memo's {unit: hash} of a prefix, None before its first hash: a caller that hashes one prefix over and over
+# (a bucket getter) reads a hit without salted_hash's frame, and gives a miss to salted_hash_into
+memo_of: Final = _HASHES.get
+
+
 def salted_hash(prefix: str, unit: str) -> int:
     """eval_hash(prefix + unit), memoised by the pair: no joined text is built or hashed to find it (both
     strings' hashes are cached by Python). `unit` must be an exact str (`unit_text`): the memo compares its
@@ -68,6 +73,26 @@ def salted_hash(prefix: str, unit: str) -> int:
         found = units.get(unit)
         if found is not None:
             return found
+    # salted_hash_into's body, inline: a miss costs no second frame (keep the two alike)
+    state = _STATES.get(prefix)
+    if state is None:
+        if len(_STATES) >= _STATES_MAX:
+            _STATES.clear()
+        state = _STATES[prefix] = sha256(prefix.encode("utf-8"))
+    state = state.copy()
+    state.update(unit.encode("utf-8"))
+    value = units[unit] = int.from_bytes(state.digest()[:8], "big")
+    _held[0] += 1 + len(unit) // 64
+    if _held[0] >= _HASHES_MAX:
+        _held[0] = 0
+        _HASHES.clear()
+    return value
+
+
+def salted_hash_into(units: dict[str, int] | None, prefix: str, unit: str) -> int:
+    """salted_hash(prefix, unit) after a miss in `units`, its memo_of(prefix) (None: none yet)."""
+    if units is None:
+        units = _HASHES[prefix] = {}
     state = _STATES.get(prefix)
     if state is None:
         if len(_STATES) >= _STATES_MAX:

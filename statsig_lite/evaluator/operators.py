@@ -122,10 +122,6 @@ def _json_text(value: object, user: bool = False) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def legacy_text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
 _F64_INT_LIMIT = 1 << 1023  # float() of an int this large raises OverflowError
 
 
@@ -617,14 +613,18 @@ _legacy_version_cmp_cached: Final = lru_cache(maxsize=4096)(_legacy_version_cmp)
 
 def _legacy_version(cmp: Callable[[int, int], bool]) -> Factory:
     def factory(target: object) -> Predicate:
+        if target is None:
+            return _never  # the legacy SDK compares nothing with a null target, for any value
+        t = str(target)  # the target's text, cut at its first "-" past the start, once (pure: JSON values)
+        if (d := t.find("-")) > 0:
+            t = t[:d]
+
         def pred(value: object) -> bool:
-            v, t = legacy_text(value), legacy_text(target)
-            if v is None or t is None:
+            if value is None:
                 return False
+            v = value if type(value) is str else str(value)
             if (d := v.find("-")) > 0:
                 v = v[:d]
-            if (d := t.find("-")) > 0:
-                t = t[:d]
             # memoised like core's _parse_version: a project's users report a handful of app versions
             result = _legacy_version_cmp_cached(v, t) if len(v) <= 64 else _legacy_version_cmp(v, t)
             return result is not None and cmp(result, 0)
@@ -654,16 +654,44 @@ def _legacy_membership(case_sensitive: bool, negate: bool) -> Factory:
     return factory
 
 
-def _legacy_string_match(test: Callable[[str, str], bool], negate: bool) -> Factory:
+def _legacy_string_match(mode: str, negate: bool) -> Factory:
+    """str_starts_with_any / str_ends_with_any / str_contains_any|none: the value's casefolded text against each
+    target element's (null elements skipped)."""
+
     def factory(target: object) -> Predicate:
-        def pred(value: object) -> bool:
-            if value is None or target is None:
+        if target is None:
+            return lambda value: negate
+        if not isinstance(target, (list, str, dict)):
+
+            def not_iterable(value: object) -> bool:
+                if value is None:
+                    return negate
+                return any(str(m) for m in target) != negate  # type: ignore[attr-defined]  # raises, as legacy
+
+            return not_iterable
+        # what the legacy SDK casefolds from the target at every check, once
+        needles = tuple(str(m).casefold() for m in target if m is not None)
+        if mode == "contains":
+
+            def contains(value: object) -> bool:
+                if value is None:
+                    return negate
+                v = str(value).casefold()
+                for needle in needles:
+                    if needle in v:
+                        return not negate
+                return negate
+
+            return contains
+        starts = mode == "starts"
+
+        def affix(value: object) -> bool:
+            if value is None:
                 return negate
             v = str(value).casefold()
-            found = any(test(v, str(m).casefold()) for m in target if m is not None)  # type: ignore[attr-defined]
-            return found != negate
+            return (v.startswith(needles) if starts else v.endswith(needles)) != negate
 
-        return pred
+        return affix
 
     return factory
 
@@ -769,10 +797,10 @@ LEGACY: Final[Mapping[str, Factory]] = {
     "none": _legacy_membership(case_sensitive=False, negate=True),
     "any_case_sensitive": _legacy_membership(case_sensitive=True, negate=False),
     "none_case_sensitive": _legacy_membership(case_sensitive=True, negate=True),
-    "str_starts_with_any": _legacy_string_match(str.startswith, negate=False),
-    "str_ends_with_any": _legacy_string_match(str.endswith, negate=False),
-    "str_contains_any": _legacy_string_match(lambda hay, n: n in hay, negate=False),
-    "str_contains_none": _legacy_string_match(lambda hay, n: n in hay, negate=True),
+    "str_starts_with_any": _legacy_string_match("starts", negate=False),
+    "str_ends_with_any": _legacy_string_match("ends", negate=False),
+    "str_contains_any": _legacy_string_match("contains", negate=False),
+    "str_contains_none": _legacy_string_match("contains", negate=True),
     "str_matches": _legacy_str_matches,
     "eq": _legacy_equals(negate=False),
     "neq": _legacy_equals(negate=True),

@@ -6,10 +6,10 @@ operator compares. Which lookups apply (aliases, empty-string fall-through) is c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ..store.model import EvalInput, Getter
-from .hashing import salted_hash, unit_text
+from .hashing import memo_of, salted_hash_into, unit_text
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -90,6 +90,8 @@ def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | No
                         value = custom[folded]
                     else:
                         value = None
+                elif custom is None:  # no call to learn that a missing custom object has no value
+                    value = None
                 else:
                     value = _legacy_lookup(custom, field, folded, None)
                 if (value is None or value == "") and (global_custom or user.private_attributes is not None):
@@ -108,7 +110,7 @@ def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | No
                         value = custom[field]
                     elif two_keys and folded in custom:
                         value = custom[folded]
-                else:
+                elif custom is not None:
                     value = _legacy_lookup(custom, field, folded, value)
                 if (value is None or value == "") and (global_custom or user.private_attributes is not None):
                     return legacy_rest(user, value)
@@ -132,6 +134,8 @@ def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | No
             value = custom.get(field, _MISSING)
             if value is _MISSING:  # a key present with null stops the search, as in the official SDKs
                 value = custom.get(folded) if two_keys else None
+        elif custom is None:  # no call to learn that a missing custom object has no value
+            value = None
         else:
             value = _lookup(custom, field, folded)
         if value is None and (global_custom or trailing or user.private_attributes is not None):
@@ -151,6 +155,8 @@ def field_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | No
             value = custom.get(field, _MISSING)
             if value is _MISSING:
                 value = custom.get(folded) if two_keys else None
+        elif custom is None:  # no call to learn that a missing custom object has no value
+            value = None
         else:
             value = _lookup(custom, field, folded)
         if value is None and (global_custom or trailing or user.private_attributes is not None):
@@ -178,20 +184,72 @@ def unit_id_getter(id_type: str | None) -> Getter:
 
 
 def bucket_getter(salt: str, id_type: str | None) -> Getter:
+    """The unit's bucket, salted_hash("{salt}.", unit) % 1000. A check often asks for one bucket several times
+    (a layer's rules, then its experiment's: one salt each): the memo is read here, without salted_hash's
+    frame."""
     prefix = salt + "."
     if id_type is None or id_type.lower() == "userid":
 
         def get_by_user_id(ctx: EvalInput) -> object:
             unit = ctx.user.user_id
-            return salted_hash(prefix, unit if type(unit) is str else unit_text(unit)) % 1000
+            if type(unit) is not str:
+                unit = unit_text(unit)
+            units = memo_of(prefix)
+            if units is not None and (found := units.get(unit)) is not None:
+                return found % 1000
+            return salted_hash_into(units, prefix, unit) % 1000
 
         return get_by_user_id
 
     def get(ctx: EvalInput) -> object:
         unit = unit_id(ctx.user, id_type)
-        return salted_hash(prefix, unit if type(unit) is str else unit_text(unit)) % 1000
+        if type(unit) is not str:
+            unit = unit_text(unit)
+        units = memo_of(prefix)
+        if units is not None and (found := units.get(unit)) is not None:
+            return found % 1000
+        return salted_hash_into(units, prefix, unit) % 1000
 
     return get
+
+
+def bucket_compare(salt: str, id_type: str | None, cmp: Callable[[float, float], bool], bound: float) -> Getter:
+    """`bucket_getter(salt, id_type)` and a comparison with a number in one closure: cmp(bucket, bound), a
+    frame fewer than getter and predicate (an experiment's groups: `user_bucket lt`). Raises where the getter
+    does; the comparison of an int with a float cannot."""
+    prefix = salt + "."
+    by_user_id = id_type is None or id_type.lower() == "userid"
+
+    def compare(ctx: EvalInput) -> object:
+        unit = ctx.user.user_id if by_user_id else unit_id(ctx.user, id_type)
+        if type(unit) is not str:
+            unit = unit_text(unit)
+        units = memo_of(prefix)
+        if units is None or (found := units.get(unit)) is None:
+            found = salted_hash_into(units, prefix, unit)
+        return cmp(found % 1000, bound)
+
+    return compare
+
+
+def bucket_probe(salt: str, id_type: str | None) -> Getter | None:
+    """What `bucket_getter(salt, id_type)` still does once an earlier condition of its rule failed (legacy: its
+    answer no longer matters): raise where its hash would (a unit ID UTF-8 cannot encode), without hashing.
+    None when the salt cannot be encoded: then every hash raises, and the getter itself is the probe."""
+    try:
+        (salt + ".").encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    by_user_id = id_type is None or id_type.lower() == "userid"
+
+    def probe(ctx: EvalInput) -> object:
+        unit = ctx.user.user_id if by_user_id else unit_id(ctx.user, id_type)
+        text = unit if type(unit) is str else unit_text(unit)
+        if not text.isascii():
+            text.encode("utf-8")  # raises where salted_hash would
+        return None
+
+    return probe
 
 
 def environment_getter(field: str, legacy: bool) -> Getter:
@@ -199,7 +257,7 @@ def environment_getter(field: str, legacy: bool) -> Getter:
 
     def get(ctx: EvalInput) -> object:
         env = ctx.environment
-        if not isinstance(env, Mapping):
+        if type(env) is not dict and not isinstance(env, Mapping):  # dict first: an ABC check costs a frame
             return None
         if field in env:
             return env[field]
@@ -270,6 +328,22 @@ def ip_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None)
 
 def _has_key(mapping: object, key: str) -> bool:
     return mapping is not None and (type(mapping) is dict or isinstance(mapping, Mapping)) and key in mapping
+
+
+def ua_probe(field: str, legacy: bool, global_custom: Mapping[str, Any] | None) -> Getter:
+    """What `ua_getter(field, ...)` still does once an earlier condition of its rule failed (legacy: it cannot
+    raise, and its answer no longer matters): record that a disabled parser was needed (disable_ua_parser)."""
+    explicit = field_getter(field, legacy, global_custom)
+    from . import user_agent
+
+    part = user_agent.part_for_field(field)
+
+    def probe(ctx: EvalInput) -> object:
+        if ctx.lookups_off & LOOKUP_UA and part is not None and explicit(ctx) is None:
+            ctx.lookup_missed = "UAParserNotLoaded"
+        return None
+
+    return probe
 
 
 def ua_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None) -> Getter:

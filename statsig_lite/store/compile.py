@@ -8,6 +8,7 @@ which dialect it runs.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping
 
 from ..errors import SpecFormatError
@@ -436,6 +437,7 @@ class Compiler:
             return Condition(kind=ERROR) if self.legacy else self._with_operator(op, target, _none, ctype)
         fname = field if isinstance(field, str) else ""
         legacy, gc = self.legacy, self.global_custom
+        salt: object = None
         if ctype != "user_bucket":
             # a getter depends on its type, field and ID type only: share one across the payload's conditions
             key = (ctype, fname, id_type)
@@ -469,15 +471,42 @@ class Compiler:
                     test = ops.legacy_bucket_any(target, negate=op == "none")
                 except (ValueError, TypeError):
                     return Condition(kind=ERROR)
-                return Condition(kind=VALUE, get=getter, test=test)  # the hash can raise: see _PLAIN_GETTERS
+                # the hash can raise (see _PLAIN_GETTERS), the membership test cannot
+                probe = uf.bucket_probe("" if salt is None else str(salt), id_type)
+                return Condition(kind=VALUE, get=getter, test=test, probe=probe)
             if not legacy and op in ("any", "none"):
                 test = ops.core_bucket_any(target, negate=op == "none")
                 return Condition(kind=VALUE, get=getter, test=test, side_effects=False)
         cond = self._with_operator(op, target, getter, ctype)
+        if ctype == "user_bucket" and op in _NUMERIC and cond.kind == VALUE:
+            cond = self._bucket_compare(cond, op, target, "" if salt is None else str(salt), id_type)
+        if legacy and cond.kind == VALUE and cond.side_effects and op is not None:
+            # a test that cannot raise, over a getter that can (bucket: its hash) or records a disabled lookup
+            # (ua): once an earlier condition of the rule failed, only that part needs to run
+            if ctype == "user_bucket" and _legacy_op_never_raises(op, target, ints=True):
+                cond.probe = uf.bucket_probe(str(salt) if salt is not None else "", id_type)
+            elif ctype == "ua_based" and _legacy_op_never_raises(op, target):
+                cond.probe = uf.ua_probe(fname, legacy, gc)
         if legacy and ctype == "ip_based" and cond.kind == VALUE and cond.test is not None:
             # the legacy SDK fails an ip condition whose value is missing before it compares
             return Condition(kind=VALUE, get=cond.get, test=_unless_missing(cond.test), side_effects=cond.side_effects)
         return cond
+
+    def _bucket_compare(self, cond: Condition, op: str, target: object, salt: str, id_type: str | None) -> Condition:
+        """A bucket compared with a number (`user_bucket lt`, an experiment's groups): getter and comparison in
+        one closure (uf.bucket_compare), when the dialect's test is that comparison for every bucket, an int
+        0..999: legacy float(target) (the test raises when that does), core its number of the target."""
+        if self.legacy:
+            if target is None or not _legacy_op_never_raises(op, target, ints=True):
+                return cond  # legacy: no bound answers False, a bound that is no number raises
+            bound = float(target)  # type: ignore[arg-type]
+        else:
+            number = ops.core_number(target)
+            if number is None:
+                return cond  # core: never
+            bound = number
+        compare = uf.bucket_compare(salt, id_type, _COMPARE[op], bound)
+        return Condition(kind=VALUE, get=compare, test=_true, side_effects=cond.side_effects)
 
     def _with_operator(self, op: str | None, target: object, getter: Getter, ctype: str) -> Condition:
         if op is None:
@@ -503,16 +532,29 @@ class Compiler:
 _PLAIN_GETTERS: Final = frozenset({"user_field", "environment_field", "unit_id", "target_app"})
 _TOTAL_OPERATORS: Final = frozenset({"any", "none", "any_case_sensitive", "none_case_sensitive", "eq", "neq"})
 _STRING_MATCH: Final = frozenset({"str_starts_with_any", "str_ends_with_any", "str_contains_any", "str_contains_none"})
+_NUMERIC: Final = frozenset({"gt", "gte", "lt", "lte"})
+_COMPARE: Final = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+# the test of a condition whose getter answers it (a bucket compared with a number): a builtin, no frame
+_true: Final = operator.truth
 
 
 def _legacy_never_raises(ctype: str, op: str, target: object) -> bool:
     """Whether a legacy value condition can raise for no user: see operators.LEGACY for each case."""
-    if ctype not in _PLAIN_GETTERS:
-        return False
+    return ctype in _PLAIN_GETTERS and _legacy_op_never_raises(op, target)
+
+
+def _legacy_op_never_raises(op: str, target: object, ints: bool = False) -> bool:
+    """Whether a legacy test can raise for no value (`ints`: for no int, a bucket's value)."""
     if op in _TOTAL_OPERATORS:  # str() and == on JSON values
         return True
     if op in _STRING_MATCH:  # iterates the target: fine unless it is not iterable
         return target is None or isinstance(target, (list, str, dict))
+    if ints and op in _NUMERIC:  # float() of an int 0..999 cannot fail; the target's float() can
+        try:
+            float(target)  # type: ignore[arg-type]
+        except (ValueError, TypeError, OverflowError):
+            return target is None
+        return True
     return False  # numeric, version, time, array, regex and ID-list tests can raise on some value
 
 

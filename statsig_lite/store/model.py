@@ -58,6 +58,7 @@ class Condition:
         "get",
         "kind",
         "negate",
+        "probe",
         "record",
         "side_effects",
         "test",
@@ -76,6 +77,7 @@ class Condition:
         analytical: int = 0,
         side_effects: bool = True,
         first_in_rule: bool = False,
+        probe: Getter | None = None,
     ) -> None:
         self.kind = kind
         self.get = get
@@ -90,6 +92,9 @@ class Condition:
         self.analytical = analytical
         self.first_in_rule = first_in_rule  # legacy: the flag before it comes from the rule before
         self.side_effects = side_effects  # must run even after an earlier condition of the rule failed
+        # legacy: what it still does once an earlier condition of its rule failed, when cheaper than itself:
+        # raise where it would raise, record a missed lookup (its answer no longer matters). None: itself
+        self.probe = probe
 
 
 class Rule:
@@ -113,6 +118,7 @@ class Rule:
         "short_circuit",
         "single_get",
         "single_test",
+        "steps",
     )
 
     def __init__(
@@ -148,6 +154,7 @@ class Rule:
         # derived for the evaluator's hot loop
         self.checks = _value_checks(conditions)
         self.single_get, self.single_test = _single(self.checks)
+        self.steps = _steps(conditions, self.checks, short_circuit)
         self.pass_threshold = pass_percentage * 100  # against the unit's hash % 10000
         self.by_user_id = id_type is None or id_type.lower() == "userid"
 
@@ -156,6 +163,23 @@ class Rule:
         final now: derive again what comes from them."""
         self.checks = _value_checks(self.conditions)
         self.single_get, self.single_test = _single(self.checks)
+        self.steps = _steps(self.conditions, self.checks, self.short_circuit)
+
+
+def _steps(
+    conditions: tuple[Condition, ...], checks: tuple[tuple[Getter, Predicate], ...] | None, short_circuit: bool
+) -> tuple[tuple[Getter, Predicate, tuple[tuple[Getter, Predicate], ...]], ...] | None:
+    """A rule of value tests that may not stop at its first failed test (legacy: a later test may raise): its
+    (getter, predicate, rest) triples, `rest` the tests after this one that must still run once this one
+    failed, those with side effects. The ones without can be skipped: their answer no longer matters."""
+    if checks is None or short_circuit:
+        return None
+    tests = [c for c in conditions if c.kind != PUBLIC]
+    steps = []
+    for i, (get, test) in enumerate(checks):
+        rest = tuple((c.get, c.test) if c.probe is None else (c.probe, bool) for c in tests[i + 1:] if c.side_effects)
+        steps.append((get, test, rest))
+    return tuple(steps)  # type: ignore[arg-type]
 
 
 def _single(checks: tuple[tuple[Getter, Predicate], ...] | None) -> tuple[Getter | None, Predicate | None]:

@@ -355,6 +355,27 @@ def test_disabled_lookups_answer_as_the_official_sdk(options: dict[str, Any]) ->
         server.shutdown(0.1)
 
 
+@pytest.mark.parametrize("options", [{}, {"disable_ua_parser": True}])
+def test_a_disabled_parser_is_reported_after_a_failed_condition_as_officially(options: dict[str, Any]) -> None:
+    """The legacy SDK runs every condition of a rule: a user agent condition after a failed one still reports
+    the disabled parser (statsig_lite runs only that part of it: user_fields.ua_probe)."""
+    late = _gate("ua_late", _condition("user_field", "email", "any", ["nobody@x.io"]))
+    late["rules"][0]["conditions"].append(_condition("ua_based", "os_name", "any", ["Windows"]))
+    specs = {**payload(), "feature_gates": [late]}
+    theirs = official.StatsigServer()
+    theirs.initialize(KEY, official.StatsigOptions(bootstrap_values=json.dumps(specs), local_mode=True,
+                                                   disable_diagnostics=True, **options))
+    server = lite(None, local_mode=True, bootstrap_values=json.dumps(specs), **options)
+    try:
+        a, b = theirs.get_feature_gate(OFFICIAL_USER, "ua_late"), server.get_feature_gate(USER, "ua_late")
+        assert (b.value, b.rule_id, b.evaluation_details.source.value) == (
+            a.value, a.rule_id, a.evaluation_details.source.value)
+        assert (b.evaluation_details.source.value == "UAParserNotLoaded") == bool(options)
+    finally:
+        theirs.shutdown()
+        server.shutdown(0.1)
+
+
 def test_an_http_proxy_config_replaces_the_endpoint_base_as_officially(api: FakeStatsigAPI) -> None:
     configs = {NetworkEndpoint.LOG_EVENT: ProxyConfig(NetworkProtocol.HTTP, api.base)}
     server = lite(None, api="http://127.0.0.1:9/v1/", proxy_configs=configs)

@@ -173,3 +173,222 @@ def test_specialised_core_numbers_answer_as_f64_comparisons(op: str) -> None:
                 number = ops.core_number(value)
                 expected = number is not None and cmp(number, t)
             assert pred(value) == expected, (target, value)
+
+
+def _outcome(pred: Any, value: object) -> object:
+    """What a predicate answers, or the type of what it raises (legacy errors are answers too)."""
+    try:
+        return pred(value)
+    except Exception as exc:
+        return type(exc)
+
+
+def reference_legacy_string_match(target: object, value: object, test: Any, negate: bool) -> bool:
+    """The legacy SDK's __match_string_in_array, as one general function: the target's elements casefolded at
+    every check."""
+    if value is None or target is None:
+        return negate
+    v = str(value).casefold()
+    found = any(test(v, str(m).casefold()) for m in target if m is not None)  # type: ignore[attr-defined]
+    return found != negate
+
+
+STRING_OPS = {
+    "str_starts_with_any": (str.startswith, False),
+    "str_ends_with_any": (str.endswith, False),
+    "str_contains_any": (lambda hay, n: n in hay, False),
+    "str_contains_none": (lambda hay, n: n in hay, True),
+}
+
+
+@pytest.mark.parametrize("op", sorted(STRING_OPS))
+def test_specialised_legacy_string_match_answers_as_the_general_form(op: str) -> None:
+    test, negate = STRING_OPS[op]
+    targets: list[object] = [["@Gmail.com", "qa+", None, 1, 2.5, True, "STRASSE", ""], ["x"], [], "us", "",
+                             {"Us": 1, "ß": 2}, None, 5, 2.5, True, [["nested"], {"k": 1}]]
+    values: list[object] = [*MEMBER_VALUES, "person1@gmail.com", "QA+test@x.io", "straße", "usa", "1", 2.5,
+                            "[\"nested\"]", "x"]
+    for target in targets:
+        pred = ops.LEGACY[op](target)
+        for value in values:
+            expected = _outcome(lambda v, t=target: reference_legacy_string_match(t, v, test, negate), value)
+            assert _outcome(pred, value) == expected, (target, value)
+
+
+def reference_legacy_version(target: object, value: object, cmp: Any) -> bool:
+    """The legacy SDK's __version_compare_helper, as one general function."""
+    if value is None or target is None:
+        return False
+    v, t = str(value), str(target)
+    if (d := v.find("-")) > 0:
+        v = v[:d]
+    if (d := t.find("-")) > 0:
+        t = t[:d]
+    p1, p2 = v.split("."), t.split(".")
+    try:
+        for i in range(max(len(p1), len(p2))):
+            c1 = int(float(p1[i])) if i < len(p1) else 0
+            c2 = int(float(p2[i])) if i < len(p2) else 0
+            if c1 != c2:
+                return bool(cmp(-1 if c1 < c2 else 1, 0))
+    except ValueError:
+        return False
+    return bool(cmp(0, 0))
+
+
+@pytest.mark.parametrize("op", ["version_gt", "version_gte", "version_lt", "version_lte", "version_eq", "version_neq"])
+def test_specialised_legacy_versions_answer_as_the_general_form(op: str) -> None:
+    import operator
+
+    cmp = {"version_gt": operator.gt, "version_gte": operator.ge, "version_lt": operator.lt,
+           "version_lte": operator.le, "version_eq": operator.eq, "version_neq": operator.ne}[op]
+    targets: list[object] = ["1.2.3", "1.2", "2", "1.2.3-beta", "-1.0", "1.x", "inf.1", "1.nan", 2, 1.5, True, None,
+                             "", "1..2", [1, 2]]
+    values: list[object] = [None, "1.2.3", "1.2.4", "1.2", "1.2.3.0", "0.9", "10", "1.2.3-rc1", "-1", "1.inf",
+                            "1.nan", "x", "", 1, 1.2, 2, True, ["1"], "1e3.0", " 1 .2", "1_0.1", "9" * 70]
+    for target in targets:
+        pred = ops.LEGACY[op](target)
+        for value in values:
+            expected = _outcome(lambda v, t=target: reference_legacy_version(t, v, cmp), value)
+            assert _outcome(pred, value) == expected, (target, value)
+
+
+class _Eval:
+    """What getters and probes read and write of an evaluation."""
+
+    def __init__(self, user: StatsigUser, lookups_off: int) -> None:
+        self.user = user
+        self.lookups_off = lookups_off
+        self.lookup_missed = ""
+        self.environment = None
+        self.target_app_id = None
+        self.now_ms = 0
+
+
+def _legacy_conditions(conditions: list[dict[str, Any]]) -> list[Any]:
+    import json
+
+    from statsig_lite.store.snapshot import load_snapshot
+
+    gate = {"name": "g", "type": "feature_gate", "salt": "s", "enabled": True, "defaultValue": False,
+            "idType": "userID", "rules": [{"id": f"r{i}", "passPercentage": 100, "conditions": [c]}
+                                          for i, c in enumerate(conditions)]}
+    payload = {"time": 1, "feature_gates": [gate], "dynamic_configs": [], "layer_configs": []}
+    return [rule.conditions[0] for rule in load_snapshot(json.dumps(payload)).gates["g"].rules]
+
+
+def test_legacy_probes_raise_and_record_as_their_condition() -> None:
+    """Once an earlier condition of a legacy rule failed, a condition with a probe runs only the probe (bucket
+    hashes, user agent parses): the probe must raise exactly where the condition would and record the same
+    missed lookup."""
+    import json
+
+    bucket: dict[str, Any] = {"type": "user_bucket", "additionalValues": {"salt": "b"}}
+    conditions: list[dict[str, Any]] = [
+        {**bucket, "operator": "lt", "targetValue": 500},
+        {**bucket, "operator": "gte", "targetValue": "250"},
+        {**bucket, "operator": "lt", "targetValue": None},
+        {**bucket, "operator": "any", "targetValue": [1, 2, 3]},
+        {**bucket, "operator": "none", "targetValue": [1, 2, 3], "idType": "companyID"},
+        {**bucket, "operator": "eq", "targetValue": 7, "idType": "companyID"},
+        {**bucket, "operator": "str_contains_any", "targetValue": ["1"]},
+        {"type": "ua_based", "field": "os_name", "operator": "any", "targetValue": ["iOS"]},
+        {"type": "ua_based", "field": "browser_version", "operator": "none", "targetValue": ["1.0.0"]},
+        {"type": "ua_based", "field": "os_name", "operator": "str_starts_with_any", "targetValue": ["Mac"]},
+    ]
+    compiled = _legacy_conditions(conditions)
+    assert all(c.probe is not None for c in compiled)
+    # conditions whose test may raise keep no probe: they run whole
+    lone_salt = {"additionalValues": {"salt": "\ud800"}}
+    unprobed = _legacy_conditions([{**bucket, "operator": "lt", "targetValue": "x"},
+                                   {**bucket, "operator": "version_gt", "targetValue": "1.inf"},
+                                   {**bucket, "operator": "lt", "targetValue": 5, **lone_salt},
+                                   {"type": "ua_based", "field": "os_name", "operator": "gt", "targetValue": 1}])
+    assert all(c.probe is None for c in unprobed)
+    lone = json.loads('"a\\ud800b"')
+    agents = [None, "", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15", 5, lone]
+    units: list[object] = [None, "u1", "ü1", lone, 7, 2.5, True, ["x"]]
+    users = [StatsigUser(user_id=u, user_agent=a, custom_ids={"companyID": c} if c is not None else None,  # type: ignore[arg-type]
+                         custom={"os_name": "iOS"} if i % 3 == 0 else None)
+             for i, (u, a, c) in enumerate(itertools.product(units, agents, [None, "c1", lone, 3]))]
+    for condition in compiled:
+        for user in users:
+            for lookups_off in (0, uf.LOOKUP_UA | uf.LOOKUP_COUNTRY):
+                whole, probed = _Eval(user, lookups_off), _Eval(user, lookups_off)
+                expected = _outcome(lambda ctx, c=condition: c.test(c.get(ctx)), whole)
+                got = _outcome(condition.probe, probed)
+                assert (got is None) == (expected in (True, False)), (condition, user, expected, got)
+                if got is not None:
+                    assert got == expected, (user, expected, got)
+                assert probed.lookup_missed == whole.lookup_missed, (condition, user)
+
+
+def test_bucket_getters_read_the_hash_memo_as_salted_hash() -> None:
+    """bucket_getter reads salted_hash's memo itself and hashes a miss through salted_hash_into: its bucket is
+    eval_hash("{salt}.{unit}") % 1000 whatever the memo holds (empty, the prefix without the unit, the pair,
+    just cleared), and the memo ends as salted_hash leaves it."""
+    from statsig_lite.evaluator import hashing
+
+    units: list[object] = ["u1", "u2", "ü", 7, 2.5, None, True]
+    users = [StatsigUser(user_id=u, custom_ids={"companyID": u}) for u in units]  # type: ignore[arg-type,dict-item]
+    getters = [uf.bucket_getter("salt", "userID"), uf.bucket_getter("salt", "companyID")]
+    try:
+        for state in ("empty", "prefix", "pairs", "cleared"):
+            hashing.forget_salted_hashes()
+            if state in ("prefix", "pairs"):
+                hashing.salted_hash("salt.", "other")
+            if state == "pairs":
+                for u in units:
+                    hashing.salted_hash("salt.", hashing.unit_text(u) if type(u) is not str else u)
+            if state == "cleared":
+                hashing.salted_hash("salt.", "other")
+                hashing._HASHES.clear()
+            for get, by_user_id in zip(getters, (True, False), strict=True):
+                for user in users:
+                    raw = user.user_id if by_user_id else uf.unit_id(user, "companyID")
+                    unit = raw if type(raw) is str else hashing.unit_text(raw)
+                    expected = hashing.eval_hash("salt." + unit) % 1000
+                    assert get(_Ctx(user)) == expected, (state, user.user_id)  # type: ignore[arg-type]
+                    assert get(_Ctx(user)) == expected  # type: ignore[arg-type]  # now from the memo
+                    assert hashing.memo_of("salt.") is not None
+                    assert hashing.memo_of("salt.")[unit] == hashing.salted_hash("salt.", unit)  # type: ignore[index]
+    finally:
+        hashing.forget_salted_hashes()
+
+
+@pytest.mark.parametrize("legacy", [True, False], ids=["legacy", "core"])
+def test_bucket_comparisons_answer_as_getter_and_test(legacy: bool) -> None:
+    """A user_bucket condition compared with a number compiles to one closure (user_fields.bucket_compare):
+    it answers, and raises, as the bucket getter followed by the dialect's own test."""
+    import json
+
+    from statsig_lite.store.snapshot import load_snapshot
+
+    targets: list[object] = [500, 250.5, "250", " 250", 0, 1000, -1, 1e300, "x", None, True, [1], 999.999]
+    ops_ = ["lt", "lte", "gt", "gte"]
+    cases = [(op, t, id_type) for op in ops_ for t in targets for id_type in ("userID", "companyID")]
+    conds = [{"type": "user_bucket", "operator": op, "targetValue": t, "idType": id_type,
+              "additionalValues": {"salt": "b"}} for op, t, id_type in cases]
+    rules = [{"id": f"r{i}", "passPercentage": 100, "conditions": [c] if legacy else [f"c{i}"]}
+             for i, c in enumerate(conds)]
+    gate = {"type": "feature_gate", "salt": "s", "enabled": True, "defaultValue": False, "idType": "userID",
+            "rules": rules}
+    if legacy:
+        payload: dict[str, Any] = {"time": 1, "feature_gates": [{"name": "g", **gate}], "dynamic_configs": [],
+                                   "layer_configs": []}
+    else:
+        payload = {"time": 1, "response_format": "dcs-v2", "feature_gates": {"g": gate}, "dynamic_configs": {},
+                   "layer_configs": {}, "condition_map": {f"c{i}": c for i, c in enumerate(conds)}}
+    compiled = [r.conditions[0] for r in load_snapshot(json.dumps(payload)).gates["g"].rules]
+    fused = sum(c.get.__name__ == "compare" for c in compiled)
+    assert fused > len(cases) // 2  # most are one closure
+    lone = json.loads('"a\\ud800b"')
+    users = [StatsigUser(user_id=u, custom_ids={"companyID": c})  # type: ignore[arg-type,dict-item]
+             for u in ["u1", "u2", "ü", 7, None, lone] for c in ["c1", lone]]
+    table = ops.LEGACY if legacy else ops.CORE
+    for (op, target, id_type), condition in zip(cases, compiled, strict=True):
+        get, test = uf.bucket_getter("b", id_type), table[op](target)
+        for user in users:
+            ctx = _Ctx(user)
+            expected = _outcome(lambda c: test(get(c)), ctx)  # noqa: B023
+            assert _outcome(lambda c: condition.test(condition.get(c)), ctx) == expected, (op, target, user)  # noqa: B023
