@@ -308,6 +308,18 @@ def sampling_decision(
     mode = sdk_configs.get("sampling_mode")
     if mode not in ("on", "shadow") or (dialect.sampling_production_only and tier != "production"):
         return True, {}
+    special: Any = sdk_configs.get("special_case_sampling_rate")
+    if dialect.sampling_any_rate:
+        # legacy reads it first, as an int (a float truncated): one that is no int (inf, nan) ends sampling
+        if isinstance(special, float):
+            try:
+                special = int(special)
+            except (OverflowError, ValueError):
+                return True, {}
+        elif not isinstance(special, int):
+            special = None
+    elif isinstance(special, bool) or not isinstance(special, int):
+        special = None
     if evaluation.forward_all_exposures:
         return True, {}
     if dialect.sampling_analytical_first:
@@ -315,15 +327,22 @@ def sampling_decision(
             return True, {}
     elif first_of_rule() or evaluation.seen_analytical_gates:
         return True, {}
-    rate = evaluation.sampling_rate
+    rate: Any = evaluation.sampling_rate
     if rate is None and evaluation.rule_id in _SPECIAL_CASE_RULES:
-        special = sdk_configs.get("special_case_sampling_rate")
-        rate = special if isinstance(special, int) and not isinstance(special, bool) else None
-    if rate is None or rate <= 0:
-        if rate is None and evaluation.snapshot.dialect.sampling_unrated_metadata:
-            return True, {"samplingMode": mode, "shadowLogged": "logged"}
-        return True, {}
-    sampled_in = signed_hash(key) % rate == 0
+        rate = special
+    if dialect.sampling_any_rate:
+        if rate is None:
+            return True, {}
+        try:  # the rate as the payload gives it, Python's modulo: 0, a text or a list raises
+            sampled_in = signed_hash(key) % rate == 0
+        except (TypeError, ZeroDivisionError):  # the legacy SDK logs it unsampled
+            return True, {}
+    else:
+        if rate is None or rate <= 0:
+            if rate is None and dialect.sampling_unrated_metadata:
+                return True, {"samplingMode": mode, "shadowLogged": "logged"}
+            return True, {}
+        sampled_in = signed_hash(key) % rate == 0
     meta: dict[str, object] = {
         "samplingRate": rate,
         "shadowLogged": "logged" if sampled_in else "dropped",

@@ -73,8 +73,8 @@ class Evaluation:
     explicit_parameters: tuple[str, ...] = ()
     is_experiment_group: bool = False
     group_name: str | None = None
-    sampling_rate: int | None = None
-    deciding_rate: int | None = None  # core: sampling rate of the rule that decided the last spec evaluated
+    sampling_rate: object = None  # the deciding rule's samplingRate (Rule.sampling_rate: any JSON value in legacy)
+    deciding_rate: object = None  # core: sampling rate of the rule that decided the last spec evaluated
     ctx_rate: object = _NO_CONDITION  # legacy: sampling rate of the rule started last (its shared context)
     prev_rate: object = _NO_CONDITION  # legacy: the same before the current rule with nested gates started
     entry_flag: object = _NO_CONDITION  # legacy: the flag where the innermost nested gate was entered
@@ -358,6 +358,8 @@ class Evaluation:
                 return  # the tests passed: the error came from the rule's delegate
             get, before = checks[0][0], self.ctx_rate
             self.ctx_rate = rule.sampling_rate  # the rule did start (its tests set this when they pass)
+            if rule.conditions[0].kind == PUBLIC:  # not in `checks`: it set the flag before any value was read
+                return
         try:
             get(self)  # type: ignore[misc]
         except Exception:

@@ -53,6 +53,7 @@ LEGACY: Final = Dialect(
     gcir_overrides="legacy",
     dedupe_id_values=True,
     gcir_fresh_delegate=True,
+    sampling_any_rate=True,
 )
 CORE: Final = Dialect(
     name="core",
@@ -289,7 +290,8 @@ class Compiler:
             group_name=self._shared(group_name) if isinstance(group_name, str) else None,
             is_experiment_group=raw.get("isExperimentGroup") is True,
             config_delegate=delegate if isinstance(delegate, str) and delegate else None,
-            sampling_rate=sampling if isinstance(sampling, int) and not isinstance(sampling, bool) else None,
+            sampling_rate=sampling if self.legacy or (isinstance(sampling, int) and not isinstance(sampling, bool))
+            else None,
             finalizes_after_delegate=not self.legacy,
         )
         if pending:

@@ -135,7 +135,7 @@ class Rule:
         group_name: str | None,
         is_experiment_group: bool,
         config_delegate: str | None,
-        sampling_rate: int | None,
+        sampling_rate: object,  # an int or None; any JSON value in a legacy payload (Dialect.sampling_any_rate)
         finalizes_after_delegate: bool = False,
     ) -> None:
         self.id = id
@@ -375,6 +375,7 @@ class Dialect:
         "name",
         "null_undelegated_exposures",
         "sampling_analytical_first",
+        "sampling_any_rate",
         "sampling_production_only",
         "sampling_unrated_metadata",
         "user_tier_first",
@@ -401,6 +402,7 @@ class Dialect:
         sampling_unrated_metadata: bool = False,
         user_tier_first: bool = False,
         sampling_analytical_first: bool = False,
+        sampling_any_rate: bool = False,
     ) -> None:
         self.name = name
         # what an evaluation turns into an "error" result (legacy: what its comparisons raise); anything
@@ -432,6 +434,10 @@ class Dialect:
         self.user_tier_first = user_tier_first
         # core: an exposure forced by analytical gates does not count as its rule's first one
         self.sampling_analytical_first = sampling_analytical_first
+        # legacy: a rule's samplingRate is whatever JSON value the payload holds (only null is no rate: the
+        # analytical flag reads it too) and the special-case rate is its int; the hash is taken modulo it as
+        # Python does, and where that raises the exposure is logged unsampled (core: integers only)
+        self.sampling_any_rate = sampling_any_rate
 
 
 class Snapshot:

@@ -154,6 +154,7 @@ def _failing_gate_payload(inner: list[dict[str, Any]], parent: list[dict[str, An
 _MISS = cond("user_field", "eq", "zzz", "email")
 _IP = cond("ip_based", "any", ["US"], "country")
 _TO_INNER = cond("pass_gate", None, "inner")
+_PUBLIC = cond("public")
 _FAILING_GATES = {
     "second-rule": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_IP])], [rule("p", [_TO_INNER])]),
     "first-rule": ([rule("r0", [_IP])], [rule("p", [_TO_INNER])]),
@@ -168,6 +169,12 @@ _FAILING_GATES = {
     "with-nested-gate": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_IP, cond("pass_gate", None, "nope")])],
                          [rule("p", [_TO_INNER])]),
     "second-in-parent": ([rule("r0", [_IP])], [rule("p", [_MISS, _TO_INNER], samplingRate=1)]),
+    # a public condition sets the flag before the value after it fails (differential seed 4030)
+    "public-first-rule": ([rule("r0", [_PUBLIC, _IP])], [rule("p", [_TO_INNER])]),
+    "public-second-rule": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_PUBLIC, _IP])], [rule("p", [_TO_INNER])]),
+    "public-rated-rule": ([rule("r0", [_MISS]), rule("r1", [_PUBLIC, _IP], samplingRate=1)], [rule("p", [_TO_INNER])]),
+    "public-after-failure": ([rule("r0", [_MISS], samplingRate=1), rule("r1", [_IP, _PUBLIC])],
+                             [rule("p", [_TO_INNER])]),
 }
 _FAILING_USERS = [
     {"userID": "u0", "ip": "8.8.8.8"}, {"userID": "u1", "ip": "1.1.1."}, {"userID": "u2", "ip": "a.b.c.d"},
@@ -199,6 +206,30 @@ for _name, (_gates, _rules) in _FLAG_CHAINS.items():
                       payload(_gates, [config("c", _rules)],
                               sdk_configs={"sampling_mode": "on", "special_case_sampling_rate": 1}),
                       [{"kind": "config", "name": "c", "user": u} for u in _users(3)], [], {"tier": "production"}))
+
+# E5 (legacy): a rule's samplingRate is used as the payload gives it (Python's modulo of the hash; where that
+# raises, the exposure is logged unsampled) and the special-case rate as its int; only null is no rate, for the
+# analytical flag too
+def _rated_payload(rate: object = None, special: object = 1, inner_rate: object = None) -> dict[str, Any]:
+    rated = {} if rate is None else {"samplingRate": rate}
+    return payload([gate("inner", [rule("ri", [_PUBLIC], samplingRate=inner_rate)]),
+                    gate("g", [rule("r", [_PUBLIC], **rated)]),
+                    gate("miss", [rule("r", [_MISS])]),
+                    gate("parent", [rule("p", [_TO_INNER], samplingRate=1)])],
+                   sdk_configs={"sampling_mode": "on", "special_case_sampling_rate": special})
+
+
+_RATES: dict[str, tuple[str, dict[str, Any]]] = {
+    **{f"rule-{k}": ("g", {"rate": v}) for k, v in (("float", 2.0), ("fraction", 2.5), ("negative", -2),
+                                                   ("true", True), ("text", "2"), ("zero", 0), ("list", [2]))},
+    **{f"special-{k}": ("miss", {"special": v}) for k, v in (("float", 2.0), ("fraction", 2.5), ("negative", -2),
+                                                             ("true", True), ("inf", float("inf")),
+                                                             ("nan", float("nan")), ("text", "2"))},
+    **{f"nested-{k}": ("parent", {"inner_rate": v}) for k, v in (("text", "2"), ("false", False), ("int", 2))},
+}
+for _name, (_gate, _kw) in _RATES.items():
+    CASES.append(Case(f"E5-legacy-rate-{_name}", "v1", _rated_payload(**_kw),
+                      [{"kind": "gate", "name": _gate, "user": u} for u in _users(8)], [], {"tier": "production"}))
 
 # core: a custom or private "country" present as null is a value: the IP is not looked up
 CASES.append(Case(
@@ -402,6 +433,14 @@ def _check_e3(sampled: list[bool]) -> Callable[[list[dict[str, Any]]], None]:
     return check
 
 
+def _check_rated(rate: object) -> Callable[[list[dict[str, Any]]], None]:
+    """After the rule's first exposure, each one logged carries this rate (the legacy SDK sampled it)."""
+    def check(answers: list[dict[str, Any]]) -> None:
+        rates = [e["statsigMetadata"].get("samplingRate", "none") for a in answers[1:] for e in a["events"]]
+        assert rates and all(r == rate and type(r) is type(rate) for r in rates), answers
+    return check
+
+
 def _check_dedupe_by_version(answers: list[dict[str, Any]]) -> None:
     assert [[e["metadata"].get("configVersion") for e in a["events"]] for a in answers] == [["3"], [None], [], []]
 
@@ -414,9 +453,15 @@ for _name, _sampled_users in (("second-rule", [False, False, True, True, False])
                               ("first-rule", [False, False, True, True, False]),
                               ("parent-rule-before", [False] * 5),
                               ("with-nested-gate", [False, True, True, True, False]),
-                              ("second-in-parent", [False, True, True, True, False])):
+                              ("second-in-parent", [False, True, True, True, False]),
+                              ("public-first-rule", [False] * 5),
+                              ("public-second-rule", [False] * 5),
+                              ("public-after-failure", [False, False, True, True, False])):
     EVENT_CHECKS[f"E3-analytical-after-failure-{_name}"] = _check_e3(_sampled_users)
 EVENT_CHECKS["L-dedupe-by-version"] = _check_dedupe_by_version
+for _name, _rate in (("rule-float", 2.0), ("rule-true", True), ("special-float", 2), ("special-negative", -2),
+                     ("nested-text", 1), ("nested-false", 1)):
+    EVENT_CHECKS[f"E5-legacy-rate-{_name}"] = _check_rated(_rate)
 EVENT_CHECKS["V-rust-regex-syntax"] = _check_rust_regex
 for _name, _sampled_users in (("segment-then-disabled", [False, True, True]), ("gates-first", [False] * 3)):
     EVENT_CHECKS[f"E4-flag-through-{_name}"] = _check_e3(_sampled_users)
