@@ -557,13 +557,20 @@ class EventBuffer:
                         self.unsendable += 1
         return dropped
 
-    def settle(self) -> list[bytes]:
+    def settle(self, limit: int | None = None) -> list[bytes]:
         """Build and encode the recorded events now, kept in place (the repeats among them are gone: see
-        DeferredObject); returns the fresh events, all encoded."""
-        encoded = self._take_fresh()
-        with self._front:
-            self._fresh[:0] = encoded  # kept, encoded, ahead of anything added meanwhile
-        self._fresh_bytes += sum(len(e) for e in encoded)
+        DeferredObject): the oldest `limit` fresh events, or all of them. Returns those, encoded."""
+        with self._settling:
+            with self._front:
+                fresh = self._fresh[:limit]
+                del self._fresh[: len(fresh)]
+            encoded = self._encoded(fresh)
+            with self._front:  # still settling: no other taker builds newer records before these are back
+                self._fresh[:0] = encoded  # ahead of anything added meanwhile
+                # counted again, as _take_fresh does: a check adding meanwhile does not take the lock
+                self._fresh_bytes = sum(
+                    len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh
+                )
         return encoded
 
     def pending(self) -> list[bytes]:

@@ -702,10 +702,11 @@ class EventPipeline:
 
     def _relieve_pressure(self) -> None:
         """Past a bound: the oldest events go to the local journal, or are dropped loudly. No network. The
-        recorded events are built first: repeated exposures (decided when built) take no room and are never
-        counted as dropped."""
+        oldest recorded events are built first (a chunk: the check that filled the buffer pays for one, not
+        for all it holds): a repeated exposure (decided when built) takes no room and never counts as dropped;
+        what the overflow takes after the chunk it builds as it takes it, in order."""
         carry, buffer, policy = self._carry, self._buffer, self._policy
-        buffer.settle()
+        buffer.settle(max(1, policy.batch_size))
         carry.dropped += buffer.take_unsendable()
         # a flush's batches in flight are the flush's until its pass ends: the overflow neither moves nor drops
         # them, and the bound is kept on the rest (else each check would journal or drop its own event while a

@@ -185,3 +185,32 @@ def test_threads_record_while_flushes_decide(fmt: str) -> None:
         server.shutdown()
         sent = [(e["user"]["userID"], e["metadata"]["gate"]) for e in api.accepted_events()]
     assert len(sent) == len(set(sent)) == 40
+
+
+@pytest.mark.parametrize("fmt", ["v1", "v2"])
+def test_the_check_that_fills_the_buffer_builds_a_chunk_not_all(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the bound is 2,000 events and batches are 50: the check that reaches it builds the oldest chunk (and what
+    # the overflow takes after it), not the 2,000 records held; the events sent are still each check's once
+    from statsig_lite.exposures import ExposureDeduper
+
+    decided: list[int] = []
+    first_record = ExposureDeduper.first_record
+
+    def counted(self: ExposureDeduper, record: tuple[Any, ...]) -> bool:
+        decided.append(1)
+        return first_record(self, record)
+
+    monkeypatch.setattr(ExposureDeduper, "first_record", counted)
+    with FakeStatsigAPI() as api:
+        clock = Clock()
+        server = _server(api, fmt, clock, max_buffered_events=2000, event_batch_size=50)
+        users = [StatsigUser(user_id=f"u{i}") for i in range(2000)]
+        for user in users[:1999]:
+            server.check_gate(user, "on")
+        assert decided == []  # nothing decided on the checks' time
+        server.check_gate(users[1999], "on")  # the 2,000th: past the bound
+        assert 1 <= len(decided) <= 100
+        result = server.flush(5.0)
+        server.shutdown()
+        sent = [e["user"]["userID"] for e in api.accepted_events()]
+    assert result.dropped + len(sent) == 2000 and len(sent) == len(set(sent))
