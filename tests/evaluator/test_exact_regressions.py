@@ -231,6 +231,16 @@ for _name, (_gate, _kw) in _RATES.items():
     CASES.append(Case(f"E5-legacy-rate-{_name}", "v1", _rated_payload(**_kw),
                       [{"kind": "gate", "name": _gate, "user": u} for u in _users(8)], [], {"tier": "production"}))
 
+# E6 (legacy): any truthy forwardAllExposures logs every exposure unsampled, a nested gate's too
+for _name, _forward in (("one", 1), ("text", "yes"), ("list", [1]), ("zero", 0), ("empty-text", "")):
+    CASES.append(Case(f"E6-legacy-forward-all-{_name}", "v1",
+                      payload([gate("inner", [rule("ri", [_PUBLIC], samplingRate=1)], forwardAllExposures=_forward),
+                               gate("g", [rule("r", [_PUBLIC], samplingRate=1)], forwardAllExposures=_forward),
+                               gate("parent", [rule("p", [_TO_INNER], samplingRate=1)])],
+                              sdk_configs={"sampling_mode": "on", "special_case_sampling_rate": 1}),
+                      [{"kind": "gate", "name": n, "user": u} for n in ("g", "parent") for u in _users(3)], [],
+                      {"tier": "production"}))
+
 # core: a custom or private "country" present as null is a value: the IP is not looked up
 CASES.append(Case(
     "V-null-country-no-lookup", "v2",
@@ -459,6 +469,8 @@ for _name, _sampled_users in (("second-rule", [False, False, True, True, False])
                               ("public-after-failure", [False, False, True, True, False])):
     EVENT_CHECKS[f"E3-analytical-after-failure-{_name}"] = _check_e3(_sampled_users)
 EVENT_CHECKS["L-dedupe-by-version"] = _check_dedupe_by_version
+for _name, _sampled_users in (("one", [False] * 6), ("zero", [False, True, True] * 2)):
+    EVENT_CHECKS[f"E6-legacy-forward-all-{_name}"] = _check_e3(_sampled_users)
 for _name, _rate in (("rule-float", 2.0), ("rule-true", True), ("special-float", 2), ("special-negative", -2),
                      ("nested-text", 1), ("nested-false", 1)):
     EVENT_CHECKS[f"E5-legacy-rate-{_name}"] = _check_rated(_rate)
