@@ -241,6 +241,12 @@ for _name, _forward in (("one", 1), ("text", "yes"), ("list", [1]), ("zero", 0),
                       [{"kind": "gate", "name": n, "user": u} for n in ("g", "parent") for u in _users(3)], [],
                       {"tier": "production"}))
 
+# E7 (legacy): with no tier set the SDK's tier is production: server-driven sampling applies
+CASES.append(Case("E7-legacy-no-tier-samples", "v1",
+                  payload([gate("g", [rule("r", [_PUBLIC], samplingRate=2)])],
+                          sdk_configs={"sampling_mode": "on", "special_case_sampling_rate": 1}),
+                  [{"kind": "gate", "name": "g", "user": u} for u in _users(8)], []))
+
 # core: a custom or private "country" present as null is a value: the IP is not looked up
 CASES.append(Case(
     "V-null-country-no-lookup", "v2",
@@ -451,6 +457,12 @@ def _check_rated(rate: object) -> Callable[[list[dict[str, Any]]], None]:
     return check
 
 
+def _check_some_dropped(answers: list[dict[str, Any]]) -> None:
+    """The rule's first exposure is logged, and sampling at rate 2 drops some of the rest."""
+    counts = [len(a["events"]) for a in answers]
+    assert counts[0] == 1 and 0 in counts[1:] and 1 in counts[1:], answers
+
+
 def _check_dedupe_by_version(answers: list[dict[str, Any]]) -> None:
     assert [[e["metadata"].get("configVersion") for e in a["events"]] for a in answers] == [["3"], [None], [], []]
 
@@ -469,6 +481,7 @@ for _name, _sampled_users in (("second-rule", [False, False, True, True, False])
                               ("public-after-failure", [False, False, True, True, False])):
     EVENT_CHECKS[f"E3-analytical-after-failure-{_name}"] = _check_e3(_sampled_users)
 EVENT_CHECKS["L-dedupe-by-version"] = _check_dedupe_by_version
+EVENT_CHECKS["E7-legacy-no-tier-samples"] = _check_some_dropped
 for _name, _sampled_users in (("one", [False] * 6), ("zero", [False, True, True] * 2)):
     EVENT_CHECKS[f"E6-legacy-forward-all-{_name}"] = _check_e3(_sampled_users)
 for _name, _rate in (("rule-float", 2.0), ("rule-true", True), ("special-float", 2), ("special-negative", -2),
