@@ -456,7 +456,9 @@ def sampling_key(kind: str, name: str, evaluation: Evaluation, record: tuple[Any
         return f"n:{name};u:{ukey}r:{evaluation.rule_id};v:{evaluation.value}"
     if kind == CONFIG_EXPOSURE:
         return f"n:{name};u:{ukey}r:{evaluation.rule_id}"
-    experiment = evaluation.allocated_experiment or ""
+    experiment = evaluation.allocated_experiment
+    if experiment is None and not evaluation.snapshot.dialect.sampling_production_only:
+        experiment = ""  # core (v2); the legacy SDK formats a layer with no experiment as "e:None;"
     return f"n:{name};e:{experiment};p:{parameter};u:{ukey}r:{evaluation.rule_id}"
 
 
