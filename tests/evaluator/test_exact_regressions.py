@@ -247,6 +247,14 @@ CASES.append(Case("E7-legacy-no-tier-samples", "v1",
                           sdk_configs={"sampling_mode": "on", "special_case_sampling_rate": 1}),
                   [{"kind": "gate", "name": "g", "user": u} for u in _users(8)], []))
 
+# E8 (legacy): a layer exposure's sampling key names no experiment as "None" (a layer without a delegate)
+CASES.append(Case("E8-legacy-layer-sampling-key", "v1",
+                  payload(layers=[config("l", [rule("lr", [_PUBLIC], value={"p": 1}, samplingRate=2)], entity="layer"),
+                                  config("ld", [rule("lr", [_MISS])], entity="layer", default={"p": 0})],
+                          sdk_configs={"sampling_mode": "shadow", "special_case_sampling_rate": 2}),
+                  [{"kind": "layer", "name": n, "param": "p", "user": u} for n in ("l", "ld") for u in _users(8)], [],
+                  {"tier": "production"}))
+
 # core: a custom or private "country" present as null is a value: the IP is not looked up
 CASES.append(Case(
     "V-null-country-no-lookup", "v2",
@@ -463,6 +471,13 @@ def _check_some_dropped(answers: list[dict[str, Any]]) -> None:
     assert counts[0] == 1 and 0 in counts[1:] and 1 in counts[1:], answers
 
 
+def _check_shadow_both(answers: list[dict[str, Any]]) -> None:
+    """Shadow sampling marked some exposures of each layer logged and some dropped (the key decides which)."""
+    for half in (answers[:len(answers) // 2], answers[len(answers) // 2:]):
+        marks = {e["statsigMetadata"].get("shadowLogged") for a in half for e in a["events"]}
+        assert {"logged", "dropped"} <= marks, half
+
+
 def _check_dedupe_by_version(answers: list[dict[str, Any]]) -> None:
     assert [[e["metadata"].get("configVersion") for e in a["events"]] for a in answers] == [["3"], [None], [], []]
 
@@ -481,6 +496,7 @@ for _name, _sampled_users in (("second-rule", [False, False, True, True, False])
                               ("public-after-failure", [False, False, True, True, False])):
     EVENT_CHECKS[f"E3-analytical-after-failure-{_name}"] = _check_e3(_sampled_users)
 EVENT_CHECKS["L-dedupe-by-version"] = _check_dedupe_by_version
+EVENT_CHECKS["E8-legacy-layer-sampling-key"] = _check_shadow_both
 EVENT_CHECKS["E7-legacy-no-tier-samples"] = _check_some_dropped
 for _name, _sampled_users in (("one", [False] * 6), ("zero", [False, True, True] * 2)):
     EVENT_CHECKS[f"E6-legacy-forward-all-{_name}"] = _check_e3(_sampled_users)
