@@ -301,7 +301,14 @@ class Evaluation:
                 elif threshold == 0.0:
                     passes = False
                 else:  # the unit's hash against a pass percentage strictly between 0 and 100
-                    unit = self.user.user_id if rule.by_user_id else unit_id(self.user, rule.id_type)
+                    if rule.by_user_id:
+                        unit = self.user.user_id
+                    elif type(ids := self.user.custom_ids) is dict:  # unit_id(), inline: the common case
+                        unit = ids.get(rule.id_type)
+                        if unit is None:
+                            unit = ids.get(rule.id_type.lower())  # type: ignore[union-attr]
+                    else:
+                        unit = unit_id(self.user, rule.id_type)
                     if type(unit) is not str:
                         unit = unit_text(unit)
                     passes = salted_hash(rule.hash_prefix, unit) % 10000 < threshold

@@ -291,6 +291,8 @@ def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
                     keys = build()
                 if type(value) is str:
                     return value.lower() not in keys
+                if value is None:  # a missing field, the other common value: its text is ""
+                    return "" not in keys
                 return (core_text(value) or "").lower() not in keys
 
             return pred_none
@@ -301,6 +303,8 @@ def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
                 keys = build()
             if type(value) is str:
                 return value.lower() in keys
+            if value is None:  # a missing field, the other common value: its text is ""
+                return "" in keys
             return (core_text(value) or "").lower() in keys
 
         return pred_any
@@ -308,18 +312,30 @@ def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
     return factory
 
 
-def _core_string_match(test: Callable[[str, str], bool], negate: bool) -> Factory:
+def _core_string_match(mode: str, negate: bool) -> Factory:
+    """str_starts_with_any / str_ends_with_any / str_contains_any|none: the value's lower-cased text against
+    each target element's (one closure per mode: no generator or call per element)."""
+
     def factory(target: object) -> Predicate:
         # only an array target has needles (core); a missing value reads as ""
         needles = tuple(core_target_text(x).lower() for x in target) if isinstance(target, list) else ()
+        if mode == "contains":
 
-        def pred(value: object) -> bool:
-            v = value if type(value) is str else (core_text(value) or "")
-            hay = v.lower()
-            found = any(test(hay, n) for n in needles)
-            return found != negate
+            def contains(value: object) -> bool:
+                hay = (value if type(value) is str else (core_text(value) or "")).lower()
+                for needle in needles:
+                    if needle in hay:
+                        return not negate
+                return negate
 
-        return pred
+            return contains
+        starts = mode == "starts"
+
+        def affix(value: object) -> bool:
+            hay = (value if type(value) is str else (core_text(value) or "")).lower()
+            return (hay.startswith(needles) if starts else hay.endswith(needles)) != negate
+
+        return affix
 
     return factory
 
@@ -542,10 +558,10 @@ CORE: Final[Mapping[str, Factory]] = {
     "none": _core_membership(case_sensitive=False, negate=True),
     "any_case_sensitive": _core_membership(case_sensitive=True, negate=False),
     "none_case_sensitive": _core_membership(case_sensitive=True, negate=True),
-    "str_starts_with_any": _core_string_match(str.startswith, negate=False),
-    "str_ends_with_any": _core_string_match(str.endswith, negate=False),
-    "str_contains_any": _core_string_match(lambda hay, n: n in hay, negate=False),
-    "str_contains_none": _core_string_match(lambda hay, n: n in hay, negate=True),
+    "str_starts_with_any": _core_string_match("starts", negate=False),
+    "str_ends_with_any": _core_string_match("ends", negate=False),
+    "str_contains_any": _core_string_match("contains", negate=False),
+    "str_contains_none": _core_string_match("contains", negate=True),
     "str_matches": _core_str_matches,
     "eq": _core_equals,
     "neq": _negate(_core_equals),
@@ -646,7 +662,7 @@ def _legacy_membership(case_sensitive: bool, negate: bool) -> Factory:
                 return negate
             if keys is None:
                 keys = frozenset(str(t) if case_sensitive else str(t).casefold() for t in target)
-            v = str(value)
+            v = value if type(value) is str else str(value)  # str() of a str is itself: no call for it
             return ((v if case_sensitive else v.casefold()) in keys) != negate
 
         return pred
@@ -676,7 +692,7 @@ def _legacy_string_match(mode: str, negate: bool) -> Factory:
             def contains(value: object) -> bool:
                 if value is None:
                     return negate
-                v = str(value).casefold()
+                v = (value if type(value) is str else str(value)).casefold()
                 for needle in needles:
                     if needle in v:
                         return not negate
@@ -688,7 +704,7 @@ def _legacy_string_match(mode: str, negate: bool) -> Factory:
         def affix(value: object) -> bool:
             if value is None:
                 return negate
-            v = str(value).casefold()
+            v = (value if type(value) is str else str(value)).casefold()
             return (v.startswith(needles) if starts else v.endswith(needles)) != negate
 
         return affix
@@ -843,10 +859,15 @@ LEGACY_SEGMENT_OPERATORS: Final = {
 }
 
 
+def legacy_bucket_bits(target: object) -> tuple[int, frozenset[int]]:
+    """Legacy user_bucket any/none's target, its ints as bucket_mask gives them (raises where the legacy SDK
+    cannot read the target)."""
+    return bucket_mask(frozenset(map(int, target)) if isinstance(target, Iterable) else frozenset())
+
+
 def legacy_bucket_any(target: object, negate: bool) -> Predicate:
     """Legacy user_bucket any/none: membership of the unit's bucket in the target's ints."""
-    buckets = frozenset(map(int, target)) if isinstance(target, Iterable) else frozenset()
-    mask, others = bucket_mask(buckets)
+    mask, others = legacy_bucket_bits(target)
 
     def pred(value: object) -> bool:
         if type(value) is int or isinstance(value, int):  # always a bucket: the getter's `% 1000`
@@ -889,7 +910,22 @@ def core_bucket_any(target: object, negate: bool) -> Predicate:
     bucket is a member exactly when that text is one of the target texts. Held as the bits of one int, built
     on first use (as the other membership tests: a cold start evaluates few of them); until then a list of
     ints is held as an array (2 bytes a target, not an int object each: ~2 MB of a large project's rules)."""
+    build = core_bucket_bits(target)
     mask: int | None = None
+
+    def pred(value: object) -> bool:
+        nonlocal mask
+        if mask is None:
+            mask = build()
+        if type(value) is int and 0 <= value < BUCKETS:
+            return ((mask >> value) & 1) != negate  # 0 or 1 against a bool: a bool
+        return negate  # never: bucket getters give ints 0..999 only
+
+    return pred
+
+
+def core_bucket_bits(target: object) -> Callable[[], int]:
+    """What core_bucket_any builds on first use: the buckets of the target as the bits of one int."""
     if type(target) is list:
         target = _small_ints(target)
 
@@ -906,12 +942,4 @@ def core_bucket_any(target: object, negate: bool) -> Predicate:
                 bits |= 1 << int(text)
         return bits
 
-    def pred(value: object) -> bool:
-        nonlocal mask
-        if mask is None:
-            mask = build()
-        if type(value) is int and 0 <= value < BUCKETS:
-            return ((mask >> value) & 1) != negate  # 0 or 1 against a bool: a bool
-        return negate  # never: bucket getters give ints 0..999 only
-
-    return pred
+    return build

@@ -232,14 +232,34 @@ def bucket_compare(salt: str, id_type: str | None, cmp: Callable[[float, float],
     return compare
 
 
-def bucket_probe(salt: str, id_type: str | None) -> Getter | None:
+def bucket_member(
+    salt: str, id_type: str | None, mask: int | None, build: Callable[[], int] | None, negate: bool
+) -> Getter:
+    """`bucket_getter(salt, id_type)` and a user_bucket any / none in one closure: whether the bucket is a bit of
+    `mask` (or of what `build` gives, on first use), != negate; a frame fewer than getter and predicate (a
+    layer's rules, an experiment's layer assignment). Raises where the getter does."""
+    prefix = salt + "."
+    by_user_id = id_type is None or id_type.lower() == "userid"
+
+    def member(ctx: EvalInput) -> object:
+        nonlocal mask
+        unit = ctx.user.user_id if by_user_id else unit_id(ctx.user, id_type)
+        if type(unit) is not str:
+            unit = unit_text(unit)
+        units = memo_of(prefix)
+        if units is None or (found := units.get(unit)) is None:
+            found = salted_hash_into(units, prefix, unit)
+        if mask is None:
+            mask = build()  # type: ignore[misc]
+        return ((mask >> (found % 1000)) & 1) != negate
+
+    return member
+
+
+def bucket_probe(id_type: str | None) -> Getter:
     """What `bucket_getter(salt, id_type)` still does once an earlier condition of its rule failed (legacy: its
-    answer no longer matters): raise where its hash would (a unit ID UTF-8 cannot encode), without hashing.
-    None when the salt cannot be encoded: then every hash raises, and the getter itself is the probe."""
-    try:
-        (salt + ".").encode("utf-8")
-    except UnicodeEncodeError:
-        return None
+    answer no longer matters), for a salt UTF-8 can encode: raise where its hash would (a unit ID UTF-8 cannot
+    encode), without hashing."""
     by_user_id = id_type is None or id_type.lower() == "userid"
 
     def probe(ctx: EvalInput) -> object:
@@ -362,7 +382,9 @@ def ua_getter(field: str, legacy: bool, global_custom: Mapping[str, Any] | None)
         if ctx.lookups_off & LOOKUP_UA:  # disable_ua_parser: no value, as the legacy SDK
             ctx.lookup_missed = "UAParserNotLoaded"
             return None
-        ua = ua_field(ctx)
+        ua = ctx.user.user_agent  # ua_field's first answer, a str that is not "", read inline: a frame fewer
+        if type(ua) is not str or not ua:
+            ua = ua_field(ctx)
         if not isinstance(ua, str) or (not ua and not legacy):
             return None  # the legacy SDK parses "" too (browser "Other", version 0.0.0)
         return user_agent.parse(ua, legacy).get(part)

@@ -117,6 +117,7 @@ class Compiler:
         self._compiled: dict[int, Condition] = {}  # by id() of a condition_map entry, alive while compiling
         self.release = False  # the decoded tree is the load's alone: a condition is emptied once compiled
         self._getters: dict[tuple[str, str, str | None], Getter] = {}
+        self._probes: dict[tuple[str, str, str | None], tuple[Getter, ops.Predicate]] = {}  # Condition.probe
         self._placeholders: dict[str, Condition] | None = None  # v2 condition key -> its condition, to fill
         self._filled: set[str] = set()
         self._deferred: list[Rule] = []  # rules holding placeholders
@@ -470,17 +471,20 @@ class Compiler:
                 additional = {}
             salt = additional.get("salt")
             getter = uf.bucket_getter("" if salt is None else str(salt), id_type)
+            salt_text = "" if salt is None else str(salt)
             if legacy and op in ("any", "none"):
                 try:
-                    test = ops.legacy_bucket_any(target, negate=op == "none")
+                    bits, _ = ops.legacy_bucket_bits(target)  # a bucket is an int 0..999: the others never match
                 except (ValueError, TypeError):
                     return Condition(kind=ERROR)
-                # the hash can raise (see _PLAIN_GETTERS), the membership test cannot
-                probe = uf.bucket_probe("" if salt is None else str(salt), id_type)
-                return Condition(kind=VALUE, get=getter, test=test, probe=probe)
+                # getter and membership test in one closure; the hash can raise (see _PLAIN_GETTERS), the test
+                # cannot
+                member = uf.bucket_member(salt_text, id_type, bits, None, op == "none")
+                probe = self._probe("user_bucket", salt_text, id_type)
+                return Condition(kind=VALUE, get=member, test=_true, probe=probe)
             if not legacy and op in ("any", "none"):
-                test = ops.core_bucket_any(target, negate=op == "none")
-                return Condition(kind=VALUE, get=getter, test=test, side_effects=False)
+                member = uf.bucket_member(salt_text, id_type, None, ops.core_bucket_bits(target), op == "none")
+                return Condition(kind=VALUE, get=member, test=_true, side_effects=False)
         cond = self._with_operator(op, target, getter, ctype)
         if ctype == "user_bucket" and op in _NUMERIC and cond.kind == VALUE:
             cond = self._bucket_compare(cond, op, target, "" if salt is None else str(salt), id_type)
@@ -488,13 +492,30 @@ class Compiler:
             # a test that cannot raise, over a getter that can (bucket: its hash) or records a disabled lookup
             # (ua): once an earlier condition of the rule failed, only that part needs to run
             if ctype == "user_bucket" and _legacy_op_never_raises(op, target, ints=True):
-                cond.probe = uf.bucket_probe(str(salt) if salt is not None else "", id_type)
+                cond.probe = self._probe(ctype, str(salt) if salt is not None else "", id_type)
             elif ctype == "ua_based" and _legacy_op_never_raises(op, target):
-                cond.probe = uf.ua_probe(fname, legacy, gc)
+                cond.probe = self._probe(ctype, fname, None)
         if legacy and ctype == "ip_based" and cond.kind == VALUE and cond.test is not None:
             # the legacy SDK fails an ip condition whose value is missing before it compares
             return Condition(kind=VALUE, get=cond.get, test=_unless_missing(cond.test), side_effects=cond.side_effects)
         return cond
+
+    def _probe(self, ctype: str, key: str, id_type: str | None) -> tuple[Getter, ops.Predicate] | None:
+        """The Condition.probe of a legacy bucket (key: its salt) or user agent field (key: the field): one per
+        ID type (buckets) or field across the payload's conditions. None for a salt UTF-8 cannot encode: every
+        hash raises, and the condition itself must run."""
+        if ctype == "user_bucket":
+            try:
+                (key + ".").encode("utf-8")
+            except UnicodeEncodeError:
+                return None
+            key = ""  # the probe reads the unit only
+        cache_key = (ctype, key, id_type)
+        probe = self._probes.get(cache_key)
+        if probe is None:
+            get = uf.bucket_probe(id_type) if ctype == "user_bucket" else uf.ua_probe(key, True, self.global_custom)
+            probe = self._probes[cache_key] = (get, bool)  # bool: what the probe answers does not matter
+        return probe
 
     def _bucket_compare(self, cond: Condition, op: str, target: object, salt: str, id_type: str | None) -> Condition:
         """A bucket compared with a number (`user_bucket lt`, an experiment's groups): getter and comparison in

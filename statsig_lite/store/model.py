@@ -77,7 +77,7 @@ class Condition:
         analytical: int = 0,
         side_effects: bool = True,
         first_in_rule: bool = False,
-        probe: Getter | None = None,
+        probe: tuple[Getter, Predicate] | None = None,
     ) -> None:
         self.kind = kind
         self.get = get
@@ -93,7 +93,8 @@ class Condition:
         self.first_in_rule = first_in_rule  # legacy: the flag before it comes from the rule before
         self.side_effects = side_effects  # must run even after an earlier condition of the rule failed
         # legacy: what it still does once an earlier condition of its rule failed, when cheaper than itself:
-        # raise where it would raise, record a missed lookup (its answer no longer matters). None: itself
+        # raise where it would raise, record a missed lookup (its answer no longer matters), as a (getter,
+        # predicate) pair whose predicate ignores what the getter answers. None: itself
         self.probe = probe
 
 
@@ -172,14 +173,15 @@ def _steps(
     """A rule of value tests that may not stop at its first failed test (legacy: a later test may raise): its
     (getter, predicate, rest) triples, `rest` the tests after this one that must still run once this one
     failed, those with side effects. The ones without can be skipped: their answer no longer matters."""
-    if checks is None or short_circuit:
-        return None
+    if checks is None or short_circuit or len(checks) < 2:
+        return None  # a rule of one test never reads them (Rule.single_test)
     tests = [c for c in conditions if c.kind != PUBLIC]
-    steps = []
-    for i, (get, test) in enumerate(checks):
-        rest = tuple((c.get, c.test) if c.probe is None else (c.probe, bool) for c in tests[i + 1:] if c.side_effects)
-        steps.append((get, test, rest))
-    return tuple(steps)  # type: ignore[arg-type]
+    # the pairs of `checks` and the conditions' probe pairs themselves: a rule holds no new pair
+    after = [check if c.probe is None else c.probe for c, check in zip(tests, checks, strict=True)]
+    return tuple(
+        (get, test, tuple(pair for c, pair in zip(tests[i + 1:], after[i + 1:], strict=True) if c.side_effects))
+        for i, (get, test) in enumerate(checks)
+    )
 
 
 def _single(checks: tuple[tuple[Getter, Predicate], ...] | None) -> tuple[Getter | None, Predicate | None]:

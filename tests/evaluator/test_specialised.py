@@ -120,7 +120,7 @@ def reference_core_membership(target: object, value: object, case_sensitive: boo
 @pytest.mark.parametrize("op", ["any", "none", "any_case_sensitive", "none_case_sensitive"])
 def test_specialised_core_membership_answers_as_the_general_form(op: str) -> None:
     case_sensitive, negate = op.endswith("case_sensitive"), op.startswith("none")
-    targets: list[object] = [["us", "DE", 1, 2.0, None, True], {"us": 1, "De": 2}, "us", None, []]
+    targets: list[object] = [["us", "DE", 1, 2.0, None, True], {"us": 1, "De": 2}, "us", None, [], ["", "x"]]
     values: list[object] = [None, "", "us", "US", "de", "De", 1, 2, 2.0, True, ["us"], {"us": 1}, "None", "null"]
     for target in targets:
         pred = ops.CORE[op](target)
@@ -316,10 +316,9 @@ def test_legacy_probes_raise_and_record_as_their_condition() -> None:
             for lookups_off in (0, uf.LOOKUP_UA | uf.LOOKUP_COUNTRY):
                 whole, probed = _Eval(user, lookups_off), _Eval(user, lookups_off)
                 expected = _outcome(lambda ctx, c=condition: c.test(c.get(ctx)), whole)
-                got = _outcome(condition.probe, probed)
-                assert (got is None) == (expected in (True, False)), (condition, user, expected, got)
-                if got is not None:
-                    assert got == expected, (user, expected, got)
+                got = _outcome(lambda ctx, p=condition.probe: p[1](p[0](ctx)), probed)
+                raised = expected if isinstance(expected, type) else None
+                assert (got if isinstance(got, type) else None) == raised, (condition, user, expected, got)
                 assert probed.lookup_missed == whole.lookup_missed, (condition, user)
 
 
@@ -392,3 +391,68 @@ def test_bucket_comparisons_answer_as_getter_and_test(legacy: bool) -> None:
             ctx = _Ctx(user)
             expected = _outcome(lambda c: test(get(c)), ctx)  # noqa: B023
             assert _outcome(lambda c: condition.test(condition.get(c)), ctx) == expected, (op, target, user)  # noqa: B023
+
+
+def reference_core_string_match(target: object, value: object, test: Any, negate: bool) -> bool:
+    """statsig-python-core's string match, as one general function."""
+    needles = [ops.core_target_text(x).lower() for x in target] if isinstance(target, list) else []
+    hay = (value if type(value) is str else (ops.core_text(value) or "")).lower()
+    return any(test(hay, n) for n in needles) != negate
+
+
+@pytest.mark.parametrize("op", sorted(STRING_OPS))
+def test_specialised_core_string_match_answers_as_the_general_form(op: str) -> None:
+    test, negate = STRING_OPS[op]
+    targets: list[object] = [["@Gmail.com", "qa+", None, 1, 2.5, True, "STRASSE", ""], ["x"], [], "us", None,
+                             {"Us": 1}, [["nested"], {"k": 1}], ["İ", "ß"]]
+    values: list[object] = [*MEMBER_VALUES, "person1@gmail.com", "QA+test@x.io", "straße", "usa", "1", 2.5,
+                            '["nested"]', "x", "İstanbul", "null", "true"]
+    for target in targets:
+        pred = ops.CORE[op](target)
+        for value in values:
+            assert pred(value) == reference_core_string_match(target, value, test, negate), (target, value)
+
+
+@pytest.mark.parametrize("legacy", [True, False], ids=["legacy", "core"])
+def test_bucket_members_answer_as_getter_and_test(legacy: bool) -> None:
+    """A user_bucket any / none compiles to one closure (user_fields.bucket_member): it answers, and raises, as
+    the bucket getter followed by the dialect's bucket membership test."""
+    import json
+
+    from statsig_lite.store.model import ERROR
+    from statsig_lite.store.snapshot import load_snapshot
+
+    targets: list[object] = [[1, 2, 3, 999, 1000, -1], list(range(0, 1000, 3)), ["5", "05", 7.0, "x", None], [],
+                             {"12": 1, "13": 2}, 500, "12", None, [True, False]]
+    cases = [(op, t, id_type) for op in ("any", "none") for t in targets for id_type in ("userID", "companyID")]
+    conds = [{"type": "user_bucket", "operator": op, "targetValue": t, "idType": id_type,
+              "additionalValues": {"salt": "b"}} for op, t, id_type in cases]
+    rules = [{"id": f"r{i}", "passPercentage": 100, "conditions": [c] if legacy else [f"c{i}"]}
+             for i, c in enumerate(conds)]
+    gate = {"type": "feature_gate", "salt": "s", "enabled": True, "defaultValue": False, "idType": "userID",
+            "rules": rules}
+    if legacy:
+        payload: dict[str, Any] = {"time": 1, "feature_gates": [{"name": "g", **gate}], "dynamic_configs": [],
+                                   "layer_configs": []}
+    else:
+        payload = {"time": 1, "response_format": "dcs-v2", "feature_gates": {"g": gate}, "dynamic_configs": {},
+                   "layer_configs": {}, "condition_map": {f"c{i}": c for i, c in enumerate(conds)}}
+    compiled = [r.conditions[0] for r in load_snapshot(json.dumps(payload)).gates["g"].rules]
+    lone = json.loads('"a\\ud800b"')
+    users = [StatsigUser(user_id=u, custom_ids={"companyID": c})  # type: ignore[arg-type,dict-item]
+             for u in ["u1", "u2", "ü", 7, None, lone, *(f"user_{i}" for i in range(40))] for c in ["c1", lone]]
+    factory = ops.legacy_bucket_any if legacy else ops.core_bucket_any
+    members = 0
+    for (op, target, id_type), condition in zip(cases, compiled, strict=True):
+        try:
+            test = factory(target, negate=op == "none")
+        except (ValueError, TypeError):
+            assert legacy and condition.kind == ERROR, (op, target)
+            continue
+        members += condition.get.__name__ == "member"
+        get = uf.bucket_getter("b", id_type)
+        for user in users:
+            ctx = _Ctx(user)
+            expected = _outcome(lambda c: test(get(c)), ctx)  # noqa: B023
+            assert _outcome(lambda c: condition.test(condition.get(c)), ctx) == expected, (op, target, user)  # noqa: B023
+    assert members > 10
