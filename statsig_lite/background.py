@@ -59,6 +59,15 @@ class BackgroundWorker:
             self._queued = 0
             return pipeline.flush(timeout)
 
+    def _events_queued(self) -> int:
+        """How many events are queued: the client counts each exposure it records, and a repeated one (decided
+        when built: EventPipeline.settle) is no event. The count goes on from there."""
+        pipeline = self._server._pipeline
+        if pipeline is None:
+            return 0
+        self._queued = queued = pipeline.settle()
+        return queued
+
     def stop(self) -> None:
         self._stopped = True
         self._wake.set()
@@ -79,7 +88,8 @@ class BackgroundWorker:
                 break
             now = time.monotonic()
             try:
-                if now >= next_flush or self._queued >= self._threshold:
+                counted = self._queued >= self._threshold and self._events_queued() >= self._threshold
+                if now >= next_flush or counted:
                     next_flush = now + self._flush_every
                     self.flush()
                 if now >= next_refresh:

@@ -529,9 +529,11 @@ class EventBuffer:
 
     def drop_oldest(self, count: int) -> int:
         """Drop about ``count`` of the oldest events (whole batches); return how many were dropped. Batches in
-        flight stay: the flush holds them (no memory is freed) and delivers them (they were not lost)."""
+        flight stay: the flush holds them (no memory is freed) and delivers them (they were not lost). A recorded
+        event dropped is built first (under `_settling`, in order): its exposure is decided (the same exposure's
+        next check repeats it), and a repeat is no event dropped."""
         dropped = 0
-        with self._front:
+        with self._settling, self._front:
             in_flight = self._in_flight
             kept: list[Batch] = []
             for batch in self._batches:
@@ -542,9 +544,17 @@ class EventBuffer:
             self._set_batches(kept)
             if dropped < count and self._fresh:
                 take = min(count - dropped, len(self._fresh))
+                gone = self._fresh[:take]
                 del self._fresh[:take]
                 self._fresh_bytes = sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh)
-                dropped += take
+                for event in gone:
+                    if isinstance(event, bytes):
+                        dropped += 1
+                        continue
+                    try:
+                        dropped += wire_deferred(event) is not None
+                    except Exception:
+                        self.unsendable += 1
         return dropped
 
     def settle(self) -> list[bytes]:

@@ -274,10 +274,11 @@ class EventPipeline:
         if self._buffer.add_deferred(event, policy.max_buffered_events, policy.max_buffered_bytes):
             self._guard("relieving a full buffer", self._carry, self._relieve_pressure)
 
-    def settle(self) -> None:
+    def settle(self) -> int:
         """Build the recorded events now (see EventBuffer.settle): the client's exposure decisions change
-        from deciding when an event is built to deciding at once (server-driven sampling turned on)."""
-        self._buffer.settle()
+        from deciding when an event is built to deciding at once (server-driven sampling turned on), or the
+        background worker counts the events queued (a repeated exposure is none). Returns how many are fresh."""
+        return len(self._buffer.settle())
 
     def _full(self) -> bool:
         policy = self._policy

@@ -205,10 +205,16 @@ class StatsigServer:
 
     def reset_after_restore(self) -> None:
         """After a SnapStart restore: forget exposures seen before the snapshot and check freshness now."""
-        self._deduper.reset()
+        self._forget_exposures()
         self._sampling_seen.reset()
         if self._loaded is not None:
             self._loaded = self._loaded.checked_at(0)
+
+    def _forget_exposures(self) -> None:
+        # a new deduper, not the old one cleared: an exposure recorded before is still decided, when its event
+        # is built, against the exposures seen before it (that one holds), as it would have been on its check
+        self._deduper = ex.ExposureDeduper()
+        self._wire_exposure = self._deduper.wire_record
 
     @property
     def rules_age_ms(self) -> int | None:
@@ -292,7 +298,7 @@ class StatsigServer:
         if self._owns_pipeline:
             self._pipeline = None  # closed: the next initialize builds one from its own options
         self._loaded = None
-        self._deduper.reset()
+        self._forget_exposures()
         self._sampling_seen.reset()
         from .lifecycle import after_shutdown
 

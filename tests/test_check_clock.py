@@ -33,8 +33,8 @@ class Capture:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
 
-    def settle(self) -> None:  # builds each exposure as it is recorded: nothing is left to decide
-        pass
+    def settle(self) -> int:  # builds each exposure as it is recorded: nothing is left to decide
+        return 0
 
     def enqueue_exposure(self, event: Any) -> None:
         built = wire_deferred(event)  # None: a repeat (decided when built, in order)

@@ -33,8 +33,8 @@ class Capture:
     def enqueue(self, event: Any, strict: bool = False) -> None:
         self.events.append(event)
 
-    def settle(self) -> None:  # builds each exposure as it is recorded: nothing is left to decide
-        pass
+    def settle(self) -> int:  # builds each exposure as it is recorded: nothing is left to decide
+        return 0
 
     def enqueue_exposure(self, event: Any) -> None:
         built = wire_deferred(event)  # None: a repeat (decided when built, in order)

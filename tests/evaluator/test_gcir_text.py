@@ -20,8 +20,8 @@ class _NoEvents:
     def enqueue(self, event: object) -> None:
         pass
 
-    def settle(self) -> None:  # builds each exposure as it is recorded: nothing is left to decide
-        pass
+    def settle(self) -> int:  # builds each exposure as it is recorded: nothing is left to decide
+        return 0
 
     def enqueue_exposure(self, event: object) -> None:
         pass
