@@ -291,7 +291,9 @@ def sampling_applies(sdk_configs: Mapping[str, Any], tier: str | None, productio
     neither the sampling key nor the first-of-rule bookkeeping is needed (a check's common case)."""
     if not sdk_configs:
         return False
-    return sdk_configs.get("sampling_mode") in ("on", "shadow") and not (production_only and tier != "production")
+    # legacy: no tier set is production (get_sdk_environment_tier)
+    return sdk_configs.get("sampling_mode") in ("on", "shadow") and not (
+        production_only and tier is not None and tier != "production")
 
 
 def sampling_decision(
@@ -306,7 +308,7 @@ def sampling_decision(
     gates), the legacy SDK before it looks at them."""
     dialect = evaluation.snapshot.dialect
     mode = sdk_configs.get("sampling_mode")
-    if mode not in ("on", "shadow") or (dialect.sampling_production_only and tier != "production"):
+    if mode not in ("on", "shadow") or (dialect.sampling_production_only and tier not in (None, "production")):
         return True, {}
     special: Any = sdk_configs.get("special_case_sampling_rate")
     if dialect.sampling_any_rate:
@@ -454,7 +456,9 @@ def sampling_key(kind: str, name: str, evaluation: Evaluation, record: tuple[Any
         return f"n:{name};u:{ukey}r:{evaluation.rule_id};v:{evaluation.value}"
     if kind == CONFIG_EXPOSURE:
         return f"n:{name};u:{ukey}r:{evaluation.rule_id}"
-    experiment = evaluation.allocated_experiment or ""
+    experiment = evaluation.allocated_experiment
+    if experiment is None and not evaluation.snapshot.dialect.sampling_production_only:
+        experiment = ""  # core (v2); the legacy SDK formats a layer with no experiment as "e:None;"
     return f"n:{name};e:{experiment};p:{parameter};u:{ukey}r:{evaluation.rule_id}"
 
 

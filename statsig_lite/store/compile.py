@@ -229,7 +229,9 @@ class Compiler:
             has_shared_params=raw.get("hasSharedParams") is True,
             is_active=raw.get("isActive") is True,
             target_app_ids=frozenset(str(a) for a in target_apps) if isinstance(target_apps, list) else None,
-            forward_all_exposures=raw.get("forwardAllExposures") is True,
+            # legacy: any truthy value forwards every exposure (core: true only)
+            forward_all_exposures=bool(raw.get("forwardAllExposures")) if self.legacy
+            else raw.get("forwardAllExposures") is True,
             sets_forward_all=None if self.legacy else True,
             unsupported=unsupported,
             reports_own_version=not self.legacy,

@@ -231,6 +231,30 @@ for _name, (_gate, _kw) in _RATES.items():
     CASES.append(Case(f"E5-legacy-rate-{_name}", "v1", _rated_payload(**_kw),
                       [{"kind": "gate", "name": _gate, "user": u} for u in _users(8)], [], {"tier": "production"}))
 
+# E6 (legacy): any truthy forwardAllExposures logs every exposure unsampled, a nested gate's too
+for _name, _forward in (("one", 1), ("text", "yes"), ("list", [1]), ("zero", 0), ("empty-text", "")):
+    CASES.append(Case(f"E6-legacy-forward-all-{_name}", "v1",
+                      payload([gate("inner", [rule("ri", [_PUBLIC], samplingRate=1)], forwardAllExposures=_forward),
+                               gate("g", [rule("r", [_PUBLIC], samplingRate=1)], forwardAllExposures=_forward),
+                               gate("parent", [rule("p", [_TO_INNER], samplingRate=1)])],
+                              sdk_configs={"sampling_mode": "on", "special_case_sampling_rate": 1}),
+                      [{"kind": "gate", "name": n, "user": u} for n in ("g", "parent") for u in _users(3)], [],
+                      {"tier": "production"}))
+
+# E7 (legacy): with no tier set the SDK's tier is production: server-driven sampling applies
+CASES.append(Case("E7-legacy-no-tier-samples", "v1",
+                  payload([gate("g", [rule("r", [_PUBLIC], samplingRate=2)])],
+                          sdk_configs={"sampling_mode": "on", "special_case_sampling_rate": 1}),
+                  [{"kind": "gate", "name": "g", "user": u} for u in _users(8)], []))
+
+# E8 (legacy): a layer exposure's sampling key names no experiment as "None" (a layer without a delegate)
+CASES.append(Case("E8-legacy-layer-sampling-key", "v1",
+                  payload(layers=[config("l", [rule("lr", [_PUBLIC], value={"p": 1}, samplingRate=2)], entity="layer"),
+                                  config("ld", [rule("lr", [_MISS])], entity="layer", default={"p": 0})],
+                          sdk_configs={"sampling_mode": "shadow", "special_case_sampling_rate": 2}),
+                  [{"kind": "layer", "name": n, "param": "p", "user": u} for n in ("l", "ld") for u in _users(8)], [],
+                  {"tier": "production"}))
+
 # core: a custom or private "country" present as null is a value: the IP is not looked up
 CASES.append(Case(
     "V-null-country-no-lookup", "v2",
@@ -441,6 +465,19 @@ def _check_rated(rate: object) -> Callable[[list[dict[str, Any]]], None]:
     return check
 
 
+def _check_some_dropped(answers: list[dict[str, Any]]) -> None:
+    """The rule's first exposure is logged, and sampling at rate 2 drops some of the rest."""
+    counts = [len(a["events"]) for a in answers]
+    assert counts[0] == 1 and 0 in counts[1:] and 1 in counts[1:], answers
+
+
+def _check_shadow_both(answers: list[dict[str, Any]]) -> None:
+    """Shadow sampling marked some exposures of each layer logged and some dropped (the key decides which)."""
+    for half in (answers[:len(answers) // 2], answers[len(answers) // 2:]):
+        marks = {e["statsigMetadata"].get("shadowLogged") for a in half for e in a["events"]}
+        assert {"logged", "dropped"} <= marks, half
+
+
 def _check_dedupe_by_version(answers: list[dict[str, Any]]) -> None:
     assert [[e["metadata"].get("configVersion") for e in a["events"]] for a in answers] == [["3"], [None], [], []]
 
@@ -459,6 +496,10 @@ for _name, _sampled_users in (("second-rule", [False, False, True, True, False])
                               ("public-after-failure", [False, False, True, True, False])):
     EVENT_CHECKS[f"E3-analytical-after-failure-{_name}"] = _check_e3(_sampled_users)
 EVENT_CHECKS["L-dedupe-by-version"] = _check_dedupe_by_version
+EVENT_CHECKS["E8-legacy-layer-sampling-key"] = _check_shadow_both
+EVENT_CHECKS["E7-legacy-no-tier-samples"] = _check_some_dropped
+for _name, _sampled_users in (("one", [False] * 6), ("zero", [False, True, True] * 2)):
+    EVENT_CHECKS[f"E6-legacy-forward-all-{_name}"] = _check_e3(_sampled_users)
 for _name, _rate in (("rule-float", 2.0), ("rule-true", True), ("special-float", 2), ("special-negative", -2),
                      ("nested-text", 1), ("nested-false", 1)):
     EVENT_CHECKS[f"E5-legacy-rate-{_name}"] = _check_rated(_rate)
