@@ -70,6 +70,7 @@ class StatsigServer:
         self._owns_pipeline = event_pipeline is None  # built from the options at initialize
         self._deduper = ex.ExposureDeduper()
         self._wire_exposure = self._deduper.wire_record  # item 0 of every check record (one bound method)
+        self._layer_deduper = ex.ExposureDeduper()  # layer exposures: decided on the check (_log_noted)
         # (rules it was computed for, whether sampling applies, the reason text of a plain evaluation)
         self._log_context: tuple[Loaded, bool, str, int] | None = None
         self._sampling_seen = ex.ExposureDeduper()
@@ -215,6 +216,7 @@ class StatsigServer:
         # is built, against the exposures seen before it (that one holds), as it would have been on its check
         self._deduper = ex.ExposureDeduper()
         self._wire_exposure = self._deduper.wire_record
+        self._layer_deduper = ex.ExposureDeduper()
 
     @property
     def rules_age_ms(self) -> int | None:
@@ -741,7 +743,14 @@ class StatsigServer:
                                  reason_text(loaded.source, ev.reason), now, loaded.init_time)
         # the legacy SDK dedupes manual exposures too (a v1 payload's exposures are the legacy SDK's)
         deduped = not manual or ev.snapshot.dialect.name == "legacy"
-        if context[1]:  # server-driven sampling decides on the check's time, after the dedupe
+        if kind == ex.LAYER_EXPOSURE:
+            # decided on the check's time, by a deduper of their own (a layer's keys are never a gate's or a
+            # config's): an application reads a layer's parameters over and over, and each repeat kept until
+            # the flush would hold its evaluation (~1.5 KB) for the cyclic collector (issue 16: p99)
+            if deduped and not self._layer_deduper.first_record(record):
+                return
+            recorded = self._record(pipeline, record, ev, parameter, manual, api, context[1])
+        elif context[1]:  # server-driven sampling decides on the check's time, after the dedupe
             if deduped and not self._deduper.first_record(record):
                 return
             recorded = self._record(pipeline, record, ev, parameter, manual, api, True)

@@ -214,3 +214,20 @@ def test_the_check_that_fills_the_buffer_builds_a_chunk_not_all(fmt: str, monkey
         server.shutdown()
         sent = [e["user"]["userID"] for e in api.accepted_events()]
     assert result.dropped + len(sent) == 2000 and len(sent) == len(set(sent))
+
+
+@pytest.mark.parametrize("fmt", ["v1", "v2"])
+def test_a_layer_parameter_read_again_holds_nothing(fmt: str) -> None:
+    # a layer's exposures are decided on the read (a repeat kept until the flush would hold its evaluation):
+    # 1,000 reads of one parameter by one user hold one exposure, and send it once
+    with FakeStatsigAPI() as api:
+        clock = Clock()
+        server = _server(api, fmt, clock)
+        user = StatsigUser(user_id="u")
+        for _ in range(1000):
+            server.get_layer(user, "lay").get("color")
+        pipeline = server._pipeline
+        assert pipeline is not None and len(pipeline) == 1
+        server.flush(5.0)
+        server.shutdown()
+        assert [e["eventName"] for e in api.accepted_events()] == ["statsig::layer_exposure"]
