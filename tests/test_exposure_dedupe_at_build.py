@@ -16,20 +16,10 @@ import pytest
 
 from statsig_lite import StatsigEnvironmentTier, StatsigOptions, StatsigServer, StatsigUser
 from tests.differential.harness import payload_for
-from tests.differential.specs import cond, config, gate, payload, rule
 from tests.servers.statsig_api import FakeStatsigAPI
+from tests.test_exposure_after_check import V1
 
-SPEC = payload(
-    [gate("on", [rule("r_on", [cond("public")])]),
-     gate("half", [rule("r_half", [cond("public")], pct=50)])],
-    [config("cfg", [rule("r_cfg", [cond("public")], value={"a": 1})]),
-     config("exp", [rule("r_exp", [cond("public")], value={"color": "red"}, groupName="g",
-                         isExperimentGroup=True)], entity="experiment", isActive=True, hasSharedParams=True,
-            explicitParameters=["color"])],
-    [config("lay", [rule("r_lay", [cond("public")], value={}, configDelegate="exp")], entity="layer",
-            default={"color": "grey"}, explicitParameters=[])],
-    {"lay": ["exp"]},
-)
+SPEC = V1  # two gates, a config, an experiment and a layer delegating to it
 START_S = 1_765_000_000.0
 
 
