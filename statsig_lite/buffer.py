@@ -374,6 +374,10 @@ class EventBuffer:
         self._batch_bytes = sum(b.size for b in batches)
         self._batch_events = sum(len(b) for b in batches)
 
+    def _recount_fresh(self) -> None:
+        # counted from the list, under _front: a check adding meanwhile does not take the lock
+        self._fresh_bytes = sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh)
+
     def _take_fresh(self) -> list[bytes]:
         """Remove the fresh events and return them encoded. An event another thread adds meanwhile stays
         for the next cut: the list is never replaced, its front is taken under `_front`."""
@@ -381,9 +385,7 @@ class EventBuffer:
             with self._front:
                 fresh = self._fresh[:]
                 del self._fresh[: len(fresh)]
-                self._fresh_bytes = sum(
-                    len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh
-                )
+                self._recount_fresh()
             return self._encoded(fresh)
 
     def _encoded(self, fresh: list[bytes | DeferredEvent]) -> list[bytes]:
@@ -546,7 +548,7 @@ class EventBuffer:
                 take = min(count - dropped, len(self._fresh))
                 gone = self._fresh[:take]
                 del self._fresh[:take]
-                self._fresh_bytes = sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh)
+                self._recount_fresh()
                 for event in gone:
                     if isinstance(event, bytes):
                         dropped += 1
@@ -567,10 +569,7 @@ class EventBuffer:
             encoded = self._encoded(fresh)
             with self._front:  # still settling: no other taker builds newer records before these are back
                 self._fresh[:0] = encoded  # ahead of anything added meanwhile
-                # counted again, as _take_fresh does: a check adding meanwhile does not take the lock
-                self._fresh_bytes = sum(
-                    len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh
-                )
+                self._recount_fresh()
         return encoded
 
     def pending(self) -> list[bytes]:

@@ -47,9 +47,10 @@ class ExposureDeduper:
         record's event is built (`wire_record`: the buffer builds in recording order, so the decisions are
         those of deciding on each check; issue 16: a check that logs pays for neither), or on the check's
         time under server-driven sampling, which decides on it."""
-        ids = record[20]
+        ids = record[CUSTOM_IDS]
+        head = (record[KIND], record[NAME], record[RULE_ID], record[VALUE], record[ALLOCATED])
         key: tuple[object, ...]
-        if record[1].dialect.dedupe_id_values:
+        if record[SNAPSHOT].dialect.dedupe_id_values:
             # the legacy SDK's key: the user ID's text and the ID values joined by "," (no IDs and one empty ID
             # are the same key), one string for the collector; the version counts (it is in the legacy key's
             # metadata): after an error in a nested gate, one config answers with another spec's version or none
@@ -62,18 +63,18 @@ class ExposureDeduper:
                     joined = ",".join(map(str, ids.values()))
             else:
                 joined = ",".join(map(str, ids.values())) if isinstance(ids, Mapping) else ""
-            key = (record[2], record[3], record[5], record[4], record[22], str(record[12]), joined, record[6])
+            key = (*head, str(record[USER_ID]), joined, record[VERSION])
         # core's key: the user ID (no user ID keys as ""), the stable ID ("stableID", else "stableid") and the
         # ID values as a multiset (under which ID type and in which order does not count; a null ID is no ID)
         elif not ids or (type(ids) is not dict and not isinstance(ids, Mapping)):
-            key = (record[2], record[3], record[5], record[4], record[22], record[12] or "", None)
+            key = (*head, record[USER_ID] or "", None)
         else:
             stable = ids.get("stableID")
             if stable is None:
                 stable = ids.get("stableid")
             values = sorted((v for v in ids.values() if v is not None), key=str)
-            key = (record[2], record[3], record[5], record[4], record[22], record[12] or "", stable, *values)
-        return self.first_time(key, record[10])
+            key = (*head, record[USER_ID] or "", stable, *values)
+        return self.first_time(key, record[NOW_MS])
 
     def wire_record(self, record: tuple[Any, ...]) -> dict[str, Any] | None:
         """Item 0 of the check records a client logs: the event, or None when it repeats one."""
@@ -111,6 +112,11 @@ class ExposureDeduper:
 _RECORD_FIELDS = ("snapshot", "kind", "name", "value", "rule_id", "version", "secondary_exposures", "environment",
                   "reason", "now_ms", "init_time", "user_id", "email", "ip", "user_agent", "country", "locale",
                   "app_version", "custom", "custom_ids", "raw_environment", "allocated_experiment")
+# where a record's fields are, for what reads them by name (item 0 is its builder)
+(SNAPSHOT, KIND, NAME, VALUE, RULE_ID, VERSION, NOW_MS, USER_ID, CUSTOM_IDS, ALLOCATED) = (
+    1 + _RECORD_FIELDS.index(field) for field in ("snapshot", "kind", "name", "value", "rule_id", "version", "now_ms",
+                                                  "user_id", "custom_ids", "allocated_experiment")
+)
 
 
 def check_record(
@@ -451,7 +457,7 @@ def layer_exposure(
 
 def sampling_key(kind: str, name: str, evaluation: Evaluation, record: tuple[Any, ...], parameter: str = "") -> str:
     """The legacy SDK's sampling key of an exposure, of the user's IDs as its `check_record` holds them."""
-    ukey = _sampling_key_user(record[12], record[20])
+    ukey = _sampling_key_user(record[USER_ID], record[CUSTOM_IDS])
     if kind == GATE_EXPOSURE:
         return f"n:{name};u:{ukey}r:{evaluation.rule_id};v:{evaluation.value}"
     if kind == CONFIG_EXPOSURE:

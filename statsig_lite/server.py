@@ -743,17 +743,15 @@ class StatsigServer:
                                  reason_text(loaded.source, ev.reason), now, loaded.init_time)
         # the legacy SDK dedupes manual exposures too (a v1 payload's exposures are the legacy SDK's)
         deduped = not manual or ev.snapshot.dialect.name == "legacy"
-        if kind == ex.LAYER_EXPOSURE:
-            # decided on the check's time, by a deduper of their own (a layer's keys are never a gate's or a
-            # config's): an application reads a layer's parameters over and over, and each repeat kept until
-            # the flush would hold its evaluation (~1.5 KB) for the cyclic collector (issue 16: p99)
-            if deduped and not self._layer_deduper.first_record(record):
+        if kind == ex.LAYER_EXPOSURE or context[1]:
+            # decided on the check's time: a layer's exposures by a deduper of their own (a layer's keys are never
+            # a gate's or a config's: an application reads a layer's parameters over and over, and each repeat
+            # kept until the flush would hold its evaluation, ~1.5 KB, for the cyclic collector; issue 16: p99),
+            # and any exposure under server-driven sampling, which decides after the dedupe
+            deduper = self._layer_deduper if kind == ex.LAYER_EXPOSURE else self._deduper
+            if deduped and not deduper.first_record(record):
                 return
             recorded = self._record(pipeline, record, ev, parameter, manual, api, context[1])
-        elif context[1]:  # server-driven sampling decides on the check's time, after the dedupe
-            if deduped and not self._deduper.first_record(record):
-                return
-            recorded = self._record(pipeline, record, ev, parameter, manual, api, True)
         else:
             recorded = self._record(pipeline, record, ev, parameter, manual, api, False,
                                     self._deduper if deduped else None)
@@ -780,7 +778,7 @@ class StatsigServer:
         False when sampling drops it."""
         sampling_meta = None
         if sampled:
-            kind, name, now = record[2], record[3], record[10]
+            kind, name, now = record[ex.KIND], record[ex.NAME], record[ex.NOW_MS]
             set_key, seen = ex.sampling_set_key(kind, name, ev, api), self._sampling_seen
             should_log, sampling_meta = ex.sampling_decision(
                 ev, ev.snapshot.sdk_configs, self._tier, lambda: seen.first_time(set_key, now),

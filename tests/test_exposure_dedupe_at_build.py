@@ -16,6 +16,7 @@ import pytest
 
 from statsig_lite import StatsigEnvironmentTier, StatsigOptions, StatsigServer, StatsigUser
 from tests.differential.harness import payload_for
+from tests.interleave import run_interleaved
 from tests.servers.statsig_api import FakeStatsigAPI
 from tests.test_exposure_after_check import V1
 
@@ -151,26 +152,17 @@ def test_threads_record_while_flushes_decide(fmt: str) -> None:
         clock = Clock()
         server = _server(api, fmt, clock, event_batch_size=5)
         users = [StatsigUser(user_id=f"u{i}") for i in range(20)]
-        stop = threading.Event()
 
         def checks(t: int) -> None:
             rng = random.Random(t)
             for _ in range(3000):
                 server.check_gate(users[rng.randrange(20)], rng.choice(["on", "half"]))
 
-        def flushes() -> None:
-            while not stop.is_set():
+        def flushes(done: threading.Event) -> None:
+            while not done.is_set():
                 server.flush(5.0)
 
-        flusher = threading.Thread(target=flushes)
-        flusher.start()
-        workers = [threading.Thread(target=checks, args=(t,)) for t in range(4)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-        stop.set()
-        flusher.join()
+        run_interleaved(checks, 4, flushes)
         server.flush(5.0)
         server.shutdown()
         sent = [(e["user"]["userID"], e["metadata"]["gate"]) for e in api.accepted_events()]
