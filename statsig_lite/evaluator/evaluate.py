@@ -14,7 +14,6 @@ from types import MappingProxyType
 
 from ..constants import MAX_RECURSION_DEPTH
 from ..store.model import (
-    ANALYTICAL_CONTEXT,
     ANALYTICAL_RESULT,
     ANALYTICAL_SEGMENT,
     ERROR,
@@ -466,7 +465,7 @@ class Evaluation:
     def _gate_condition(self, condition: Condition, rule: Rule) -> bool:
         name = condition.gate
         kind = condition.analytical
-        flag = kind in (ANALYTICAL_CONTEXT, ANALYTICAL_SEGMENT)
+        flag = kind and kind != ANALYTICAL_RESULT  # ANALYTICAL_CONTEXT or _SEGMENT (ints: `in` a tuple is slower)
         if flag:
             # legacy: the flag is "the rule started last has no sampling rate", read when the condition
             # ends; a nested gate that starts no rule leaves it as the previous condition set it
