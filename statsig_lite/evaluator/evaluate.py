@@ -164,24 +164,45 @@ class Evaluation:
         self.spec = spec
         try:
             self._evaluate(spec)
-        except self.snapshot.dialect.evaluation_errors:
+        except Exception as exc:
+            return self.failed(exc)
+        if spec.reports_own_version:
+            self.version = spec.version
+        if self.needs_finish():
+            self.finish()
+        return self
+
+    # server._evaluate runs a top-level check without run()'s frame, by the same parts: keep the two alike
+
+    def failed(self, exc: Exception) -> Evaluation:
+        """The top-level check's answer to an exception its evaluation raised: the official SDKs' error result
+        for what they report as one, and `exc` raised again for anything else."""
+        if isinstance(exc, self.snapshot.dialect.evaluation_errors) or isinstance(
+            exc, (RecursionLimitError, RecursionError)
+        ):
+            # (a gate cycle: both official SDKs end it with an error, core at depth 300, legacy at Python's
+            # recursion limit, never with a value)
             self.reason = ERROR_REASON
             self.rule_id = "error"
             return self
-        except (RecursionLimitError, RecursionError):
-            # a gate cycle: both official SDKs end it with an error (core at depth 300, legacy at
-            # Python's recursion limit), never with a value
-            self.reason = ERROR_REASON
-            self.rule_id = "error"
-            return self
+        raise exc
+
+    def needs_finish(self) -> bool:
+        """Whether finish() changes anything (most checks: no): the condition server._evaluate tests inline."""
+        return bool(
+            self.unsupported
+            or ((self.secondary_exposures or self.undelegated) and self.snapshot.dialect.dedupe_exposures)
+        )
+
+    def finish(self) -> None:
+        """The end of a top-level evaluation that raised nothing: an unsupported condition's reset, the legacy
+        SDK's cleaned secondary exposures."""
         if self.unsupported:
             self._reset()
             self.reason = UNSUPPORTED_REASON
-            return self
-        if spec.reports_own_version:
-            self.version = spec.version
-        if not self.snapshot.dialect.dedupe_exposures:  # first: a field still at its class default is slow to read
-            return self
+            return
+        if not self.snapshot.dialect.dedupe_exposures:
+            return
         try:
             if self.secondary_exposures:
                 self.secondary_exposures = clean_exposures(self.secondary_exposures)
@@ -190,7 +211,6 @@ class Evaluation:
         except AttributeError:  # a legacy nested gate named by a non-string: the value stays, the rule fails
             self.reason = ERROR_REASON
             self.rule_id = "error"
-        return self
 
     def run_cmab(self, spec: Spec) -> Evaluation:
         """A contextual bandit (`spec.cmab`, core's get_experiment): the arm core gives this unit."""
