@@ -177,9 +177,7 @@ class Evaluation:
     def failed(self, exc: Exception) -> Evaluation:
         """The top-level check's answer to an exception its evaluation raised: the official SDKs' error result
         for what they report as one, and `exc` raised again for anything else."""
-        if isinstance(exc, self.snapshot.dialect.evaluation_errors) or isinstance(
-            exc, (RecursionLimitError, RecursionError)
-        ):
+        if isinstance(exc, (self.snapshot.dialect.evaluation_errors, RecursionLimitError, RecursionError)):
             # (a gate cycle: both official SDKs end it with an error, core at depth 300, legacy at Python's
             # recursion limit, never with a value)
             self.reason = ERROR_REASON
