@@ -568,6 +568,29 @@ class Evaluation:
             self.depth -= 1
 
 
+
+def _share_attribute_keys() -> None:
+    """CPython (3.11, 3.12) keeps an instance's attributes in a compact array indexed by keys its class shares, but
+    only for the names its first few instances set: each new instance shrinks the room left, and a later name
+    gives that instance a dict of its own (slower to read and write, and an allocation). Left to chance, the first
+    checks after import picked 25 names, and every GCIR evaluation (`nested_gates`) and most layer checks
+    (`allocated_experiment`, `explicit_parameters`) built that dict. One instance, first, sets the names in this
+    order: the room of one instance holds 29 (the last four are set only with client options or a target app)."""
+    first = object.__new__(Evaluation)
+    for name in _ATTRIBUTE_KEYS:
+        setattr(first, name, None)
+
+
+# what Evaluation instances set, most used first (see _share_attribute_keys)
+_ATTRIBUTE_KEYS = (
+    "snapshot", "user", "_clock_ms", "reason", "unsupported", "secondary_exposures", "undelegated", "spec",
+    "ctx_rate", "value", "id_type", "version", "json_value", "rule_id", "group_name", "is_experiment_group",
+    "sampling_rate", "deciding_rate", "_now", "prev_rate", "entry_flag", "failed_before", "depth",
+    "seen_analytical_gates", "environment", "nested_gates", "allocated_experiment", "explicit_parameters",
+    "forward_all_exposures", "gate_overrides", "lookups_off", "lookup_missed", "target_app_id",
+)
+_share_attribute_keys()
+
 def passes_percentage(rule: Rule, user: Any) -> bool:
     """Whether `user`'s unit passes a matched rule's pass percentage: what Evaluation._evaluate decides inline
     (keep the two in step), for GCIR's settled specs (gcir._decide)."""
