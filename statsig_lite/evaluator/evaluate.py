@@ -163,24 +163,43 @@ class Evaluation:
         self.spec = spec
         try:
             self._evaluate(spec)
-        except self.snapshot.dialect.evaluation_errors:
+        except Exception as exc:
+            return self.failed(exc)
+        if spec.reports_own_version:
+            self.version = spec.version
+        if self.needs_finish():
+            self.finish()
+        return self
+
+    # server._evaluate runs a top-level check without run()'s frame, by the same parts: keep the two alike
+
+    def failed(self, exc: Exception) -> Evaluation:
+        """The top-level check's answer to an exception its evaluation raised: the official SDKs' error result
+        for what they report as one, and `exc` raised again for anything else."""
+        if isinstance(exc, (self.snapshot.dialect.evaluation_errors, RecursionLimitError, RecursionError)):
+            # (a gate cycle: both official SDKs end it with an error, core at depth 300, legacy at Python's
+            # recursion limit, never with a value)
             self.reason = ERROR_REASON
             self.rule_id = "error"
             return self
-        except (RecursionLimitError, RecursionError):
-            # a gate cycle: both official SDKs end it with an error (core at depth 300, legacy at
-            # Python's recursion limit), never with a value
-            self.reason = ERROR_REASON
-            self.rule_id = "error"
-            return self
+        raise exc
+
+    def needs_finish(self) -> bool:
+        """Whether finish() changes anything (most checks: no): the condition server._evaluate tests inline."""
+        return bool(
+            self.unsupported
+            or ((self.secondary_exposures or self.undelegated) and self.snapshot.dialect.dedupe_exposures)
+        )
+
+    def finish(self) -> None:
+        """The end of a top-level evaluation that raised nothing: an unsupported condition's reset, the legacy
+        SDK's cleaned secondary exposures."""
         if self.unsupported:
             self._reset()
             self.reason = UNSUPPORTED_REASON
-            return self
-        if spec.reports_own_version:
-            self.version = spec.version
-        if not self.snapshot.dialect.dedupe_exposures:  # first: a field still at its class default is slow to read
-            return self
+            return
+        if not self.snapshot.dialect.dedupe_exposures:
+            return
         try:
             if self.secondary_exposures:
                 self.secondary_exposures = clean_exposures(self.secondary_exposures)
@@ -189,7 +208,6 @@ class Evaluation:
         except AttributeError:  # a legacy nested gate named by a non-string: the value stays, the rule fails
             self.reason = ERROR_REASON
             self.rule_id = "error"
-        return self
 
     def run_cmab(self, spec: Spec) -> Evaluation:
         """A contextual bandit (`spec.cmab`, core's get_experiment): the arm core gives this unit."""
@@ -560,6 +578,29 @@ class Evaluation:
         finally:
             self.depth -= 1
 
+
+
+def _share_attribute_keys() -> None:
+    """CPython (3.11, 3.12) keeps an instance's attributes in a compact array indexed by keys its class shares, but
+    only for the names its first few instances set: each new instance shrinks the room left, and a later name
+    gives that instance a dict of its own (slower to read and write, and an allocation). Left to chance, the first
+    checks after import picked 25 names, and every GCIR evaluation (`nested_gates`) and most layer checks
+    (`allocated_experiment`, `explicit_parameters`) built that dict. One instance, first, sets the names in this
+    order: the room of one instance holds 29 (the last four are set only with client options or a target app)."""
+    first = object.__new__(Evaluation)
+    for name in _ATTRIBUTE_KEYS:
+        setattr(first, name, None)
+
+
+# what Evaluation instances set, most used first (see _share_attribute_keys)
+_ATTRIBUTE_KEYS = (
+    "snapshot", "user", "_clock_ms", "reason", "unsupported", "secondary_exposures", "undelegated", "spec",
+    "ctx_rate", "value", "id_type", "version", "json_value", "rule_id", "group_name", "is_experiment_group",
+    "sampling_rate", "deciding_rate", "_now", "prev_rate", "entry_flag", "failed_before", "depth",
+    "seen_analytical_gates", "environment", "nested_gates", "allocated_experiment", "explicit_parameters",
+    "forward_all_exposures", "gate_overrides", "lookups_off", "lookup_missed", "target_app_id",
+)
+_share_attribute_keys()
 
 def passes_percentage(rule: Rule, user: Any) -> bool:
     """Whether `user`'s unit passes a matched rule's pass percentage: what Evaluation._evaluate decides inline
