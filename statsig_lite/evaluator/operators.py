@@ -703,16 +703,44 @@ def _legacy_membership(case_sensitive: bool, negate: bool) -> Factory:
             return lambda value: negate
         keys: frozenset[str] | None = None  # built on first use, as in the core table
 
-        def pred(value: object) -> bool:
-            nonlocal keys
-            if value is None:
-                return negate
-            if keys is None:
-                keys = frozenset(str(t) if case_sensitive else str(t).casefold() for t in target)
-            v = value if type(value) is str else str(value)  # str() of a str is itself: no call for it
-            return ((v if case_sensitive else v.casefold()) in keys) != negate
+        def build() -> frozenset[str]:
+            return frozenset(str(t) if case_sensitive else str(t).casefold() for t in target)
 
-        return pred
+        # one closure per (case, negation), as in the core table: a string value tests nothing else (str() of a
+        # str is itself)
+        if case_sensitive:
+
+            def pred(value: object) -> bool:
+                nonlocal keys
+                if value is None:
+                    return negate
+                if keys is None:
+                    keys = build()
+                return ((value if type(value) is str else str(value)) in keys) != negate
+
+            return pred
+
+        if negate:
+
+            def pred_none(value: object) -> bool:
+                nonlocal keys
+                if keys is None:
+                    keys = build()
+                if type(value) is str:
+                    return value.casefold() not in keys
+                return value is None or str(value).casefold() not in keys
+
+            return pred_none
+
+        def pred_any(value: object) -> bool:
+            nonlocal keys
+            if keys is None:
+                keys = build()
+            if type(value) is str:
+                return value.casefold() in keys
+            return value is not None and str(value).casefold() in keys
+
+        return pred_any
 
     return factory
 
