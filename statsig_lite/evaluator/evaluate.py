@@ -14,7 +14,6 @@ from types import MappingProxyType
 
 from ..constants import MAX_RECURSION_DEPTH
 from ..store.model import (
-    ANALYTICAL_CONTEXT,
     ANALYTICAL_RESULT,
     ANALYTICAL_SEGMENT,
     ERROR,
@@ -167,24 +166,43 @@ class Evaluation:
         self.spec = spec
         try:
             self._evaluate(spec)
-        except self.snapshot.dialect.evaluation_errors:
+        except Exception as exc:
+            return self.failed(exc)
+        if spec.reports_own_version:
+            self.version = spec.version
+        if self.needs_finish():
+            self.finish()
+        return self
+
+    # server._evaluate runs a top-level check without run()'s frame, by the same parts: keep the two alike
+
+    def failed(self, exc: Exception) -> Evaluation:
+        """The top-level check's answer to an exception its evaluation raised: the official SDKs' error result
+        for what they report as one, and `exc` raised again for anything else."""
+        if isinstance(exc, (self.snapshot.dialect.evaluation_errors, RecursionLimitError, RecursionError)):
+            # (a gate cycle: both official SDKs end it with an error, core at depth 300, legacy at Python's
+            # recursion limit, never with a value)
             self.reason = ERROR_REASON
             self.rule_id = "error"
             return self
-        except (RecursionLimitError, RecursionError):
-            # a gate cycle: both official SDKs end it with an error (core at depth 300, legacy at
-            # Python's recursion limit), never with a value
-            self.reason = ERROR_REASON
-            self.rule_id = "error"
-            return self
+        raise exc
+
+    def needs_finish(self) -> bool:
+        """Whether finish() changes anything (most checks: no): the condition server._evaluate tests inline."""
+        return bool(
+            self.unsupported
+            or ((self.secondary_exposures or self.undelegated) and self.snapshot.dialect.dedupe_exposures)
+        )
+
+    def finish(self) -> None:
+        """The end of a top-level evaluation that raised nothing: an unsupported condition's reset, the legacy
+        SDK's cleaned secondary exposures."""
         if self.unsupported:
             self._reset()
             self.reason = UNSUPPORTED_REASON
-            return self
-        if spec.reports_own_version:
-            self.version = spec.version
-        if not self.snapshot.dialect.dedupe_exposures:  # first: a field still at its class default is slow to read
-            return self
+            return
+        if not self.snapshot.dialect.dedupe_exposures:
+            return
         try:
             if self.secondary_exposures:
                 self.secondary_exposures = clean_exposures(self.secondary_exposures)
@@ -193,7 +211,6 @@ class Evaluation:
         except AttributeError:  # a legacy nested gate named by a non-string: the value stays, the rule fails
             self.reason = ERROR_REASON
             self.rule_id = "error"
-        return self
 
     def run_cmab(self, spec: Spec) -> Evaluation:
         """A contextual bandit (`spec.cmab`, core's get_experiment): the arm core gives this unit."""
@@ -269,10 +286,22 @@ class Evaluation:
                     passed = test(rule.single_get(self))  # type: ignore[misc]
                     self.ctx_rate = rule.sampling_rate
                     self.value = passed
-                elif (checks := rule.checks) is None:
+                elif (checks := rule.checks) is None:  # nested gates or other kinds (_rule_matches, inline)
                     self.prev_rate = self.ctx_rate
                     self.ctx_rate = rule.sampling_rate
-                    passed = self._rule_matches(rule)
+                    passed = True
+                    for condition in rule.conditions:
+                        kind = condition.kind
+                        if kind == VALUE:
+                            ok = condition.test(condition.get(self))  # type: ignore[misc]
+                        elif kind == GATE:
+                            ok = self._gate_condition(condition, rule)
+                        else:
+                            ok = self._condition(condition, rule)
+                        if not ok:
+                            passed = False  # keep going unless it may stop: later nested gates still add
+                            if rule.short_circuit:  # their exposures
+                                break
                     self.value = passed  # the official SDKs keep the last rule's match in the shared result
                     if self.unsupported:  # only a condition outside `checks` can set it
                         return
@@ -395,24 +424,6 @@ class Evaluation:
             self.forward_all_exposures = spec.forward_all_exposures
         return True
 
-    def _rule_matches(self, rule: Rule) -> bool:
-        check = self._condition
-        matched = True
-        for condition in rule.conditions:
-            # value tests inline and nested gates directly (one call fewer each); the rest through _condition
-            kind = condition.kind
-            if kind == VALUE:
-                ok = condition.test(condition.get(self))  # type: ignore[misc]
-            elif kind == GATE:
-                ok = self._gate_condition(condition, rule)
-            else:
-                ok = check(condition, rule)
-            if not ok:
-                if rule.short_circuit:
-                    return False
-                matched = False  # keep going: later nested gates still add their exposures
-        return matched
-
     # --- conditions ---------------------------------------------------------------------------------
 
     def _condition(self, condition: Condition, rule: Rule) -> bool:
@@ -475,7 +486,8 @@ class Evaluation:
     def _gate_condition(self, condition: Condition, rule: Rule) -> bool:
         name = condition.gate
         kind = condition.analytical
-        if kind in (ANALYTICAL_CONTEXT, ANALYTICAL_SEGMENT):
+        flag = kind and kind != ANALYTICAL_RESULT  # ANALYTICAL_CONTEXT or _SEGMENT (ints: `in` a tuple is slower)
+        if flag:
             # legacy: the flag is "the rule started last has no sampling rate", read when the condition
             # ends; a nested gate that starts no rule leaves it as the previous condition set it
             current = self.ctx_rate
@@ -485,7 +497,25 @@ class Evaluation:
             self.entry_flag = before
             self.ctx_rate = _UNTOUCHED
             self.failed_before = None
-            value, rule_id = self._gate_value(name, self)  # shares this result, as both official SDKs do
+        # the gate shares this result, as both official SDKs do
+        if self.gate_overrides or self.nested_gates is not None:
+            value, rule_id = self._gate_value(name, self)
+        elif (spec := self.snapshot.gates.get(name)) is None:  # _gate_value(name, self), inline: a frame fewer
+            self.deciding_rate = None
+            value, rule_id = False, ""
+        else:
+            self.depth += 1
+            if self.depth > MAX_RECURSION_DEPTH:
+                raise RecursionLimitError(spec.name)
+            try:
+                try:
+                    self._evaluate(spec)
+                finally:
+                    self.depth -= 1
+            except self.snapshot.dialect.evaluation_errors:  # the gate reports an error, the parent goes on
+                self.rule_id = "error"
+            value, rule_id = self.value, self.rule_id
+        if flag:
             failed = self.failed_before
             if self.ctx_rate is _UNTOUCHED:
                 self.ctx_rate = current
@@ -499,7 +529,6 @@ class Evaluation:
             if kind == ANALYTICAL_SEGMENT:
                 analytical = False  # the flag moved as for any gate, but a segment marks nothing
         else:
-            value, rule_id = self._gate_value(name, self)
             # core: the nested gate's deciding rule has no sampling rate
             analytical = kind == ANALYTICAL_RESULT and self.deciding_rate is None
         if condition.record:  # self._expose(_exposure(...)), inline: two frames fewer a nested gate
@@ -552,6 +581,29 @@ class Evaluation:
         finally:
             self.depth -= 1
 
+
+
+def _share_attribute_keys() -> None:
+    """CPython (3.11, 3.12) keeps an instance's attributes in a compact array indexed by keys its class shares, but
+    only for the names its first few instances set: each new instance shrinks the room left, and a later name
+    gives that instance a dict of its own (slower to read and write, and an allocation). Left to chance, the first
+    checks after import picked 25 names, and every GCIR evaluation (`nested_gates`) and most layer checks
+    (`allocated_experiment`, `explicit_parameters`) built that dict. One instance, first, sets the names in this
+    order: the room of one instance holds 29 (the last four are set only with client options or a target app)."""
+    first = object.__new__(Evaluation)
+    for name in _ATTRIBUTE_KEYS:
+        setattr(first, name, None)
+
+
+# what Evaluation instances set, most used first (see _share_attribute_keys)
+_ATTRIBUTE_KEYS = (
+    "snapshot", "user", "_clock_ms", "reason", "unsupported", "secondary_exposures", "undelegated", "spec",
+    "ctx_rate", "value", "id_type", "version", "json_value", "rule_id", "group_name", "is_experiment_group",
+    "sampling_rate", "deciding_rate", "_now", "prev_rate", "entry_flag", "failed_before", "depth",
+    "seen_analytical_gates", "environment", "nested_gates", "allocated_experiment", "explicit_parameters",
+    "forward_all_exposures", "gate_overrides", "lookups_off", "lookup_missed", "target_app_id",
+)
+_share_attribute_keys()
 
 def passes_percentage(rule: Rule, user: Any) -> bool:
     """Whether `user`'s unit passes a matched rule's pass percentage: what Evaluation._evaluate decides inline
