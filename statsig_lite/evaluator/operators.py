@@ -288,7 +288,11 @@ def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
             # evaluates few of them, so the load stays cheap
             if isinstance(target, list):
                 texts = (core_target_text(item) for item in target)
-                return frozenset(texts if case_sensitive else (t.lower() for t in texts))
+                if case_sensitive:
+                    # core keeps one text per lower-cased text, the last, and compares the value with it:
+                    # "a@b.com" is not in ["a@b.com", "A@B.COM"] (differential seed 5099)
+                    return frozenset({t.lower(): t for t in texts}.values())
+                return frozenset(t.lower() for t in texts)
             if isinstance(target, Mapping) and not case_sensitive:
                 return frozenset(str(k) for k in target)  # core looks the lower-cased value up in the raw keys
             return frozenset()  # core: no array, no match
