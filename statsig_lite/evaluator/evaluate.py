@@ -14,7 +14,6 @@ from types import MappingProxyType
 
 from ..constants import MAX_RECURSION_DEPTH
 from ..store.model import (
-    ANALYTICAL_CONTEXT,
     ANALYTICAL_RESULT,
     ANALYTICAL_SEGMENT,
     ERROR,
@@ -284,10 +283,22 @@ class Evaluation:
                     passed = test(rule.single_get(self))  # type: ignore[misc]
                     self.ctx_rate = rule.sampling_rate
                     self.value = passed
-                elif (checks := rule.checks) is None:
+                elif (checks := rule.checks) is None:  # nested gates or other kinds (_rule_matches, inline)
                     self.prev_rate = self.ctx_rate
                     self.ctx_rate = rule.sampling_rate
-                    passed = self._rule_matches(rule)
+                    passed = True
+                    for condition in rule.conditions:
+                        kind = condition.kind
+                        if kind == VALUE:
+                            ok = condition.test(condition.get(self))  # type: ignore[misc]
+                        elif kind == GATE:
+                            ok = self._gate_condition(condition, rule)
+                        else:
+                            ok = self._condition(condition, rule)
+                        if not ok:
+                            passed = False  # keep going unless it may stop: later nested gates still add
+                            if rule.short_circuit:  # their exposures
+                                break
                     self.value = passed  # the official SDKs keep the last rule's match in the shared result
                     if self.unsupported:  # only a condition outside `checks` can set it
                         return
@@ -410,24 +421,6 @@ class Evaluation:
             self.forward_all_exposures = spec.forward_all_exposures
         return True
 
-    def _rule_matches(self, rule: Rule) -> bool:
-        check = self._condition
-        matched = True
-        for condition in rule.conditions:
-            # value tests inline and nested gates directly (one call fewer each); the rest through _condition
-            kind = condition.kind
-            if kind == VALUE:
-                ok = condition.test(condition.get(self))  # type: ignore[misc]
-            elif kind == GATE:
-                ok = self._gate_condition(condition, rule)
-            else:
-                ok = check(condition, rule)
-            if not ok:
-                if rule.short_circuit:
-                    return False
-                matched = False  # keep going: later nested gates still add their exposures
-        return matched
-
     # --- conditions ---------------------------------------------------------------------------------
 
     def _condition(self, condition: Condition, rule: Rule) -> bool:
@@ -490,7 +483,8 @@ class Evaluation:
     def _gate_condition(self, condition: Condition, rule: Rule) -> bool:
         name = condition.gate
         kind = condition.analytical
-        if kind in (ANALYTICAL_CONTEXT, ANALYTICAL_SEGMENT):
+        flag = kind and kind != ANALYTICAL_RESULT  # ANALYTICAL_CONTEXT or _SEGMENT (ints: `in` a tuple is slower)
+        if flag:
             # legacy: the flag is "the rule started last has no sampling rate", read when the condition
             # ends; a nested gate that starts no rule leaves it as the previous condition set it
             current = self.ctx_rate
@@ -500,7 +494,25 @@ class Evaluation:
             self.entry_flag = before
             self.ctx_rate = _UNTOUCHED
             self.failed_before = None
-            value, rule_id = self._gate_value(name, self)  # shares this result, as both official SDKs do
+        # the gate shares this result, as both official SDKs do
+        if self.gate_overrides or self.nested_gates is not None:
+            value, rule_id = self._gate_value(name, self)
+        elif (spec := self.snapshot.gates.get(name)) is None:  # _gate_value(name, self), inline: a frame fewer
+            self.deciding_rate = None
+            value, rule_id = False, ""
+        else:
+            self.depth += 1
+            if self.depth > MAX_RECURSION_DEPTH:
+                raise RecursionLimitError(spec.name)
+            try:
+                try:
+                    self._evaluate(spec)
+                finally:
+                    self.depth -= 1
+            except self.snapshot.dialect.evaluation_errors:  # the gate reports an error, the parent goes on
+                self.rule_id = "error"
+            value, rule_id = self.value, self.rule_id
+        if flag:
             failed = self.failed_before
             if self.ctx_rate is _UNTOUCHED:
                 self.ctx_rate = current
@@ -514,7 +526,6 @@ class Evaluation:
             if kind == ANALYTICAL_SEGMENT:
                 analytical = False  # the flag moved as for any gate, but a segment marks nothing
         else:
-            value, rule_id = self._gate_value(name, self)
             # core: the nested gate's deciding rule has no sampling rate
             analytical = kind == ANALYTICAL_RESULT and self.deciding_rate is None
         if condition.record:  # self._expose(_exposure(...)), inline: two frames fewer a nested gate

@@ -629,7 +629,7 @@ def _decide(
                 for get, test in checks:
                     if not test(get(ctx)):
                         passed = False
-        else:  # as Evaluation._rule_matches
+        else:  # as Evaluation._evaluate: conditions of any kind
             for condition in rule.conditions:
                 kind = condition.kind
                 if kind == VALUE:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from binascii import b2a_base64
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import count
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -54,7 +55,10 @@ _STATES_MAX = 16384
 # (~8 MB at most: ~110 bytes a short pair).
 _HASHES: dict[str, dict[str, int]] = {}
 _HASHES_MAX = 65536
-_held = [0]  # the weight held (a benign race between threads only moves the clearing)
+# the weight held: a pair's first 1 is counted by next() (one C call: a miss is most of a large spec's check
+# and an int kept in a global or a list costs it ~2x that); a unit of 64+ characters adds the rest (_weigh)
+_tick = count(1)
+_from_bytes: Final = int.from_bytes  # read from the type at each call, a bound method is made each time
 
 
 # the memo's {unit: hash} of a prefix, None before its first hash: a caller that hashes one prefix over and over
@@ -76,16 +80,12 @@ def salted_hash(prefix: str, unit: str) -> int:
     # salted_hash_into's body, inline: a miss costs no second frame (keep the two alike)
     state = _STATES.get(prefix)
     if state is None:
-        if len(_STATES) >= _STATES_MAX:
-            _STATES.clear()
-        state = _STATES[prefix] = sha256(prefix.encode("utf-8"))
+        state = _prefix_state(prefix)
     state = state.copy()
-    state.update(unit.encode("utf-8"))
-    value = units[unit] = int.from_bytes(state.digest()[:8], "big")
-    _held[0] += 1 + len(unit) // 64
-    if _held[0] >= _HASHES_MAX:
-        _held[0] = 0
-        _HASHES.clear()
+    state.update(unit.encode())
+    value = units[unit] = _from_bytes(state.digest()[:8], "big")
+    if next(_tick) >= _HASHES_MAX or len(unit) > 63:
+        _weigh(unit)
     return value
 
 
@@ -95,24 +95,42 @@ def salted_hash_into(units: dict[str, int] | None, prefix: str, unit: str) -> in
         units = _HASHES[prefix] = {}
     state = _STATES.get(prefix)
     if state is None:
-        if len(_STATES) >= _STATES_MAX:
-            _STATES.clear()
-        state = _STATES[prefix] = sha256(prefix.encode("utf-8"))
+        state = _prefix_state(prefix)
     state = state.copy()
-    state.update(unit.encode("utf-8"))
-    value = units[unit] = int.from_bytes(state.digest()[:8], "big")
-    _held[0] += 1 + len(unit) // 64
-    if _held[0] >= _HASHES_MAX:
-        _held[0] = 0
-        _HASHES.clear()
+    state.update(unit.encode())
+    value = units[unit] = _from_bytes(state.digest()[:8], "big")
+    if next(_tick) >= _HASHES_MAX or len(unit) > 63:
+        _weigh(unit)
     return value
+
+
+def _prefix_state(prefix: str) -> _Hash:
+    """A prefix's first hash: its sha256 state, kept (the table is emptied whole past its bound)."""
+    if len(_STATES) >= _STATES_MAX:
+        _STATES.clear()
+    state = _STATES[prefix] = sha256(prefix.encode())
+    return state
+
+
+def _weigh(unit: str) -> None:
+    """A pair was memoised and counted 1: its unit's length adds the rest of its weight (1 per 64 characters,
+    begun); the memo is emptied once what it holds reaches _HASHES_MAX."""
+    global _tick
+    extra = len(unit) // 64
+    held = next(_tick) - 1 + extra  # next() counted this call: not held
+    if held >= _HASHES_MAX:
+        _tick = count(1)
+        _HASHES.clear()
+    elif extra:
+        _tick = count(held + 1)
 
 
 def forget_salted_hashes() -> None:
     """Empty salted_hash's memo and prefix states (benchmarks of a cold hash, tests)."""
+    global _tick
     _HASHES.clear()
     _STATES.clear()
-    _held[0] = 0
+    _tick = count(1)
 
 
 def unit_text(unit: object) -> str:

@@ -26,7 +26,9 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run
 if TYPE_CHECKING:
     from collections.abc import Set as AbstractSet
     from datetime import datetime
-    from typing import Final
+    from typing import Any, Final
+
+    Version = tuple[object, ...] | list[object]  # see _canonical
 
 Predicate = Callable[[object], bool]
 Factory = Callable[[object], Predicate]
@@ -198,7 +200,22 @@ def _core_numeric(cmp: Callable[[float, float], bool]) -> Factory:
     return factory
 
 
-def _core_version_parts(value: object) -> tuple[int | None, ...] | None:
+# A version's components as a comparison reads them. Where every component is an integer >= 0 (almost every
+# version a user reports) they are a tuple without its trailing zeros, and two such tuples compare as Python
+# compares tuples: component by component, the shorter one first when it is a prefix of the other, which is
+# the official SDKs' order (a missing component counts as 0; with no trailing zeros and none negative, the
+# longer one has a component > 0 past the shorter's end). Any other version is a list of its components, for
+# the one-by-one comparison (a negative or unparsed component, a trailing zero kept).
+def _canonical(parts: list[object]) -> Version:
+    for part in parts:
+        if type(part) is not int or part < 0:
+            return parts
+    while parts and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
+
+
+def _core_version_parts(value: object) -> Version | None:
     text = value if type(value) is str else core_text(value)
     if text is None:
         return None
@@ -206,13 +223,13 @@ def _core_version_parts(value: object) -> tuple[int | None, ...] | None:
 
 
 @lru_cache(maxsize=4096)  # a project's users report a handful of app versions, checked over and over
-def _parse_version(text: str) -> tuple[int | None, ...]:
+def _parse_version(text: str) -> Version:
     """Components before the first "-", each an integer or None where it does not parse (as core reads
-    them: Rust's i128 parse after trimming, a sign allowed)."""
+    them: Rust's i128 parse after trimming, a sign allowed); see _canonical."""
     dash = text.find("-")
     if dash >= 0:
         text = text[:dash]
-    parts: list[int | None] = []
+    parts: list[object] = []
     for part in text.split("."):
         part = part.strip()
         digits = part[1:] if part[:1] in ("+", "-") else part
@@ -220,10 +237,10 @@ def _parse_version(text: str) -> tuple[int | None, ...]:
             parts.append(int(part))
         else:
             parts.append(None)
-    return tuple(parts)
+    return _canonical(parts)
 
 
-def _compare_parts(a: tuple[int | None, ...], b: tuple[int | None, ...]) -> int | None:
+def _compare_parts(a: Version, b: Version) -> int | None:
     """Component by component, a missing component counting as 0; a component that does not parse ends
     the comparison without a result (None) unless an earlier one already decided it (core's loop)."""
     for i in range(max(len(a), len(b))):
@@ -232,22 +249,28 @@ def _compare_parts(a: tuple[int | None, ...], b: tuple[int | None, ...]) -> int 
         if x is None or y is None:
             return None
         if x != y:
-            return -1 if x < y else 1
+            return -1 if x < y else 1  # type: ignore[operator]
     return 0
 
 
-def _core_version(cmp: Callable[[int, int], bool]) -> Factory:
+def _core_version(cmp: Callable[[Any, Any], bool]) -> Factory:
     def factory(target: object) -> Predicate:
         if type(target) is not str:
             return _never  # core compares versions only with a string target
         t = _core_version_parts(target)
         if t is None:
             return _never
+        plain = type(t) is tuple
 
         def pred(value: object) -> bool:
-            v = _core_version_parts(value)
-            if v is None:
-                return False
+            if type(value) is str:  # _core_version_parts inline: a frame fewer
+                v = _parse_version(value) if len(value) <= 64 else _parse_version.__wrapped__(value)
+            else:
+                v = _core_version_parts(value)  # type: ignore[assignment]
+                if v is None:
+                    return False
+            if plain and type(v) is tuple:
+                return cmp(v, t)  # as tuples: see _canonical
             result = _compare_parts(v, t)
             return result is not None and cmp(result, 0)
 
@@ -611,38 +634,62 @@ def _legacy_numeric(cmp: Callable[[float, float], bool]) -> Factory:
     return factory
 
 
-def _legacy_version_cmp(v1: str, v2: str) -> int | None:
-    p1, p2 = v1.split("."), v2.split(".")
-    try:
-        for i in range(max(len(p1), len(p2))):
-            c1 = int(float(p1[i])) if i < len(p1) else 0
-            c2 = int(float(p2[i])) if i < len(p2) else 0
-            if c1 != c2:
-                return -1 if c1 < c2 else 1
-    except ValueError:
-        return None
+_OVERFLOW: Final = object()  # a component whose int(float()) overflows (legacy: the evaluation fails there)
+
+
+@lru_cache(maxsize=4096)  # a project's users report a handful of app versions, checked over and over
+def _legacy_version_parts(text: str) -> Version:
+    """The legacy SDK's components of a version's text cut at its first "-" past the start: int(float()) of
+    each, None where that raises ValueError, _OVERFLOW where OverflowError; see _canonical."""
+    if (d := text.find("-")) > 0:
+        text = text[:d]
+    parts: list[object] = []
+    for part in text.split("."):
+        try:
+            parts.append(int(float(part)))
+        except ValueError:
+            parts.append(None)
+        except OverflowError:
+            parts.append(_OVERFLOW)
+    return _canonical(parts)
+
+
+def _legacy_compare_parts(a: Version, b: Version) -> int | None:
+    """The legacy SDK's loop: each component of `a`, then of `b`, read in turn, a missing one as 0; the first
+    that does not parse ends it without a result (None), or raises as the legacy SDK does (OverflowError)."""
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else 0
+        if x is None:
+            return None
+        if x is _OVERFLOW:
+            raise OverflowError("cannot convert float infinity to integer")
+        y = b[i] if i < len(b) else 0
+        if y is None:
+            return None
+        if y is _OVERFLOW:
+            raise OverflowError("cannot convert float infinity to integer")
+        if x != y:
+            return -1 if x < y else 1  # type: ignore[operator]
     return 0
 
 
-_legacy_version_cmp_cached: Final = lru_cache(maxsize=4096)(_legacy_version_cmp)  # raises are not cached
-
-
-def _legacy_version(cmp: Callable[[int, int], bool]) -> Factory:
+def _legacy_version(cmp: Callable[[Any, Any], bool]) -> Factory:
     def factory(target: object) -> Predicate:
         if target is None:
             return _never  # the legacy SDK compares nothing with a null target, for any value
-        t = str(target)  # the target's text, cut at its first "-" past the start, once (pure: JSON values)
-        if (d := t.find("-")) > 0:
-            t = t[:d]
+        text = str(target)  # pure: JSON values
+        t = _legacy_version_parts.__wrapped__(text)  # not memoised: each condition holds its own
+        plain = type(t) is tuple
 
         def pred(value: object) -> bool:
             if value is None:
                 return False
             v = value if type(value) is str else str(value)
-            if (d := v.find("-")) > 0:
-                v = v[:d]
             # memoised like core's _parse_version: a project's users report a handful of app versions
-            result = _legacy_version_cmp_cached(v, t) if len(v) <= 64 else _legacy_version_cmp(v, t)
+            parts = _legacy_version_parts(v) if len(v) <= 64 else _legacy_version_parts.__wrapped__(v)
+            if plain and type(parts) is tuple:
+                return cmp(parts, t)  # as tuples: see _canonical
+            result = _legacy_compare_parts(parts, t)
             return result is not None and cmp(result, 0)
 
         return pred

@@ -5,6 +5,7 @@ one general form did: that form is written here as the reference, and both meet 
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -236,21 +237,72 @@ def reference_legacy_version(target: object, value: object, cmp: Any) -> bool:
     return bool(cmp(0, 0))
 
 
-@pytest.mark.parametrize("op", ["version_gt", "version_gte", "version_lt", "version_lte", "version_eq", "version_neq"])
-def test_specialised_legacy_versions_answer_as_the_general_form(op: str) -> None:
-    import operator
+VERSION_OPS = {"version_gt": operator.gt, "version_gte": operator.ge, "version_lt": operator.lt,
+               "version_lte": operator.le, "version_eq": operator.eq, "version_neq": operator.ne}
+# versions whose components compare as tuples (no negative or unparsed one; trailing zeros) and the others
+VERSION_TEXTS = ["1.2.3", "1.2.4", "1.2", "1.2.0", "1.2.3.0", "1.2.0.0", "0", "0.0", "", "2", "10", "0.9", "01.2",
+                 "1.2.3-rc1", "1.2.3-beta.0", "-1", "-1.0", "1.-1", "1.-1.0", "1.-0", "+1.2", "1.x", "x", "1.inf",
+                 "inf.1", "1.nan", "nan", "1..2", "1.2.", ".1", "1e3.0", " 1 .2", "1_0.1", "1.2.3-", "-", "9" * 70,
+                 "1." + "9" * 40, "1.2-3.4", "٣.1", "1.2.3.4.5.6", "3.0.0.0.1"]
 
-    cmp = {"version_gt": operator.gt, "version_gte": operator.ge, "version_lt": operator.lt,
-           "version_lte": operator.le, "version_eq": operator.eq, "version_neq": operator.ne}[op]
-    targets: list[object] = ["1.2.3", "1.2", "2", "1.2.3-beta", "-1.0", "1.x", "inf.1", "1.nan", 2, 1.5, True, None,
-                             "", "1..2", [1, 2]]
-    values: list[object] = [None, "1.2.3", "1.2.4", "1.2", "1.2.3.0", "0.9", "10", "1.2.3-rc1", "-1", "1.inf",
-                            "1.nan", "x", "", 1, 1.2, 2, True, ["1"], "1e3.0", " 1 .2", "1_0.1", "9" * 70]
+
+@pytest.mark.parametrize("op", sorted(VERSION_OPS))
+def test_specialised_legacy_versions_answer_as_the_general_form(op: str) -> None:
+    cmp = VERSION_OPS[op]
+    targets: list[object] = [*VERSION_TEXTS, 2, 1.5, True, None, [1, 2], 0, -1]
+    values: list[object] = [None, *VERSION_TEXTS, 1, 1.2, 2, True, ["1"], 0, -3]
     for target in targets:
         pred = ops.LEGACY[op](target)
         for value in values:
             expected = _outcome(lambda v, t=target: reference_legacy_version(t, v, cmp), value)
             assert _outcome(pred, value) == expected, (target, value)
+            assert _outcome(pred, value) == expected, (target, value)  # and from the memo
+
+
+def reference_core_version(target: object, value: object, cmp: Any) -> bool:
+    """statsig-python-core's version comparison, as one general function: components before the first "-",
+    each Rust's i128 parse of its trimmed text (None where that fails), compared one by one, a missing one 0."""
+    if type(target) is not str:
+        return False
+
+    def parts(v: object) -> list[int | None] | None:
+        text = v if type(v) is str else ops.core_text(v)
+        if text is None:
+            return None
+        if (d := text.find("-")) >= 0:
+            text = text[:d]
+        out: list[int | None] = []
+        for part in text.split("."):
+            part = part.strip()
+            digits = part[1:] if part[:1] in ("+", "-") else part
+            ok = digits and digits.isascii() and digits.isdigit() and len(digits) <= 38
+            out.append(int(part) if ok else None)
+        return out
+
+    a, b = parts(value), parts(target)
+    if a is None or b is None:
+        return False
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else 0
+        y = b[i] if i < len(b) else 0
+        if x is None or y is None:
+            return False
+        if x != y:
+            return bool(cmp(-1 if x < y else 1, 0))
+    return bool(cmp(0, 0))
+
+
+@pytest.mark.parametrize("op", sorted(VERSION_OPS))
+def test_specialised_core_versions_answer_as_the_general_form(op: str) -> None:
+    cmp = VERSION_OPS[op]
+    targets: list[object] = [*VERSION_TEXTS, 2, None]
+    values: list[object] = [None, *VERSION_TEXTS, 1, 1.2, 2, True, ["1"], 0, -3, {"k": 1}]
+    for target in targets:
+        pred = ops.CORE[op](target)
+        for value in values:
+            expected = reference_core_version(target, value, cmp)
+            assert pred(value) == expected, (target, value)
+            assert pred(value) == expected, (target, value)  # and from the memo
 
 
 class _Eval:
