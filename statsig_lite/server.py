@@ -775,11 +775,13 @@ class StatsigServer:
             # decided on the check's time: a layer's exposures by a deduper of their own (a layer's keys are never
             # a gate's or a config's: an application reads a layer's parameters over and over, and each repeat
             # kept until the flush would hold its evaluation, ~1.5 KB, for the cyclic collector; issue 16: p99),
-            # and any exposure under server-driven sampling, which decides after the dedupe
+            # and any exposure under server-driven sampling, which core decides after the dedupe, the legacy SDK
+            # before it: a repeat still marks its rule seen, and one dropped is no repeat (test_exact_regressions E9)
             deduper = self._layer_deduper if kind == ex.LAYER_EXPOSURE else self._deduper
-            if deduped and not deduper.first_record(record):
+            then = deduper if deduped and context[1] and ev.snapshot.dialect.name == "legacy" else None
+            if deduped and then is None and not deduper.first_record(record):
                 return
-            recorded = self._record(pipeline, record, ev, parameter, manual, api, context[1])
+            recorded = self._record(pipeline, record, ev, parameter, manual, api, context[1], then=then)
         else:
             recorded = self._record(pipeline, record, ev, parameter, manual, api, False,
                                     self._deduper if deduped else None)
@@ -807,9 +809,10 @@ class StatsigServer:
         return context
 
     def _record(self, pipeline: EventPipeline, record: tuple[Any, ...], ev: Evaluation, parameter: str,
-                manual: bool, api: str, sampled: bool, deduper: ex.ExposureDeduper | None = None) -> bool:
+                manual: bool, api: str, sampled: bool, deduper: ex.ExposureDeduper | None = None,
+                then: ex.ExposureDeduper | None = None) -> bool:
         """_log's general case: sampling, a layer's parameter, a manual exposure, an evaluation's own reason.
-        False when sampling drops it."""
+        False when sampling drops it, or `then` (deduping after sampling) finds it a repeat."""
         sampling_meta = None
         if sampled:
             kind, name, now = record[ex.KIND], record[ex.NAME], record[ex.NOW_MS]
@@ -818,7 +821,7 @@ class StatsigServer:
                 ev, ev.snapshot.sdk_configs, self._tier, lambda: seen.first_time(set_key, now),
                 ex.sampling_key(kind, name, ev, record, parameter),
             )
-            if not should_log:
+            if not should_log or (then is not None and not then.first_record(record)):
                 return False
         pipeline.enqueue_exposure(ex.NotedExposure(record, ev, parameter, manual, sampling_meta, deduper))
         return True

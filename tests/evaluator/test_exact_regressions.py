@@ -263,6 +263,27 @@ CASES.append(Case("E8-legacy-layer-sampling-key", "v1",
                   [{"kind": "layer", "name": n, "param": "p", "user": u} for n in ("l", "ld") for u in _users(8)], [],
                   {"tier": "production"}))
 
+# E9 (legacy): an exposure's sampling is decided before it is deduped: a repeat (the same user ID, rule and value)
+# still marks its rule seen (`first of rule`), and one that sampling drops is no repeat for the next. Differential
+# seed 6028: a forwardAllExposures gate that raises leaves the flag off for a repeat only, which marked the rule.
+_RAISES_FORWARDED = gate("fw", [rule("f0", [cond("user_field", "str_matches", "\\x{55}", "flag")], samplingRate=1)],
+                         forwardAllExposures=True)
+CASES.append(Case("E9-legacy-repeat-marks-rule", "v1",
+                  payload([_RAISES_FORWARDED], [config("c", [rule("r0", [cond("pass_gate", None, "fw")],
+                                                                    samplingRate=1)])],
+                          sdk_configs={"sampling_mode": "on", "special_case_sampling_rate": 1}),
+                  [{"kind": "config", "name": "c", "user": u}
+                   for u in ({"userID": "u"}, {"userID": "u", "custom": {"flag": "x"}},
+                             {"userID": "v", "custom": {"flag": "x"}})], [], {"tier": "production"}))
+# a dropped exposure, then the same one made analytical (the user's email): logged
+CASES.append(Case("E9-legacy-dropped-is-no-repeat", "v1",
+                  payload([gate("inner", [rule("i0", [cond("user_field", "eq", "a", "email")]),
+                                          rule("i1", [_PUBLIC], samplingRate=2)]),
+                           gate("g", [rule("r", [cond("pass_gate", None, "inner")], samplingRate=2)])],
+                          sdk_configs={"sampling_mode": "on", "special_case_sampling_rate": 2}),
+                  [{"kind": "gate", "name": "g", "user": {"userID": f"u{i}", **extra}}
+                   for i in range(8) for extra in ({}, {"email": "a"})], [], {"tier": "production"}))
+
 # core: a custom or private "country" present as null is a value: the IP is not looked up
 CASES.append(Case(
     "V-null-country-no-lookup", "v2",
