@@ -778,10 +778,12 @@ class StatsigServer:
             # and any exposure under server-driven sampling, which core decides after the dedupe, the legacy SDK
             # before it: a repeat still marks its rule seen, and one dropped is no repeat (test_exact_regressions E9)
             deduper = self._layer_deduper if kind == ex.LAYER_EXPOSURE else self._deduper
-            then = deduper if deduped and context[1] and ev.snapshot.dialect.name == "legacy" else None
-            if deduped and then is None and not deduper.first_record(record):
-                return
-            recorded = self._record(pipeline, record, ev, parameter, manual, api, context[1], then=then)
+            if context[1] and deduped and ev.snapshot.dialect.name == "legacy":
+                recorded = self._record(pipeline, record, ev, parameter, manual, api, True, None, deduper)
+            else:
+                if deduped and not deduper.first_record(record):
+                    return
+                recorded = self._record(pipeline, record, ev, parameter, manual, api, context[1])
         else:
             recorded = self._record(pipeline, record, ev, parameter, manual, api, False,
                                     self._deduper if deduped else None)
