@@ -316,19 +316,28 @@ class EventBuffer:
         "_batch_events",
         "_batches",
         "_fresh",
-        "_fresh_bytes",
+        "_fresh_extra",
         "_front",
         "_in_flight",
+        "_max_bytes",
+        "_max_events",
         "_metadata_json",
         "_settling",
+        "full_at",
         "unsendable",
     )
 
-    def __init__(self, metadata_json: bytes) -> None:
+    def __init__(self, metadata_json: bytes, max_events: int = 1 << 62, max_bytes: int = 1 << 62) -> None:
         self._metadata_json = metadata_json
         # encoded events, and exposures the client recorded: those are built and encoded when batches are
         # cut, so a check pays for neither (JSON alone is about 4 us an event, more than the check)
         self._fresh: list[bytes | DeferredEvent] = []
+        # a recorded event counts DEFERRED_EVENT_BYTES, an encoded one its length: the fresh events' bytes are
+        # DEFERRED_EVENT_BYTES * len(_fresh) + _fresh_extra (what the encoded ones hold beyond that), so that
+        # appending a recorded event changes no count (`add_deferred`: lock-free, on every check that logs)
+        self._fresh_extra = 0
+        self._max_events = max_events
+        self._max_bytes = max_bytes
         # threads add (lock-free) while others take from the front: every change at the front, and every
         # change of the cut batches (a flush cuts and removes them while the overflow takes the oldest), holds it
         self._front = new_lock()
@@ -336,13 +345,16 @@ class EventBuffer:
         # taker at a time, oldest first, so those decisions are made in recording order (taken before _front)
         self._settling = new_lock()
         self._batches: list[Batch] = []
-        self._fresh_bytes = 0
         self._batch_bytes = 0
-        self._batch_events = 0  # kept with the batches: len() runs on every recorded exposure (issue 16)
+        self._batch_events = 0
+        # the length of _fresh from which the buffer holds max_events or max_bytes (see `_bound`): the one test
+        # a check that logs makes
+        self.full_at = 0
         # ids of the batches a flush is delivering (from its cut to its end): the overflow leaves them, or a
         # batch being sent would also be journaled, and sent again from there
         self._in_flight: frozenset[str] = frozenset()
         self.unsendable = 0
+        self._bound()
 
     def __len__(self) -> int:
         return len(self._fresh) + self._batch_events
@@ -352,31 +364,50 @@ class EventBuffer:
 
     @property
     def byte_size(self) -> int:
-        return self._fresh_bytes + self._batch_bytes
+        return DEFERRED_EVENT_BYTES * len(self._fresh) + self._fresh_extra + self._batch_bytes
+
+    @property
+    def records(self) -> list[bytes | DeferredEvent]:
+        """The list `add_deferred` appends to (never replaced): the pipeline appends a recorded exposure to it
+        directly, on every check that logs, and tests `full_at`."""
+        return self._fresh
+
+    def _bound(self) -> None:
+        # with _front held (or before any thread sees the buffer), after anything but an append of a recorded
+        # event changed the counts: appending one adds 1 event and DEFERRED_EVENT_BYTES bytes, so the buffer
+        # holds max_events or max_bytes exactly when len(_fresh) >= full_at
+        by_events = self._max_events - self._batch_events
+        by_bytes = -((self._fresh_extra + self._batch_bytes - self._max_bytes) // DEFERRED_EVENT_BYTES)  # ceil
+        self.full_at = min(by_events, by_bytes)
 
     def add(self, event: bytes | DeferredEvent) -> int:
         """An encoded event, or one the client recorded (built and encoded when batches are cut).
         Returns how many events are held now."""
-        self._fresh.append(event)
-        self._fresh_bytes += len(event) if isinstance(event, bytes) else DEFERRED_EVENT_BYTES
-        return len(self._fresh) + self._batch_events
+        with self._front:
+            self._fresh.append(event)
+            if isinstance(event, bytes):
+                self._fresh_extra += len(event) - DEFERRED_EVENT_BYTES
+                self._bound()
+            return len(self._fresh) + self._batch_events
 
-    def add_deferred(self, event: DeferredEvent, max_events: int, max_bytes: int) -> bool:
-        """`add` for a recorded event, on every check that logs; True when the buffer holds `max_events` or
-        `max_bytes` now."""
+    def add_deferred(self, event: DeferredEvent) -> bool:
+        """`add` for a recorded event; True when the buffer holds its max_events or max_bytes now. What
+        `EventPipeline.enqueue_exposure` does inline on every check that logs: an append (atomic, no lock) and
+        one comparison."""
         fresh = self._fresh
         fresh.append(event)
-        size = self._fresh_bytes = self._fresh_bytes + DEFERRED_EVENT_BYTES
-        return len(fresh) + self._batch_events >= max_events or size + self._batch_bytes >= max_bytes
+        return len(fresh) >= self.full_at
 
     def _set_batches(self, batches: list[Batch]) -> None:
         self._batches = batches
         self._batch_bytes = sum(b.size for b in batches)
         self._batch_events = sum(len(b) for b in batches)
+        self._bound()
 
     def _recount_fresh(self) -> None:
-        # counted from the list, under _front: a check adding meanwhile does not take the lock
-        self._fresh_bytes = sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in self._fresh)
+        # counted from the list, under _front: a check adding a recorded event meanwhile counts nothing
+        self._fresh_extra = sum(len(e) - DEFERRED_EVENT_BYTES for e in self._fresh if isinstance(e, bytes))
+        self._bound()
 
     def _take_fresh(self) -> list[bytes]:
         """Remove the fresh events and return them encoded. An event another thread adds meanwhile stays
@@ -456,7 +487,8 @@ class EventBuffer:
         """Put an encoded event back in front of the fresh ones (an overflow write that failed)."""
         with self._front:
             self._fresh.insert(0, event)
-        self._fresh_bytes += len(event)
+            self._fresh_extra += len(event) - DEFERRED_EVENT_BYTES
+            self._bound()
 
     def held(self) -> list[Batch]:
         """The batches already cut, in delivery order."""
@@ -526,7 +558,8 @@ class EventBuffer:
             if at:
                 gone = fresh[:at]
                 del fresh[:at]
-                self._fresh_bytes -= sum(len(e) if isinstance(e, bytes) else DEFERRED_EVENT_BYTES for e in gone)
+                self._fresh_extra -= sum(len(e) - DEFERRED_EVENT_BYTES for e in gone if isinstance(e, bytes))
+                self._bound()
         return taken, events
 
     def drop_oldest(self, count: int) -> int:

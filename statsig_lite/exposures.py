@@ -108,10 +108,13 @@ class ExposureDeduper:
 
 
 # a check's exposure record: a plain tuple, built on the check's time, that the pipeline keeps until a flush
-# builds its event. Item 0 is what builds it (`buffer.wire_deferred`); the rest is `_RECORD_FIELDS`.
+# builds its event. Item 0 is what builds it (`buffer.wire_deferred`); the rest is `_RECORD_FIELDS`. It holds the
+# evaluation's fields, not the evaluation: one more object per record kept for the cyclic collector until the
+# flush made its young collections ~2x longer and 1 in 150 logged checks paid one (issue 16, session 8: p99).
+# The user's own statsigEnvironment is not held: the evaluation's environment is what it gave the check.
 _RECORD_FIELDS = ("snapshot", "kind", "name", "value", "rule_id", "version", "secondary_exposures", "environment",
                   "reason", "now_ms", "init_time", "user_id", "email", "ip", "user_agent", "country", "locale",
-                  "app_version", "custom", "custom_ids", "raw_environment", "allocated_experiment")
+                  "app_version", "custom", "custom_ids", "allocated_experiment")
 # where a record's fields are, for what reads them by name (item 0 is its builder)
 (SNAPSHOT, KIND, NAME, VALUE, RULE_ID, VERSION, NOW_MS, USER_ID, CUSTOM_IDS, ALLOCATED) = (
     1 + _RECORD_FIELDS.index(field) for field in ("snapshot", "kind", "name", "value", "rule_id", "version", "now_ms",
@@ -128,7 +131,7 @@ def check_record(
     the event). `build`: what builds its event at flush (the client's `ExposureDeduper.wire_record`); `value`:
     the check's value, or the parameter a layer's exposure is for (its dedupe key holds it). A tuple rather
     than an object: ~30% cheaper to build on every check that logs, and one object for the cyclic collector
-    (issue 16)."""
+    (issue 16). `StatsigServer._log_check` builds the same tuple inline (a frame less)."""
     custom, ids = user.custom, user.custom_ids
     return (
         build, evaluation.snapshot, kind, name, value, evaluation.rule_id, evaluation.version,
@@ -137,7 +140,7 @@ def check_record(
         # a dict's copy is ~4x cheaper than flattening it, and, of plain values, invisible to the collector
         custom.copy() if type(custom) is dict else None if custom is None else copied_map(custom),
         ids.copy() if type(ids) is dict else None if ids is None else copied_map(ids),
-        user._statsig_environment, evaluation.allocated_experiment,
+        evaluation.allocated_experiment,
     )
 
 
@@ -153,7 +156,9 @@ class PendingExposure:
     `NotedExposure`, built on the check's time; a plain check's exposure is built from its record at flush.
     """
 
-    __slots__ = _RECORD_FIELDS
+    __slots__ = ("allocated_experiment", "app_version", "country", "custom", "custom_ids", "email", "environment",
+                 "init_time", "ip", "kind", "locale", "name", "now_ms", "reason", "rule_id", "secondary_exposures",
+                 "snapshot", "user_agent", "user_id", "value", "version")
 
     # what NotedExposure sets: the same for every plain gate or config exposure
     evaluation: Evaluation | None = None
@@ -177,13 +182,15 @@ class PendingExposure:
         (_, self.snapshot, self.kind, self.name, self.value, self.rule_id, self.version, self.secondary_exposures,
          self.environment, self.reason, self.now_ms, self.init_time, self.user_id, self.email, self.ip,
          self.user_agent, self.country, self.locale, self.app_version, self.custom, self.custom_ids,
-         self.raw_environment, self.allocated_experiment) = record
+         self.allocated_experiment) = record
 
     @property
     def user(self) -> LogFields:
         """The user's logged fields, as `StatsigUser.log_fields` gives them."""
+        # the user's own statsigEnvironment is left out: the evaluation's environment holds what it gave the check
+        # (server._evaluate), and a later change to the user's object must not reach the event
         return (self.user_id, self.email, self.ip, self.user_agent, self.country, self.locale, self.app_version,
-                self.custom, self.custom_ids, self.raw_environment)
+                self.custom, self.custom_ids, None)
 
     def wire(self) -> dict[str, Any] | None:
         """The event (see buffer.DeferredObject)."""

@@ -217,7 +217,8 @@ class EventPipeline:
                 "sessionID": session_id,
             }
         )
-        self._buffer = EventBuffer(self._metadata_json)
+        self._buffer = EventBuffer(self._metadata_json, max_events, self._policy.max_buffered_bytes)
+        self._records = self._buffer.records  # what enqueue_exposure appends to
         self._carry = _Tally()  # what enqueue did on a full buffer, reported by the next flush
         self._owner = journal.owner if journal is not None else _claim_owner()
         self._not_before: dict[str, float] = {}  # replayed batch id -> monotonic time of its next try
@@ -270,8 +271,10 @@ class EventPipeline:
         """Buffer an exposure the client built: encoded with its batch at flush, not on the check's time."""
         if not self._enabled:
             return
-        policy = self._policy
-        if self._buffer.add_deferred(event, policy.max_buffered_events, policy.max_buffered_bytes):
+        # EventBuffer.add_deferred inlined: this runs on every check that logs
+        records = self._records
+        records.append(event)
+        if len(records) >= self._buffer.full_at:
             self._guard("relieving a full buffer", self._carry, self._relieve_pressure)
 
     def settle(self) -> int:

@@ -31,7 +31,7 @@ from .results import (
 )
 from .sources.base import SpecSource
 from .store.model import Snapshot
-from .user import StatsigEvent, StatsigUser, logged_user_dict
+from .user import StatsigEvent, StatsigUser, copied_map, logged_user_dict
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: typing is not imported at run time (~2 ms, ~2 MB)
 if TYPE_CHECKING:
@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from .pipeline import EventPipeline  # built lazily in initialize(): delivery is not on the import path
 
 logger = get_logger(__name__)
+if TYPE_CHECKING:
+    # StatsigServer._new_log_context: (rules, sampled, reason, init time, pipeline, clock in ns, plain)
+    LogContext = tuple[Loaded | None, bool, str, int, EventPipeline | None, Callable[[], int], bool]
+_NO_LOG_CONTEXT: LogContext = (Loaded.__new__(Loaded), False, "", 0, None, time.time_ns, False)  # none yet
 _MAX_LOGGED_PROBLEMS = 1000
 _new_object = object.__new__
 _NO_EXPOSURES = Evaluation.secondary_exposures  # an evaluation's until a nested gate records one
@@ -59,6 +63,8 @@ class StatsigServer:
         self._clock = clock
         # what a check's evaluation reads the time from, when it needs it (exposures, time conditions)
         self._clock_ms: Callable[[], int] = _wall_clock_ms if clock is time.time else lambda: int(clock() * 1000)
+        # the same instant in ns, whole ms (an exposure's time: `_clock_ns() // 1_000_000` without a frame)
+        self._clock_ns: Callable[[], int] = time.time_ns if clock is time.time else lambda: self._clock_ms() * 1_000_000
         self._loaded: Loaded | None = None
         self._loader: RulesLoader | None = None
         self._options = StatsigOptions()
@@ -71,8 +77,8 @@ class StatsigServer:
         self._deduper = ex.ExposureDeduper()
         self._wire_exposure = self._deduper.wire_record  # item 0 of every check record (one bound method)
         self._layer_deduper = ex.ExposureDeduper()  # layer exposures: decided on the check (_log_noted)
-        # (rules it was computed for, whether sampling applies, the reason text of a plain evaluation)
-        self._log_context: tuple[Loaded, bool, str, int] | None = None
+        # what every exposure logged from the rules in use shares (_new_log_context)
+        self._log_context: LogContext = _NO_LOG_CONTEXT
         self._sampling_seen = ex.ExposureDeduper()
         self._gate_overrides: dict[str, dict[str | None, bool]] = {}
         self._config_overrides: dict[str, dict[str | None, Any]] = {}
@@ -319,7 +325,7 @@ class StatsigServer:
             if ev is None:
                 return False
             if log_exposure and gate_name:
-                self._log(ex.GATE_EXPOSURE, gate_name, ev, user)
+                self._log_check(ex.GATE_EXPOSURE, gate_name, ev, user)
             return bool(ev.value)
         except Exception as exc:
             self._problem("error", gate_name, exc)
@@ -339,7 +345,7 @@ class StatsigServer:
                 details = self._details(EvaluationReason.none, DataSource.UNINITIALIZED)
                 return FeatureGate(False, gate, "", "", None, details)
             if log_exposure and gate:
-                self._log(ex.GATE_EXPOSURE, gate, ev, user)
+                self._log_check(ex.GATE_EXPOSURE, gate, ev, user)
             return FeatureGate(bool(ev.value), gate, ev.rule_id, ev.id_type if ev.spec else "", ev.group_name,
                                self._eval_details(ev), None, tuple(ev.secondary_exposures))
         except Exception as exc:
@@ -400,7 +406,7 @@ class StatsigServer:
                 return DynamicConfig({}, name, "", None, None,
                                      self._details(EvaluationReason.none, DataSource.UNINITIALIZED))
             if log_exposure and name:
-                self._log(ex.CONFIG_EXPOSURE, name, ev, user, api=api)
+                self._log_check(ex.CONFIG_EXPOSURE, name, ev, user, api)
             spec = ev.spec
             return DynamicConfig(
                 dict(ev.json_value), name, ev.rule_id, user, ev.group_name, self._eval_details(ev),
@@ -718,42 +724,49 @@ class StatsigServer:
         # _details(reason) inlined: every get_config/get_experiment/get_layer builds one
         return EvaluationDetails(loaded.snapshot.time, loaded.init_time, loaded.source, reason, self._clock_ms())
 
-    def _log(self, kind: str, name: str, ev: Evaluation, user: StatsigUser, parameter: str = "",
-             manual: bool = False, api: str = "") -> None:
-        # the hot path of a check that logs: record what it saw; whether it repeats an exposure already logged
-        # is decided when the record's event is built at flush, in recording order (ExposureDeduper.wire_record)
-        pipeline = self._pipeline
-        if pipeline is None or self._quiet:
-            return
-        # a layer's exposure is the general case even for a parameter named "" (a check record has no layer
-        # evaluation: it would go out as a config exposure)
-        if kind == ex.LAYER_EXPOSURE or manual or ev.reason:
-            self._log_noted(pipeline, kind, name, ev, user, parameter, manual, api)
-            return
+    def _log_check(self, kind: str, name: str, ev: Evaluation, user: StatsigUser, api: str = "") -> None:
+        """Log a gate's or a config's exposure (`kind`: GATE_EXPOSURE or CONFIG_EXPOSURE) from its check.
+
+        The hot path of a check that logs: record what it saw. Whether it repeats an exposure already logged is
+        decided when the record's event is built at flush, in recording order (ExposureDeduper.wire_record)."""
         context = self._log_context
-        if context is None or context[0] is not self._loaded:  # once per rules loaded, not per exposure
+        if context[0] is not self._loaded:  # once per rules loaded, not per exposure
             context = self._new_log_context()
-        record = ex.check_record(self._wire_exposure, kind, name, ev, ev.value, user, context[2], ev.now_ms,
-                                 context[3])
-        if not context[1]:  # a check's exposure, unsampled: the common case
-            pipeline.enqueue_exposure(record)
-        elif not self._deduper.first_record(record) or not self._record(pipeline, record, ev, "", False, api, True):
+        if not context[6] or ev.reason:  # sampling, nothing logged, or an evaluation's own reason
+            self._log(kind, name, ev, user, api=api)
             return
+        # the instant the check's conditions saw, if one read it (Evaluation.now_ms, without its frame)
+        now = context[5]() // 1_000_000 if ev._clock_ms is not None else ev._now
+        # ex.check_record inlined (a frame less)
+        custom, ids = user.custom, user.custom_ids
+        context[4].enqueue_exposure((  # type: ignore[union-attr]  # plain: there is a pipeline
+            self._wire_exposure, ev.snapshot, kind, name, ev.value, ev.rule_id, ev.version, ev.secondary_exposures,
+            ev.environment, context[2], now, context[3], user.user_id, user.email, user.ip,
+            user.user_agent, user.country, user.locale, user.app_version,
+            custom.copy() if type(custom) is dict else None if custom is None else copied_map(custom),
+            ids.copy() if type(ids) is dict else None if ids is None else copied_map(ids), ev.allocated_experiment,
+        ))
         if self._worker is not None:
             self._worker.queued()
 
-    def _log_noted(self, pipeline: EventPipeline, kind: str, name: str, ev: Evaluation, user: StatsigUser,
-                   parameter: str, manual: bool, api: str) -> None:
-        """_log's general case: a layer's parameter, a manual exposure, an evaluation's own reason."""
-        value: object
-        if kind == ex.LAYER_EXPOSURE:
-            now, value = self._now_ms(), parameter  # a layer logs when a parameter is read, not when evaluated
-        else:
-            now, value = ev.now_ms, ev.value
+    def _log(self, kind: str, name: str, ev: Evaluation, user: StatsigUser, parameter: str = "",
+             manual: bool = False, api: str = "") -> None:
+        """Log an exposure: any kind (a layer's parameter, a manual one), under sampling too. A check's goes
+        through `_log_check`."""
         context = self._log_context
-        if context is None or context[0] is not self._loaded:
+        if context[0] is not self._loaded:
             context = self._new_log_context()
-        loaded = context[0]
+        pipeline = context[4]
+        if pipeline is not None:  # None: nothing is logged (local mode, logging disabled, shut down)
+            self._log_noted(pipeline, kind, name, ev, user, parameter, manual, api, context)
+
+    def _log_noted(self, pipeline: EventPipeline, kind: str, name: str, ev: Evaluation, user: StatsigUser,
+                   parameter: str, manual: bool, api: str, context: tuple[Any, ...]) -> None:
+        """_log's general case: a layer's parameter, a manual exposure, an evaluation's own reason, sampling."""
+        # a layer logs when a parameter is read, not when evaluated
+        now = self._now_ms() if kind == ex.LAYER_EXPOSURE else ev.now_ms
+        value = parameter if kind == ex.LAYER_EXPOSURE else ev.value
+        loaded: Loaded = context[0]
         record = ex.check_record(self._wire_exposure, kind, name, ev, value, user,
                                  reason_text(loaded.source, ev.reason), now, loaded.init_time)
         # the legacy SDK dedupes manual exposures too (a v1 payload's exposures are the legacy SDK's)
@@ -773,18 +786,24 @@ class StatsigServer:
         if recorded and self._worker is not None:
             self._worker.queued()
 
-    def _new_log_context(self) -> tuple[Loaded, bool, str, int]:
+    def _new_log_context(self) -> LogContext:
         """What every exposure logged from the rules in use shares: (those rules, whether sampling applies,
-        the reason text, their init time)."""
+        the reason text, their init time, the pipeline they go to (None when nothing is logged), the clock in
+        ns, whether a check's exposure is plain: logged, unsampled). Kept for the rules object it was made for:
+        `_quiet` and the pipeline change only where the rules object does too (initialize, shutdown)."""
         loaded = self._loaded
-        assert loaded is not None
+        if loaded is None:  # shut down (a layer's parameter read after it, say): nothing is logged
+            self._log_context = (None, False, "", 0, None, self._clock_ns, False)
+            return self._log_context
         # from the rules it is cached for (`ev` may be from the rules before a refresh on another thread)
         snapshot = loaded.snapshot
         sampled = ex.sampling_applies(snapshot.sdk_configs, self._tier, snapshot.dialect.sampling_production_only)
-        if sampled and self._pipeline is not None:
+        pipeline = None if self._quiet else self._pipeline
+        if sampled and pipeline is not None:
             # from now on exposures are deduped on the check's time: those recorded before are decided first
-            self._pipeline.settle()
-        context = self._log_context = (loaded, sampled, reason_text(loaded.source, ""), loaded.init_time)
+            pipeline.settle()
+        context = self._log_context = (loaded, sampled, reason_text(loaded.source, ""), loaded.init_time, pipeline,
+                                       self._clock_ns, not sampled and pipeline is not None)
         return context
 
     def _record(self, pipeline: EventPipeline, record: tuple[Any, ...], ev: Evaluation, parameter: str,

@@ -33,7 +33,7 @@ def test_threads_recording_checks_while_batches_are_cut_and_the_oldest_taken_bui
                 user.custom_ids["n"] = str(i)  # type: ignore[index]  # changed in place after each record
                 ev = Evaluation(SNAPSHOT, user, None, 5)
                 record = check_record(_wire_record, GATE_EXPOSURE, "g", ev, ev.value, user, "Bootstrap", 5)
-                buffer.add_deferred(record, 10**9, 10**12)
+                buffer.add_deferred(record)
                 user.custom["i"] = "changed after the check"  # type: ignore[index]
                 if len(buffer) > 300:
                     taken, events = buffer.take_oldest(0, 25)

@@ -147,22 +147,46 @@ def _events(api: FakeStatsigAPI) -> list[dict[str, Any]]:
     return out
 
 
-def _server(api: FakeStatsigAPI, fmt: str, **options: Any) -> StatsigServer:
+def _server(api: FakeStatsigAPI, fmt: str, tier: StatsigEnvironmentTier | None = StatsigEnvironmentTier.development,
+            **options: Any) -> StatsigServer:
     server = StatsigServer(clock=lambda: 1_765_000_000.0)
     details = server.initialize("secret-review", StatsigOptions(
         bootstrap_values=json.dumps(payload_for(V1, fmt)), api=api.url, id_lists=False, lambda_mode=True,
-        tier=StatsigEnvironmentTier.development, **options))
+        tier=tier, **options))
     assert details.init_success
     return server
 
 
+def _tier_added(user: StatsigUser) -> None:
+    user._statsig_environment["tier"] = "staging"  # type: ignore[index]
+
+
+def _tier_replaced(user: StatsigUser) -> None:
+    user._statsig_environment = {"tier": "staging"}
+
+
+# the user's own statsigEnvironment is what its exposures log when the client sets no tier
+USER_TIER_MUTATIONS: dict[str, tuple[Callable[[], StatsigUser], Callable[[StatsigUser], None]]] = {
+    "user's tier changed in place": (
+        lambda: StatsigUser(user_id="u1", _statsig_environment={"tier": "production"}), _environment),
+    "user's environment given a tier": (lambda: StatsigUser(user_id="u1", _statsig_environment={"x": "y"}),
+                                        _tier_added),
+    "user's environment replaced": (lambda: StatsigUser(user_id="u1", _statsig_environment={"x": "y"}),
+                                    _tier_replaced),
+    "user's tier an enum, changed in place": (
+        lambda: StatsigUser(user_id="u1", _statsig_environment={"tier": StatsigEnvironmentTier.production}),
+        _environment),
+}
+
+
 @pytest.mark.parametrize("fmt", ["v1", "v2"])
-@pytest.mark.parametrize("mutation", list(MUTATIONS))
+@pytest.mark.parametrize("mutation", list(MUTATIONS) + list(USER_TIER_MUTATIONS))
 def test_events_built_at_flush_are_those_of_the_checks(fmt: str, mutation: str) -> None:
-    make, change = MUTATIONS[mutation]
+    make, change = MUTATIONS.get(mutation) or USER_TIER_MUTATIONS[mutation]
+    tier = None if mutation in USER_TIER_MUTATIONS else StatsigEnvironmentTier.development
     # reference: a client that flushes right after each round of checks (nothing deferred past a change)
     with FakeStatsigAPI() as api:
-        server = _server(api, fmt)
+        server = _server(api, fmt, tier)
         user = make()
         _calls(server, user)
         assert server.flush(5.0).kept == 0
@@ -174,7 +198,7 @@ def test_events_built_at_flush_are_those_of_the_checks(fmt: str, mutation: str) 
     # deferred: both rounds flushed together after the change; the first request refused once, and small
     # requests (several batches, the records built when the batches are cut)
     with FakeStatsigAPI() as api:
-        server = _server(api, fmt, event_batch_size=3)
+        server = _server(api, fmt, tier, event_batch_size=3)
         user = make()
         _calls(server, user)
         change(user)

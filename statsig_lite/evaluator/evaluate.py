@@ -124,11 +124,14 @@ class Evaluation:
 
     @property
     def now_ms(self) -> int:
-        """When the check ran (epoch ms): read from the clock once, when first asked."""
+        """When the check ran (epoch ms): read from the clock once, when first asked. Once read, `_clock_ms` is
+        None: what an exposure tests to know whether the check has its time already (StatsigServer._log_check:
+        a field the evaluation sets is a cheaper read than `_now`, a class default until read)."""
         now = self._now
         if now is None:
             clock = self._clock_ms
             now = self._now = 0 if clock is None else clock()
+            self._clock_ms = None
         return now
 
     def _reset(self) -> None:
