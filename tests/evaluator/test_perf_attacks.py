@@ -304,3 +304,30 @@ def test_exposures_log_the_environment_as_the_official_sdk(fmt: str, tier: str |
     bad = [(q["kind"], q["user"], d) for q, w, g in zip(queries, ref, ours, strict=True) if (d := differences(w, g))]
     assert not bad, bad[:3]
     assert sum(len(a.get("events", [])) for a in ref) >= len(envs) * 4  # logged, then deduped
+
+
+# --- membership (evalpath: legacy any/none one closure per case and negation; core's case-sensitive texts) -------
+
+_MEMBER_TARGETS: list[list[Any]] = [
+    ["a@b.com", "A@B.COM"], ["A@B.COM", "a@b.com"], ["x", "X", "x"], ["\u0130", "i\u0307"], [1, "1"], ["1", 1.0],
+    [True, "true", "True"], ["\u00df", "SS", "ss"], ["Stra\u00dfe"], [None, "null"], ["\u03a3", "\u03c3", "\u03c2"]]
+_MEMBER_VALUES: list[Any] = [
+    "a@b.com", "A@B.COM", "x", "X", "\u0130", "i\u0307", "i", 1, "1", 1.0, True, "true", "True", None, "ss", "SS",
+    "\u00df", "strasse", "STRASSE", "null", "\u03c3", "\u03c2", "\u03a3"]
+
+
+@pytest.mark.parametrize("fmt", ["v1", "v2"])
+def test_membership_with_colliding_cases_answers_as_the_official_sdk(fmt: str) -> None:
+    # targets whose texts collide once lower-cased or case-folded (core keeps the last per lower-cased text in
+    # its case-sensitive sets: 16 answers differed before 6af4552), non-string values and targets, None
+    ops = ["any", "none", "any_case_sensitive", "none_case_sensitive"]
+    gates = [gate(f"{op}_{i}", [rule("r1", [cond("user_field", op, t, "f")]), rule("r2", [cond("public")])])
+             for op in ops for i, t in enumerate(_MEMBER_TARGETS)]
+    queries = [{"kind": "gate", "name": g["name"], "user": {"userID": "u", "custom": {"f": v}}, "log": False}
+               for v in _MEMBER_VALUES for g in gates]
+    job = {"payload": payload_for(payload(gates), fmt), "queries": queries}
+    ref = run_reference(fmt, [job])[0]["answers"]
+    ours = run_ours(job, skip=frozenset(i for i, a in enumerate(ref) if "refused" in a))
+    bad = [(q["name"], q["user"]["custom"]["f"], d) for q, w, g in zip(queries, ref, ours, strict=True)
+           if (d := differences(w, g))]
+    assert not bad, bad[:5]
