@@ -288,7 +288,11 @@ def _core_membership(case_sensitive: bool, negate: bool) -> Factory:
             # evaluates few of them, so the load stays cheap
             if isinstance(target, list):
                 texts = (core_target_text(item) for item in target)
-                return frozenset(texts if case_sensitive else (t.lower() for t in texts))
+                if case_sensitive:
+                    # core keeps one text per lower-cased text, the last, and compares the value with it:
+                    # "a@b.com" is not in ["a@b.com", "A@B.COM"] (differential seed 5099)
+                    return frozenset({t.lower(): t for t in texts}.values())
+                return frozenset(t.lower() for t in texts)
             if isinstance(target, Mapping) and not case_sensitive:
                 return frozenset(str(k) for k in target)  # core looks the lower-cased value up in the raw keys
             return frozenset()  # core: no array, no match
@@ -703,16 +707,44 @@ def _legacy_membership(case_sensitive: bool, negate: bool) -> Factory:
             return lambda value: negate
         keys: frozenset[str] | None = None  # built on first use, as in the core table
 
-        def pred(value: object) -> bool:
-            nonlocal keys
-            if value is None:
-                return negate
-            if keys is None:
-                keys = frozenset(str(t) if case_sensitive else str(t).casefold() for t in target)
-            v = value if type(value) is str else str(value)  # str() of a str is itself: no call for it
-            return ((v if case_sensitive else v.casefold()) in keys) != negate
+        def build() -> frozenset[str]:
+            return frozenset(str(t) if case_sensitive else str(t).casefold() for t in target)
 
-        return pred
+        # one closure per (case, negation), as in the core table: a string value tests nothing else (str() of a
+        # str is itself)
+        if case_sensitive:
+
+            def pred(value: object) -> bool:
+                nonlocal keys
+                if value is None:
+                    return negate
+                if keys is None:
+                    keys = build()
+                return ((value if type(value) is str else str(value)) in keys) != negate
+
+            return pred
+
+        if negate:
+
+            def pred_none(value: object) -> bool:
+                nonlocal keys
+                if keys is None:
+                    keys = build()
+                if type(value) is str:
+                    return value.casefold() not in keys
+                return value is None or str(value).casefold() not in keys
+
+            return pred_none
+
+        def pred_any(value: object) -> bool:
+            nonlocal keys
+            if keys is None:
+                keys = build()
+            if type(value) is str:
+                return value.casefold() in keys
+            return value is not None and str(value).casefold() in keys
+
+        return pred_any
 
     return factory
 

@@ -108,6 +108,14 @@ CASES: list[Case] = [
     _gate_case("R-big-float-text", "v2", cond("user_field", "str_contains_any", ["2"], "n"),
                {"userID": "a", "custom": {"n": 1e21}}, True, "r2"),
     _gate_case("R-unit-id-none-numbers", "v2", cond("unit_id", "none", [1, 2], None), {"userID": "1"}, True, "r2"),
+    # core's case-sensitive lists keep the last text of each lower-cased text (differential seed 5099)
+    _gate_case("R-cs-last-wins", "v2", cond("user_field", "any_case_sensitive", ["a@b.com", "A@B.COM"], "v"),
+               {"userID": "u", "custom": {"v": "a@b.com"}}, True, "r2"),
+    _gate_case("R-cs-last-kept", "v2", cond("user_field", "any_case_sensitive", ["A@B.COM", "a@b.com"], "v"),
+               {"userID": "u", "custom": {"v": "a@b.com"}}, True, "r1"),
+    _gate_case("R-cs-none-last-wins", "v2",
+               cond("user_field", "none_case_sensitive", ["a@b.com", "A@B.COM"], "v"),
+               {"userID": "u", "custom": {"v": "a@b.com"}}, True, "r1"),
 ]
 
 

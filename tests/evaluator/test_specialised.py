@@ -109,6 +109,9 @@ def test_specialised_field_getters_answer_as_the_general_form(legacy: bool, glob
 def reference_core_membership(target: object, value: object, case_sensitive: bool, negate: bool) -> bool:
     if isinstance(target, list):
         texts = [ops.core_target_text(t) for t in target]
+        if case_sensitive:  # core keeps the last text of each lower-cased text
+            last = {t.lower(): t for t in texts}
+            texts = [t for t in texts if last[t.lower()] is t]
         keys = frozenset(texts if case_sensitive else (t.lower() for t in texts))
     elif isinstance(target, Mapping) and not case_sensitive:
         keys = frozenset(str(k) for k in target)
@@ -121,8 +124,10 @@ def reference_core_membership(target: object, value: object, case_sensitive: boo
 @pytest.mark.parametrize("op", ["any", "none", "any_case_sensitive", "none_case_sensitive"])
 def test_specialised_core_membership_answers_as_the_general_form(op: str) -> None:
     case_sensitive, negate = op.endswith("case_sensitive"), op.startswith("none")
-    targets: list[object] = [["us", "DE", 1, 2.0, None, True], {"us": 1, "De": 2}, "us", None, [], ["", "x"]]
-    values: list[object] = [None, "", "us", "US", "de", "De", 1, 2, 2.0, True, ["us"], {"us": 1}, "None", "null"]
+    targets: list[object] = [["us", "DE", 1, 2.0, None, True], {"us": 1, "De": 2}, "us", None, [], ["", "x"],
+                             ["de", "DE", "Us", "uS", "US", "us", "TRUE", True]]
+    values: list[object] = [None, "", "us", "US", "uS", "de", "De", "DE", 1, 2, 2.0, True, "TRUE", ["us"], {"us": 1},
+                            "None", "null"]
     for target in targets:
         pred = ops.CORE[op](target)
         for value in values:
