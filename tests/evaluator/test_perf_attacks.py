@@ -331,3 +331,41 @@ def test_membership_with_colliding_cases_answers_as_the_official_sdk(fmt: str) -
     bad = [(q["name"], q["user"]["custom"]["f"], d) for q, w, g in zip(queries, ref, ours, strict=True)
            if (d := differences(w, g))]
     assert not bad, bad[:5]
+
+
+# --- the exposure's time (logpath: held in ns from the wall clock, whole ms from an injected clock) -----------
+
+@pytest.mark.parametrize("fmt", ["v1", "v2"])
+def test_an_exposure_is_timed_at_its_check_in_whole_ms(fmt: str) -> None:
+    # an injected clock's fraction of a ms is dropped, as ev.now_ms drops it; a check whose time condition read
+    # the clock logs that same instant (the clock moves between calls); the dedupe decides on the same ms
+    from tests.servers.statsig_api import FakeStatsigAPI
+
+    ticks = iter([1_765_000_000.1239 + i * 0.0017 for i in range(1000)])
+    spec = payload([gate("on", [rule("r_on", [cond("public")])]),
+                    gate("timed", [rule("r_t", [cond("current_time", "after", 1_600_000_000_000)])])],
+                   [config("cfg", [rule("r_cfg", [cond("current_time", "before", 1_900_000_000_000)],
+                                        value={"a": 1})])])
+    with FakeStatsigAPI() as api:
+        seen: list[float] = []
+
+        def clock() -> float:
+            seen.append(next(ticks))
+            return seen[-1]
+
+        server = StatsigServer(clock=clock)
+        assert server.initialize("secret-review", StatsigOptions(
+            bootstrap_values=__import__("json").dumps(payload_for(spec, fmt)), api=api.url, id_lists=False,
+            lambda_mode=True)).init_success
+        user = StatsigUser(user_id="u1")
+        times = []
+        for name in ("on", "timed", "cfg"):
+            before = len(seen)
+            assert (server.get_config(user, name).value == {"a": 1}) if name == "cfg" else server.check_gate(user, name)
+            times.append([int(t * 1000) for t in seen[before:]])
+        assert server.flush(5.0).kept == 0
+        events = [e for e in api.accepted_events() if e["eventName"] != "statsig::diagnostics"]
+        server.shutdown()
+    assert [e["metadata"].get("gate") or e["metadata"].get("config") for e in events] == ["on", "timed", "cfg"]
+    for event, read in zip(events, times, strict=True):
+        assert read and event["time"] == read[0], (event["time"], read)  # the first read of the check: its time
