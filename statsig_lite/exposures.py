@@ -74,7 +74,7 @@ class ExposureDeduper:
                 stable = ids.get("stableid")
             values = sorted((v for v in ids.values() if v is not None), key=str)
             key = (*head, record[USER_ID] or "", stable, *values)
-        return self.first_time(key, record[NOW_MS])
+        return self.first_time(key, record[NOW_NS] // 1_000_000)
 
     def wire_record(self, record: tuple[Any, ...]) -> dict[str, Any] | None:
         """Item 0 of the check records a client logs: the event, or None when it repeats one."""
@@ -111,31 +111,32 @@ class ExposureDeduper:
 # builds its event. Item 0 is what builds it (`buffer.wire_deferred`); the rest is `_RECORD_FIELDS`. It holds the
 # evaluation's fields, not the evaluation: one more object per record kept for the cyclic collector until the
 # flush made its young collections ~2x longer and 1 in 150 logged checks paid one (issue 16, session 8: p99).
-# The user's own statsigEnvironment is not held: the evaluation's environment is what it gave the check.
+# The user's own statsigEnvironment is not held: the evaluation's environment is what it gave the check. The
+# time is held in ns, whole ms (the clock's time_ns, divided when the event is built: a division less a check).
 _RECORD_FIELDS = ("snapshot", "kind", "name", "value", "rule_id", "version", "secondary_exposures", "environment",
-                  "reason", "now_ms", "init_time", "user_id", "email", "ip", "user_agent", "country", "locale",
+                  "reason", "now_ns", "init_time", "user_id", "email", "ip", "user_agent", "country", "locale",
                   "app_version", "custom", "custom_ids", "allocated_experiment")
 # where a record's fields are, for what reads them by name (item 0 is its builder)
-(SNAPSHOT, KIND, NAME, VALUE, RULE_ID, VERSION, NOW_MS, USER_ID, CUSTOM_IDS, ALLOCATED) = (
-    1 + _RECORD_FIELDS.index(field) for field in ("snapshot", "kind", "name", "value", "rule_id", "version", "now_ms",
+(SNAPSHOT, KIND, NAME, VALUE, RULE_ID, VERSION, NOW_NS, USER_ID, CUSTOM_IDS, ALLOCATED) = (
+    1 + _RECORD_FIELDS.index(field) for field in ("snapshot", "kind", "name", "value", "rule_id", "version", "now_ns",
                                                   "user_id", "custom_ids", "allocated_experiment")
 )
 
 
 def check_record(
     build: Callable[[tuple[Any, ...]], dict[str, Any] | None], kind: str, name: str, evaluation: Evaluation,
-    value: object, user: Any, reason: str, now_ms: int, init_time: int = 0,
+    value: object, user: Any, reason: str, now_ns: int, init_time: int = 0,
 ) -> tuple[Any, ...]:
     """What an exposure logs, read now: of its evaluation (not changed once its check returned, then freed
     with it) and of the user, copied (see StatsigUser.log_fields: a later change to the user must not reach
     the event). `build`: what builds its event at flush (the client's `ExposureDeduper.wire_record`); `value`:
-    the check's value, or the parameter a layer's exposure is for (its dedupe key holds it). A tuple rather
-    than an object: ~30% cheaper to build on every check that logs, and one object for the cyclic collector
-    (issue 16). `StatsigServer._log_check` builds the same tuple inline (a frame less)."""
+    the check's value, or the parameter a layer's exposure is for (its dedupe key holds it); `now_ns`: its time
+    in ns, whole ms. A tuple rather than an object: ~30% cheaper to build on every check that logs, and one
+    object for the cyclic collector (issue 16). `StatsigServer._log_check` builds the same tuple inline."""
     custom, ids = user.custom, user.custom_ids
     return (
         build, evaluation.snapshot, kind, name, value, evaluation.rule_id, evaluation.version,
-        evaluation.secondary_exposures, evaluation.environment, reason, now_ms, init_time, user.user_id,
+        evaluation.secondary_exposures, evaluation.environment, reason, now_ns, init_time, user.user_id,
         user.email, user.ip, user.user_agent, user.country, user.locale, user.app_version,
         # a dict's copy is ~4x cheaper than flattening it, and, of plain values, invisible to the collector
         custom.copy() if type(custom) is dict else None if custom is None else copied_map(custom),
@@ -169,8 +170,8 @@ class PendingExposure:
     def __init__(
         self, kind: str, name: str, evaluation: Evaluation, user: Any, reason: str, now_ms: int, init_time: int = 0
     ) -> None:
-        self._fill(check_record(_wire_record, kind, name, evaluation, evaluation.value, user, reason, now_ms,
-                                init_time))
+        self._fill(check_record(_wire_record, kind, name, evaluation, evaluation.value, user, reason,
+                                now_ms * 1_000_000, init_time))
 
     @classmethod
     def of(cls, record: tuple[Any, ...]) -> PendingExposure:
@@ -180,9 +181,10 @@ class PendingExposure:
 
     def _fill(self, record: tuple[Any, ...]) -> None:
         (_, self.snapshot, self.kind, self.name, self.value, self.rule_id, self.version, self.secondary_exposures,
-         self.environment, self.reason, self.now_ms, self.init_time, self.user_id, self.email, self.ip,
+         self.environment, self.reason, now_ns, self.init_time, self.user_id, self.email, self.ip,
          self.user_agent, self.country, self.locale, self.app_version, self.custom, self.custom_ids,
          self.allocated_experiment) = record
+        self.now_ms = now_ns // 1_000_000
 
     @property
     def user(self) -> LogFields:

@@ -271,11 +271,21 @@ class EventPipeline:
         """Buffer an exposure the client built: encoded with its batch at flush, not on the check's time."""
         if not self._enabled:
             return
-        # EventBuffer.add_deferred inlined: this runs on every check that logs
+        # EventBuffer.add_deferred inlined (StatsigServer._log_check does the same through `exposure_target`)
         records = self._records
         records.append(event)
         if len(records) >= self._buffer.full_at:
-            self._guard("relieving a full buffer", self._carry, self._relieve_pressure)
+            self.relieve_pressure()
+
+    def exposure_target(self) -> tuple[list[Any], EventBuffer] | None:
+        """Where `enqueue_exposure` puts a recorded exposure, for a caller that does the same without its frame
+        (a check that logs): append to the list, then call `relieve_pressure()` when its length reaches the
+        buffer's `full_at`. None when nothing is buffered (logging disabled)."""
+        return (self._records, self._buffer) if self._enabled else None
+
+    def relieve_pressure(self) -> None:
+        """The buffer is full: its oldest events go to the journal, or are dropped (see `_relieve_pressure`)."""
+        self._guard("relieving a full buffer", self._carry, self._relieve_pressure)
 
     def settle(self) -> int:
         """Build the recorded events now (see EventBuffer.settle): the client's exposure decisions change

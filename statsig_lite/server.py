@@ -42,9 +42,13 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 if TYPE_CHECKING:
-    # StatsigServer._new_log_context: (rules, sampled, reason, init time, pipeline, clock in ns, plain)
-    LogContext = tuple[Loaded | None, bool, str, int, EventPipeline | None, Callable[[], int], bool]
-_NO_LOG_CONTEXT: LogContext = (Loaded.__new__(Loaded), False, "", 0, None, time.time_ns, False)  # none yet
+    from .buffer import EventBuffer
+
+    # StatsigServer._new_log_context: (rules, sampled, reason, init time, pipeline, clock in ns, plain, the
+    # pipeline's records and buffer)
+    LogContext = tuple[Loaded | None, bool, str, int, EventPipeline | None, Callable[[], int], bool,
+                       list[Any] | None, EventBuffer | None]
+_NO_LOG_CONTEXT: LogContext = (Loaded.__new__(Loaded), False, "", 0, None, time.time_ns, False, None, None)  # none yet
 _MAX_LOGGED_PROBLEMS = 1000
 _new_object = object.__new__
 _NO_EXPOSURES = Evaluation.secondary_exposures  # an evaluation's until a nested gate records one
@@ -63,7 +67,7 @@ class StatsigServer:
         self._clock = clock
         # what a check's evaluation reads the time from, when it needs it (exposures, time conditions)
         self._clock_ms: Callable[[], int] = _wall_clock_ms if clock is time.time else lambda: int(clock() * 1000)
-        # the same instant in ns, whole ms (an exposure's time: `_clock_ns() // 1_000_000` without a frame)
+        # the same instant in ns (an exposure's time: the wall clock's time_ns, without a frame)
         self._clock_ns: Callable[[], int] = time.time_ns if clock is time.time else lambda: self._clock_ms() * 1_000_000
         self._loaded: Loaded | None = None
         self._loader: RulesLoader | None = None
@@ -735,17 +739,24 @@ class StatsigServer:
         if not context[6] or ev.reason:  # sampling, nothing logged, or an evaluation's own reason
             self._log(kind, name, ev, user, api=api)
             return
-        # the instant the check's conditions saw, if one read it (Evaluation.now_ms, without its frame)
-        now = context[5]() // 1_000_000 if ev._clock_ms is not None else ev._now
+        # the instant the check's conditions saw, if one read it (Evaluation.now_ms, without its frame), in ns
+        now = context[5]() if ev._clock_ms is not None else ev._now * 1_000_000  # type: ignore[operator]
         # ex.check_record inlined (a frame less)
         custom, ids = user.custom, user.custom_ids
-        context[4].enqueue_exposure((  # type: ignore[union-attr]  # plain: there is a pipeline
+        record = (
             self._wire_exposure, ev.snapshot, kind, name, ev.value, ev.rule_id, ev.version, ev.secondary_exposures,
             ev.environment, context[2], now, context[3], user.user_id, user.email, user.ip,
             user.user_agent, user.country, user.locale, user.app_version,
             custom.copy() if type(custom) is dict else None if custom is None else copied_map(custom),
             ids.copy() if type(ids) is dict else None if ids is None else copied_map(ids), ev.allocated_experiment,
-        ))
+        )
+        records = context[7]
+        if records is not None:  # EventPipeline.enqueue_exposure inlined (a frame less)
+            records.append(record)
+            if len(records) >= context[8].full_at:  # type: ignore[union-attr]
+                context[4].relieve_pressure()  # type: ignore[union-attr]
+        else:
+            context[4].enqueue_exposure(record)  # type: ignore[union-attr]  # plain: there is a pipeline
         if self._worker is not None:
             self._worker.queued()
 
@@ -763,8 +774,8 @@ class StatsigServer:
     def _log_noted(self, pipeline: EventPipeline, kind: str, name: str, ev: Evaluation, user: StatsigUser,
                    parameter: str, manual: bool, api: str, context: tuple[Any, ...]) -> None:
         """_log's general case: a layer's parameter, a manual exposure, an evaluation's own reason, sampling."""
-        # a layer logs when a parameter is read, not when evaluated
-        now = self._now_ms() if kind == ex.LAYER_EXPOSURE else ev.now_ms
+        # a layer logs when a parameter is read, not when evaluated (ns: see ex.check_record)
+        now = self._clock_ns() if kind == ex.LAYER_EXPOSURE else ev.now_ms * 1_000_000
         value = parameter if kind == ex.LAYER_EXPOSURE else ev.value
         loaded: Loaded = context[0]
         record = ex.check_record(self._wire_exposure, kind, name, ev, value, user,
@@ -793,11 +804,12 @@ class StatsigServer:
     def _new_log_context(self) -> LogContext:
         """What every exposure logged from the rules in use shares: (those rules, whether sampling applies,
         the reason text, their init time, the pipeline they go to (None when nothing is logged), the clock in
-        ns, whether a check's exposure is plain: logged, unsampled). Kept for the rules object it was made for:
+        ns, whether a check's exposure is plain: logged, unsampled, where the pipeline buffers a record: see
+        EventPipeline.exposure_target). Kept for the rules object it was made for:
         `_quiet` and the pipeline change only where the rules object does too (initialize, shutdown)."""
         loaded = self._loaded
         if loaded is None:  # shut down (a layer's parameter read after it, say): nothing is logged
-            self._log_context = (None, False, "", 0, None, self._clock_ns, False)
+            self._log_context = (None, False, "", 0, None, self._clock_ns, False, None, None)
             return self._log_context
         # from the rules it is cached for (`ev` may be from the rules before a refresh on another thread)
         snapshot = loaded.snapshot
@@ -806,8 +818,12 @@ class StatsigServer:
         if sampled and pipeline is not None:
             # from now on exposures are deduped on the check's time: those recorded before are decided first
             pipeline.settle()
+        # an EventPipeline's list and buffer (what its enqueue_exposure appends to and tests), else (another
+        # pipeline: a test's capture) None: its enqueue_exposure is called
+        target = getattr(pipeline, "exposure_target", None)
+        records, buffer = (target() if target is not None else None) or (None, None)
         context = self._log_context = (loaded, sampled, reason_text(loaded.source, ""), loaded.init_time, pipeline,
-                                       self._clock_ns, not sampled and pipeline is not None)
+                                       self._clock_ns, not sampled and pipeline is not None, records, buffer)
         return context
 
     def _record(self, pipeline: EventPipeline, record: tuple[Any, ...], ev: Evaluation, parameter: str,
@@ -817,7 +833,7 @@ class StatsigServer:
         False when sampling drops it, or `then` (deduping after sampling) finds it a repeat."""
         sampling_meta = None
         if sampled:
-            kind, name, now = record[ex.KIND], record[ex.NAME], record[ex.NOW_MS]
+            kind, name, now = record[ex.KIND], record[ex.NAME], record[ex.NOW_NS] // 1_000_000
             set_key, seen = ex.sampling_set_key(kind, name, ev, api), self._sampling_seen
             should_log, sampling_meta = ex.sampling_decision(
                 ev, ev.snapshot.sdk_configs, self._tier, lambda: seen.first_time(set_key, now),

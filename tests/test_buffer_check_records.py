@@ -32,7 +32,7 @@ def test_threads_recording_checks_while_batches_are_cut_and_the_oldest_taken_bui
                 user.custom = {"i": i}  # type: ignore[assignment]
                 user.custom_ids["n"] = str(i)  # type: ignore[index]  # changed in place after each record
                 ev = Evaluation(SNAPSHOT, user, None, 5)
-                record = check_record(_wire_record, GATE_EXPOSURE, "g", ev, ev.value, user, "Bootstrap", 5)
+                record = check_record(_wire_record, GATE_EXPOSURE, "g", ev, ev.value, user, "Bootstrap", 5_000_000)
                 buffer.add_deferred(record)
                 user.custom["i"] = "changed after the check"  # type: ignore[index]
                 if len(buffer) > 300:

@@ -67,13 +67,24 @@ def test_the_warm_up_reaches_the_exposure_record(monkeypatch: pytest.MonkeyPatch
     from statsig_lite.pipeline import EventPipeline
 
     recorded: list[Any] = []
-    original = EventPipeline.enqueue_exposure
+    original, enqueue = EventPipeline.exposure_target, EventPipeline.enqueue_exposure
 
-    def spy(self: EventPipeline, event: Any) -> None:  # only the scratch client has an EventPipeline here
+    def enqueue_spy(self: EventPipeline, event: Any) -> None:  # an exposure that is not a plain check's
         recorded.append(wire_deferred(event)["metadata"]["gate"])
-        original(self, event)
+        enqueue(self, event)
 
-    monkeypatch.setattr(EventPipeline, "enqueue_exposure", spy)
+    class Records(list[Any]):
+        def append(self, event: Any) -> None:
+            recorded.append(wire_deferred(event)["metadata"]["gate"])
+            super().append(event)
+
+    def spy(self: EventPipeline) -> Any:  # only the scratch client has an EventPipeline here
+        target = original(self)
+        assert target is not None
+        return Records(), target[1]  # a check that logs appends its record to the pipeline's list
+
+    monkeypatch.setattr(EventPipeline, "exposure_target", spy)
+    monkeypatch.setattr(EventPipeline, "enqueue_exposure", enqueue_spy)
     _server()
     assert len(recorded) == server_module._WARM_UP_CHECKS
     assert "odd" not in recorded  # a spec with an unsupported condition is not warmed (it would log a problem)
