@@ -685,8 +685,8 @@ class StatsigServer:
         ev.unsupported = False
         ev.secondary_exposures = _NO_EXPOSURES
         ev.undelegated = None
-        if environment is not None:
-            ev.environment = environment
+        ev.environment = environment  # with allocated_experiment: read by every logged check's record
+        ev.allocated_experiment = None
         if self._gate_overrides:
             ev.gate_overrides = self._gate_overrides
         if self._lookups_off:
