@@ -4,7 +4,8 @@ A check that logs records what it saw (`check_record`, or a `NotedExposure`) and
 pipeline builds the wire-format dict when it flushes, and only then is it decided whether the exposure repeats
 one already logged (`ExposureDeduper.wire_record`; the buffer builds in recording order, so the decisions are
 those of deciding on each check). A check pays for a copy of the user's fields, not for the dedupe key, the
-event or its JSON. Under server-driven sampling, which needs the dedupe first, both are decided on the check.
+event or its JSON. Under server-driven sampling, which and the dedupe depend on each other (core dedupes
+first, the legacy SDK samples first), both are decided on the check.
 """
 
 from __future__ import annotations
