@@ -418,24 +418,13 @@ def test_bucket_comparisons_answer_as_getter_and_test(legacy: bool) -> None:
     it answers, and raises, as the bucket getter followed by the dialect's own test."""
     import json
 
-    from statsig_lite.store.snapshot import load_snapshot
 
     targets: list[object] = [500, 250.5, "250", " 250", 0, 1000, -1, 1e300, "x", None, True, [1], 999.999]
     ops_ = ["lt", "lte", "gt", "gte"]
     cases = [(op, t, id_type) for op in ops_ for t in targets for id_type in ("userID", "companyID")]
     conds = [{"type": "user_bucket", "operator": op, "targetValue": t, "idType": id_type,
               "additionalValues": {"salt": "b"}} for op, t, id_type in cases]
-    rules = [{"id": f"r{i}", "passPercentage": 100, "conditions": [c] if legacy else [f"c{i}"]}
-             for i, c in enumerate(conds)]
-    gate = {"type": "feature_gate", "salt": "s", "enabled": True, "defaultValue": False, "idType": "userID",
-            "rules": rules}
-    if legacy:
-        payload: dict[str, Any] = {"time": 1, "feature_gates": [{"name": "g", **gate}], "dynamic_configs": [],
-                                   "layer_configs": []}
-    else:
-        payload = {"time": 1, "response_format": "dcs-v2", "feature_gates": {"g": gate}, "dynamic_configs": {},
-                   "layer_configs": {}, "condition_map": {f"c{i}": c for i, c in enumerate(conds)}}
-    compiled = [r.conditions[0] for r in load_snapshot(json.dumps(payload)).gates["g"].rules]
+    compiled = _compiled_one_per_rule(conds, legacy)
     fused = sum(c.get.__name__ == "compare" for c in compiled)
     assert fused > len(cases) // 2  # most are one closure
     lone = json.loads('"a\\ud800b"')
@@ -477,24 +466,13 @@ def test_bucket_members_answer_as_getter_and_test(legacy: bool) -> None:
     import json
 
     from statsig_lite.store.model import ERROR
-    from statsig_lite.store.snapshot import load_snapshot
 
     targets: list[object] = [[1, 2, 3, 999, 1000, -1], list(range(0, 1000, 3)), ["5", "05", 7.0, "x", None], [],
                              {"12": 1, "13": 2}, 500, "12", None, [True, False]]
     cases = [(op, t, id_type) for op in ("any", "none") for t in targets for id_type in ("userID", "companyID")]
     conds = [{"type": "user_bucket", "operator": op, "targetValue": t, "idType": id_type,
               "additionalValues": {"salt": "b"}} for op, t, id_type in cases]
-    rules = [{"id": f"r{i}", "passPercentage": 100, "conditions": [c] if legacy else [f"c{i}"]}
-             for i, c in enumerate(conds)]
-    gate = {"type": "feature_gate", "salt": "s", "enabled": True, "defaultValue": False, "idType": "userID",
-            "rules": rules}
-    if legacy:
-        payload: dict[str, Any] = {"time": 1, "feature_gates": [{"name": "g", **gate}], "dynamic_configs": [],
-                                   "layer_configs": []}
-    else:
-        payload = {"time": 1, "response_format": "dcs-v2", "feature_gates": {"g": gate}, "dynamic_configs": {},
-                   "layer_configs": {}, "condition_map": {f"c{i}": c for i, c in enumerate(conds)}}
-    compiled = [r.conditions[0] for r in load_snapshot(json.dumps(payload)).gates["g"].rules]
+    compiled = _compiled_one_per_rule(conds, legacy)
     lone = json.loads('"a\\ud800b"')
     users = [StatsigUser(user_id=u, custom_ids={"companyID": c})  # type: ignore[arg-type,dict-item]
              for u in ["u1", "u2", "ü", 7, None, lone, *(f"user_{i}" for i in range(40))] for c in ["c1", lone]]
@@ -513,3 +491,22 @@ def test_bucket_members_answer_as_getter_and_test(legacy: bool) -> None:
             expected = _outcome(lambda c: test(get(c)), ctx)  # noqa: B023
             assert _outcome(lambda c: condition.test(condition.get(c)), ctx) == expected, (op, target, user)  # noqa: B023
     assert members > 10
+
+
+def _compiled_one_per_rule(conds: list[dict[str, Any]], legacy: bool) -> list[Any]:
+    """Each condition compiled as the only condition of its own rule of one gate, in a v1 or a v2 payload."""
+    import json
+
+    from statsig_lite.store.snapshot import load_snapshot
+
+    rules = [{"id": f"r{i}", "passPercentage": 100, "conditions": [c] if legacy else [f"c{i}"]}
+             for i, c in enumerate(conds)]
+    gate = {"type": "feature_gate", "salt": "s", "enabled": True, "defaultValue": False, "idType": "userID",
+            "rules": rules}
+    if legacy:
+        payload: dict[str, Any] = {"time": 1, "feature_gates": [{"name": "g", **gate}], "dynamic_configs": [],
+                                   "layer_configs": []}
+    else:
+        payload = {"time": 1, "response_format": "dcs-v2", "feature_gates": {"g": gate}, "dynamic_configs": {},
+                   "layer_configs": {}, "condition_map": {f"c{i}": c for i, c in enumerate(conds)}}
+    return [r.conditions[0] for r in load_snapshot(json.dumps(payload)).gates["g"].rules]
